@@ -1,0 +1,145 @@
+// The typed configuration: what config/parser produces from TOML and what the rest of ringlb
+// reads. Plain values only (no toml++ here), so any folder may include this header cheaply.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ringlb::config {
+
+using Duration = std::chrono::milliseconds;
+
+enum class Protocol { kHttp, kTcp };
+enum class LogLevel { kError, kWarn, kInfo, kDebug };
+enum class LogFormat { kText, kJson };
+
+// Where a value was written, so later checks (reload, balancer validation) can point at it.
+struct SourcePosition {
+  uint32_t line = 0;
+  uint32_t column = 0;
+};
+
+// An IP literal and a port. Hostnames are refused at parse time: ringlb never resolves names.
+struct Address {
+  std::string host;  // "127.0.0.1", "::1", "0.0.0.0" (no brackets)
+  uint16_t port = 0;
+  bool ipv6 = false;
+
+  // "127.0.0.1:8080" or "[::1]:8080"
+  std::string to_string() const;
+  friend bool operator==(const Address&, const Address&) = default;
+};
+
+struct RuntimeConfig {
+  uint32_t workers = 0;  // 0 = one per CPU core
+  uint64_t max_connections = 100000;
+  Duration grace_period = std::chrono::seconds(30);
+  std::string user;  // empty = do not change user
+};
+
+struct AdminConfig {
+  std::optional<Address> listen;  // absent = no admin port
+  std::string token;
+};
+
+struct LogConfig {
+  LogLevel level = LogLevel::kInfo;
+  std::string access = "stdout";  // "stdout", "off", or a file path
+  LogFormat format = LogFormat::kText;
+};
+
+struct ListenerTimeouts {
+  Duration header = std::chrono::seconds(10);
+  Duration client_idle = std::chrono::seconds(60);
+};
+
+struct ListenerLimits {
+  uint64_t max_header_bytes = 32 * 1024;
+  uint64_t max_body_bytes = 0;  // 0 = unlimited
+};
+
+struct Route {
+  std::string host;         // exact or "*.suffix"; empty = any
+  std::string path_prefix;  // empty = any
+  std::string pool;
+  SourcePosition position;
+};
+
+struct TlsCertificate {
+  std::string cert;
+  std::string key;
+};
+
+struct ListenerTls {
+  std::vector<TlsCertificate> certificates;
+  std::string min_version = "1.2";
+  std::vector<std::string> alpn = {"http/1.1"};
+};
+
+struct ListenerConfig {
+  std::string name;
+  Address bind;
+  Protocol protocol = Protocol::kHttp;
+  std::string pool;
+  ListenerTimeouts timeouts;
+  ListenerLimits limits;
+  std::vector<Route> routes;
+  std::optional<ListenerTls> tls;
+  SourcePosition position;
+};
+
+struct BackendConfig {
+  Address address;
+  uint32_t weight = 1;
+  SourcePosition position;
+};
+
+struct HealthConfig {
+  std::string check = "none";  // http | tcp | none
+  std::string path = "/healthz";
+  std::string expect_status = "200-399";
+  Duration interval = std::chrono::seconds(2);
+  Duration timeout = std::chrono::seconds(1);
+  uint32_t rise = 2;
+  uint32_t fall = 3;
+};
+
+struct PoolTls {
+  bool verify = true;
+  std::string ca;
+  std::string sni;
+};
+
+struct PoolTimeouts {
+  Duration connect = std::chrono::seconds(3);
+  Duration response = std::chrono::seconds(30);
+  Duration idle = std::chrono::seconds(60);
+};
+
+struct PoolConfig {
+  std::string name;
+  std::string balance = "round_robin";
+  std::string hash_key;                // client_ip | uri | header:NAME | cookie:NAME
+  std::string hash_method = "maglev";  // maglev | ring
+  std::vector<BackendConfig> backends;
+  std::optional<HealthConfig> health;
+  std::optional<PoolTls> tls;
+  PoolTimeouts timeouts;
+  SourcePosition position;
+};
+
+struct Config {
+  std::string path;  // the file it came from
+  RuntimeConfig runtime;
+  AdminConfig admin;
+  LogConfig log;
+  std::vector<ListenerConfig> listeners;  // in file order
+  std::vector<PoolConfig> pools;          // in file order
+
+  const PoolConfig* find_pool(const std::string& name) const;
+};
+
+}  // namespace ringlb::config

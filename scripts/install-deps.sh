@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs everything ringlb needs to build, test and demo, from Debian 12 packages only.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential cmake ninja-build pkg-config \
+  liburing-dev libboost1.81-dev libssl-dev libtomlplusplus-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libsystemd-dev libcli11-dev \
+  python3 curl procps
