@@ -1,0 +1,31 @@
+// A per-worker access log: lines are appended to a buffer and written with one write(2) per loop
+// turn, so logging costs no syscall per connection. Owned and used by one worker thread.
+#pragma once
+
+#include <string>
+
+#include "config/config.hpp"
+
+namespace ringlb {
+
+class AccessLog {
+ public:
+  // `target`: "stdout", "off", or a file path opened for appending. Returns false with `why` set
+  // when the file cannot be opened.
+  bool open(const std::string& target, config::LogFormat format, std::string& why);
+  ~AccessLog();
+
+  bool enabled() const { return fd_ >= 0; }
+  config::LogFormat format() const { return format_; }
+  // Appends one line (without its newline). Flushed by flush() or when the buffer grows large.
+  void append(const std::string& line);
+  void flush();
+
+ private:
+  int fd_ = -1;
+  bool owns_fd_ = false;
+  config::LogFormat format_ = config::LogFormat::kText;
+  std::string pending_;
+};
+
+}  // namespace ringlb

@@ -1,0 +1,22 @@
+// The command line (spec.md): what the user asked for, parsed with CLI11.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace ringlb {
+
+struct CommandLine {
+  enum class Action { kRun, kCheck, kVersion };
+  Action action = Action::kRun;
+  std::string config_path;
+};
+
+// The parsed command line, or the exit code to leave with (0 after --help, 1 on a usage error;
+// CLI11 has already printed the message).
+std::optional<CommandLine> parse_command_line(int argc, char** argv, int& exit_code);
+
+// The --version text: ringlb, compiler, library versions, io_uring support on this kernel.
+std::string version_text();
+
+}  // namespace ringlb

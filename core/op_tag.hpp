@@ -1,0 +1,40 @@
+// What a completion is for, packed into the 64-bit user_data: the operation kind, a slot and the
+// slot's generation. A completion whose generation no longer matches its slot is stale and is
+// dropped, never dereferenced (style.md, "Ownership").
+#pragma once
+
+#include <cstdint>
+
+namespace ringlb {
+
+enum class OpKind : uint8_t {
+  kIgnore = 0,  // fire-and-forget operations (close of a finished session, cancels of accepts)
+  kWake,        // the worker's eventfd: the control thread wants attention
+  kAccept,      // slot = accept slot index
+  kConnect,     // slot = session, for all the kinds below
+  kConnectTimeout,
+  kRecvClient,
+  kRecvBackend,
+  kSendClient,
+  kSendBackend,
+  kShutdownClient,   // FIN toward the client (downstream pipe drained)
+  kShutdownBackend,  // FIN toward the backend (upstream pipe drained)
+  kCancel,
+};
+
+struct OpTag {
+  OpKind kind = OpKind::kIgnore;
+  uint32_t slot = 0;
+  uint32_t generation = 0;  // 24 bits are kept
+
+  uint64_t encode() const {
+    return (uint64_t{static_cast<uint8_t>(kind)} << 56) |
+           (uint64_t{generation & 0xFFFFFFu} << 32) | slot;
+  }
+  static OpTag decode(uint64_t data) {
+    return {static_cast<OpKind>(data >> 56), static_cast<uint32_t>(data),
+            static_cast<uint32_t>(data >> 32) & 0xFFFFFFu};
+  }
+};
+
+}  // namespace ringlb

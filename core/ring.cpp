@@ -1,0 +1,100 @@
+// Ring and BufferRing set-up and teardown; the hot methods are small and live here too.
+#include "core/ring.hpp"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+
+namespace ringlb {
+
+Ring::~Ring() {
+  if (initialized_) io_uring_queue_exit(&ring_);
+}
+
+int Ring::init(uint32_t entries) {
+  io_uring_params params{};
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE |
+                 IORING_SETUP_SUBMIT_ALL;
+  params.cq_entries = entries * 4;
+  int result = io_uring_queue_init_params(entries, &ring_, &params);
+  if (result == -EINVAL) {
+    // Older kernels lack DEFER_TASKRUN; COOP_TASKRUN keeps most of the benefit.
+    params = {};
+    params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+    params.cq_entries = entries * 4;
+    result = io_uring_queue_init_params(entries, &ring_, &params);
+  }
+  initialized_ = result == 0;
+  return result;
+}
+
+io_uring_sqe* Ring::sqe() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  while (sqe == nullptr) {
+    io_uring_submit(&ring_);
+    sqe = io_uring_get_sqe(&ring_);
+  }
+  return sqe;
+}
+
+void Ring::reserve(unsigned count) {
+  if (io_uring_sq_space_left(&ring_) < count) io_uring_submit(&ring_);
+}
+
+int Ring::submit_and_wait(std::chrono::nanoseconds timeout) {
+  __kernel_timespec ts{};
+  ts.tv_sec = timeout.count() / 1000000000;
+  ts.tv_nsec = timeout.count() % 1000000000;
+  io_uring_cqe* cqe = nullptr;
+  return io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+}
+
+BufferRing::~BufferRing() {
+  if (buf_ring_ != nullptr) {
+    io_uring_unregister_buf_ring(ring_->raw(), group_);
+    munmap(buf_ring_, ring_bytes_);
+  }
+  if (memory_ != nullptr) munmap(memory_, memory_bytes_);
+}
+
+int BufferRing::init(Ring& ring, uint16_t group, uint32_t count, uint32_t buffer_size) {
+  ring_ = &ring;
+  group_ = group;
+  count_ = count;
+  buffer_size_ = buffer_size;
+  ring_bytes_ = count * sizeof(io_uring_buf);
+  memory_bytes_ = static_cast<size_t>(count) * buffer_size;
+  void* ring_memory = mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE,
+                           MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (ring_memory == MAP_FAILED) return -errno;
+  buf_ring_ = static_cast<io_uring_buf_ring*>(ring_memory);
+  void* buffers = mmap(nullptr, memory_bytes_, PROT_READ | PROT_WRITE,
+                       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (buffers == MAP_FAILED) return -errno;
+  memory_ = static_cast<char*>(buffers);
+
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uintptr_t>(buf_ring_);
+  reg.ring_entries = count;
+  reg.bgid = group;
+  int result = io_uring_register_buf_ring(ring.raw(), &reg, 0);
+  if (result != 0) {
+    munmap(buf_ring_, ring_bytes_);
+    buf_ring_ = nullptr;
+    return result;
+  }
+  io_uring_buf_ring_init(buf_ring_);
+  const int mask = io_uring_buf_ring_mask(count);
+  for (uint32_t id = 0; id < count; ++id) {
+    io_uring_buf_ring_add(buf_ring_, data(id), buffer_size, id, mask, id);
+  }
+  io_uring_buf_ring_advance(buf_ring_, count);
+  return 0;
+}
+
+void BufferRing::give_back(uint16_t id) {
+  io_uring_buf_ring_add(buf_ring_, data(id), buffer_size_, id, io_uring_buf_ring_mask(count_), 0);
+  io_uring_buf_ring_advance(buf_ring_, 1);
+}
+
+}  // namespace ringlb

@@ -1,0 +1,80 @@
+// A thin owner of one io_uring and its provided-buffer ring. One per worker thread; every method
+// must be called from the thread that created it (the ring is SINGLE_ISSUER).
+#pragma once
+
+#include <liburing.h>
+
+#include <chrono>
+#include <cstdint>
+
+namespace ringlb {
+
+class Ring {
+ public:
+  Ring() = default;
+  ~Ring();
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+
+  // 0 or -errno. `entries` submission slots; the completion queue is 4x larger.
+  int init(uint32_t entries);
+
+  // A free submission slot. Never null: when the queue is full it submits first to make room.
+  io_uring_sqe* sqe();
+  // Makes sure the next `count` sqe() calls come from one batch (linked operations must).
+  void reserve(unsigned count);
+
+  // Submits everything queued (one syscall per loop turn) and waits up to `timeout` for at least
+  // one completion. Returns the number submitted or -errno (-ETIME/-EINTR are normal).
+  int submit_and_wait(std::chrono::nanoseconds timeout);
+
+  // Calls fn(const io_uring_cqe&) for each completion ready now, then marks them seen.
+  template <typename Fn>
+  unsigned for_each_completion(Fn&& fn) {
+    unsigned head = 0;
+    unsigned seen = 0;
+    io_uring_cqe* cqe = nullptr;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      fn(*cqe);
+      ++seen;
+    }
+    io_uring_cq_advance(&ring_, seen);
+    return seen;
+  }
+
+  io_uring* raw() { return &ring_; }
+
+ private:
+  io_uring ring_{};
+  bool initialized_ = false;
+};
+
+// Receive buffers the kernel picks from at completion time, so an idle connection holds none
+// (design.md §5). A buffer handed out by a completion belongs to us until give_back().
+class BufferRing {
+ public:
+  BufferRing() = default;
+  ~BufferRing();
+  BufferRing(const BufferRing&) = delete;
+  BufferRing& operator=(const BufferRing&) = delete;
+
+  // 0 or -errno. `count` must be a power of two.
+  int init(Ring& ring, uint16_t group, uint32_t count, uint32_t buffer_size);
+
+  uint16_t group() const { return group_; }
+  uint32_t buffer_size() const { return buffer_size_; }
+  char* data(uint16_t id) { return memory_ + static_cast<size_t>(id) * buffer_size_; }
+  void give_back(uint16_t id);
+
+ private:
+  Ring* ring_ = nullptr;
+  io_uring_buf_ring* buf_ring_ = nullptr;
+  char* memory_ = nullptr;
+  size_t ring_bytes_ = 0;
+  size_t memory_bytes_ = 0;
+  uint32_t count_ = 0;
+  uint32_t buffer_size_ = 0;
+  uint16_t group_ = 0;
+};
+
+}  // namespace ringlb

@@ -1,0 +1,235 @@
+// The control thread. Owns the configuration, the backend registry and the workers; everything
+// here may block, nothing here runs per request.
+#include "core/server.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <future>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "balancers/registry.hpp"
+#include "config/loader.hpp"
+#include "core/log.hpp"
+#include "core/snapshot.hpp"
+#include "core/uring_support.hpp"
+#include "core/worker.hpp"
+#include "health/backend_registry.hpp"
+
+namespace ringlb {
+namespace {
+
+constexpr int kExitConfig = 1;
+constexpr int kExitStart = 2;
+
+config::LoadResult load(const std::string& path, const balancers::BalancerRegistry& balancers) {
+  return config::load_config_file(path, {.balancers = balancers.names()});
+}
+
+void print_diagnostics(const std::vector<config::Diagnostic>& diagnostics) {
+  for (const config::Diagnostic& diagnostic : diagnostics) {
+    std::fprintf(stderr, "%s\n", diagnostic.to_string().c_str());
+  }
+}
+
+uint32_t resolve_workers(const config::Config& config) {
+  if (config.runtime.workers != 0) return config.runtime.workers;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Signals are taken synchronously through a signalfd; they must be blocked in every thread,
+// so this runs before any thread starts.
+int block_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int signal : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) sigaddset(&set, signal);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+class Server {
+ public:
+  explicit Server(std::string path) : path_(std::move(path)) {}
+  int run();
+
+ private:
+  int start_workers(const config::LogConfig& log);
+  void reload();
+  void on_stop_signal();
+  void control_loop();
+  void join_workers();
+
+  const std::string path_;
+  const balancers::BalancerRegistry balancers_ = balancers::builtin_balancers();
+  health::BackendRegistry backends_;
+  SnapshotSlot snapshots_;
+  std::shared_ptr<const Snapshot> current_;
+  std::atomic<uint64_t> connections_{0};
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+  std::vector<std::unique_ptr<std::atomic<bool>>> worker_done_;
+  uint32_t worker_count_ = 1;
+  uint64_t generation_ = 0;
+  int signal_fd_ = -1;
+  int stop_signals_ = 0;
+};
+
+int Server::run() {
+  config::LoadResult loaded = load(path_, balancers_);
+  print_diagnostics(loaded.diagnostics);
+  if (!loaded.config) return kExitConfig;
+  log::set_level(loaded.config->log.level);
+  if (std::optional<std::string> problem = check_io_uring_support()) {
+    LOG_ERROR("%s", problem->c_str());
+    return kExitStart;
+  }
+  signal_fd_ = block_signals();
+  worker_count_ = resolve_workers(*loaded.config);
+  const config::LogConfig log_config = loaded.config->log;
+  std::string error;
+  current_ = build_snapshot(std::move(*loaded.config), worker_count_, ++generation_,
+                            {balancers_, backends_, nullptr}, error);
+  if (!current_) {
+    LOG_ERROR("%s", error.c_str());
+    return kExitStart;
+  }
+  snapshots_.publish(current_);
+  if (int code = start_workers(log_config); code != 0) return code;
+  for (const Listener& listener : current_->listeners) {
+    LOG_INFO("listening on %s (%s, listener %s, pool %s)",
+             listener.config->bind.to_string().c_str(),
+             listener.config->protocol == config::Protocol::kTcp ? "tcp" : "http",
+             listener.config->name.c_str(), listener.config->pool.c_str());
+  }
+  LOG_INFO("ringlb started: %u workers, %zu listeners, %zu pools, config %s", worker_count_,
+           current_->listeners.size(), current_->pools.size(), path_.c_str());
+  control_loop();
+  join_workers();
+  LOG_INFO("ringlb stopped");
+  return 0;
+}
+
+int Server::start_workers(const config::LogConfig& log) {
+  std::vector<std::future<std::string>> started;
+  for (uint32_t id = 0; id < worker_count_; ++id) {
+    workers_.push_back(std::make_unique<Worker>(id, WorkerShared{&snapshots_, &connections_}));
+    worker_done_.push_back(std::make_unique<std::atomic<bool>>(false));
+    auto init = std::make_shared<std::promise<std::string>>();
+    started.push_back(init->get_future());
+    Worker* worker = workers_.back().get();
+    std::atomic<bool>* done = worker_done_.back().get();
+    threads_.emplace_back([worker, done, init, log] {
+      std::string problem = worker->init(log);
+      init->set_value(problem);
+      if (problem.empty()) worker->run();
+      done->store(true, std::memory_order_release);
+    });
+  }
+  std::string problem;
+  for (auto& future : started) {
+    std::string result = future.get();
+    if (problem.empty()) problem = result;
+  }
+  if (problem.empty()) return 0;
+  LOG_ERROR("cannot start workers: %s", problem.c_str());
+  for (auto& worker : workers_) worker->request_abort();
+  join_workers();
+  return kExitStart;
+}
+
+void Server::control_loop() {
+  for (;;) {
+    pollfd waiting{signal_fd_, POLLIN, 0};
+    poll(&waiting, 1, stop_signals_ > 0 ? 50 : 1000);
+    if (stop_signals_ > 0) {
+      bool all_done = true;
+      for (const auto& done : worker_done_) all_done = all_done && done->load();
+      if (all_done) return;
+    }
+    if (!(waiting.revents & POLLIN)) continue;
+    signalfd_siginfo info{};
+    if (read(signal_fd_, &info, sizeof(info)) != sizeof(info)) continue;
+    switch (info.ssi_signo) {
+      case SIGHUP: reload(); break;
+      case SIGTERM:
+      case SIGINT: on_stop_signal(); break;
+      default: break;  // SIGUSR1: the access log reopen arrives with the service issue
+    }
+  }
+}
+
+void Server::on_stop_signal() {
+  ++stop_signals_;
+  if (stop_signals_ == 1) {
+    const auto grace = current_->config.runtime.grace_period;
+    LOG_INFO("stopping: no new connections; open ones have %lldms to finish",
+             static_cast<long long>(grace.count()));
+    const auto deadline = Worker::Clock::now() + grace;
+    for (auto& worker : workers_) worker->request_stop(deadline);
+    return;
+  }
+  LOG_INFO("second stop signal: closing every connection now");
+  for (auto& worker : workers_) worker->request_abort();
+}
+
+void Server::reload() {
+  if (stop_signals_ > 0) return;
+  LOG_INFO("reloading %s", path_.c_str());
+  config::LoadResult loaded = load(path_, balancers_);
+  if (!loaded.config) {
+    LOG_ERROR("reload failed, keeping the running configuration:");
+    for (const auto& diagnostic : loaded.diagnostics) LOG_ERROR("%s", diagnostic.to_string().c_str());
+    return;
+  }
+  for (const auto& diagnostic : loaded.diagnostics) LOG_WARN("%s", diagnostic.to_string().c_str());
+  if (resolve_workers(*loaded.config) != worker_count_) {
+    LOG_WARN("runtime.workers changed: keeping %u workers until restart", worker_count_);
+  }
+  const config::LogLevel level = loaded.config->log.level;
+  std::string error;
+  auto snapshot = build_snapshot(std::move(*loaded.config), worker_count_, generation_ + 1,
+                                 {balancers_, backends_, current_.get()}, error);
+  if (!snapshot) {
+    LOG_ERROR("reload failed, keeping the running configuration: %s", error.c_str());
+    return;
+  }
+  ++generation_;
+  current_ = std::move(snapshot);
+  snapshots_.publish(current_);
+  for (auto& worker : workers_) worker->wake();
+  backends_.forget_unused();
+  log::set_level(level);
+  LOG_INFO("configuration reloaded (generation %llu): %zu listeners, %zu pools",
+           static_cast<unsigned long long>(generation_), current_->listeners.size(),
+           current_->pools.size());
+}
+
+void Server::join_workers() {
+  for (std::thread& thread : threads_) thread.join();
+  threads_.clear();
+}
+
+}  // namespace
+
+int check_config(const std::string& path) {
+  const balancers::BalancerRegistry balancers = balancers::builtin_balancers();
+  config::LoadResult loaded = load(path, balancers);
+  print_diagnostics(loaded.diagnostics);
+  if (!loaded.config) return kExitConfig;
+  std::puts("configuration OK");
+  return 0;
+}
+
+int run_server(const std::string& path) {
+  Server server(path);
+  return server.run();
+}
+
+}  // namespace ringlb

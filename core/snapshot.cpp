@@ -1,0 +1,101 @@
+// Turning a validated Config into a Snapshot: balancers per pool, backend identity from the
+// registry, and listening sockets (reused when the bind address is unchanged).
+#include "core/snapshot.hpp"
+
+#include <unistd.h>
+
+namespace ringlb {
+
+ListenSocket::~ListenSocket() { close(fd); }
+
+namespace {
+
+std::shared_ptr<ListenerSockets> find_sockets(const Snapshot* previous,
+                                              const config::Address& bind) {
+  if (previous == nullptr) return nullptr;
+  for (const Listener& listener : previous->listeners) {
+    if (listener.sockets->bind == bind) return listener.sockets;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<ListenerSockets> open_sockets(const config::Address& bind, uint32_t workers,
+                                              std::string& error) {
+  auto sockets = std::make_shared<ListenerSockets>();
+  sockets->bind = bind;
+  for (uint32_t worker = 0; worker < workers; ++worker) {
+    std::string why;
+    int fd = open_listening_socket(bind, why);
+    if (fd < 0) {
+      error = "cannot listen on " + bind.to_string() + ": " + why;
+      return nullptr;
+    }
+    sockets->per_worker.push_back(std::make_shared<ListenSocket>(fd, bind));
+  }
+  return sockets;
+}
+
+std::unique_ptr<Pool> build_pool(const config::PoolConfig& pool_config, uint32_t workers,
+                                 SnapshotDeps& deps) {
+  auto pool = std::make_unique<Pool>();
+  pool->config = &pool_config;
+  balancers::BalancerInit init;
+  init.workers = workers;
+  for (const config::BackendConfig& backend : pool_config.backends) {
+    std::string address = backend.address.to_string();
+    init.backends.push_back({deps.backends.get_or_create(pool_config.name, address),
+                             backend.weight});
+    pool->addresses.push_back(to_socket_address(backend.address));
+  }
+  pool->balancer = deps.balancers.make(pool_config.balance, std::move(init));
+  return pool;
+}
+
+const Pool* find_pool(const Snapshot& snapshot, const std::string& name) {
+  for (const auto& pool : snapshot.pools) {
+    if (pool->config->name == name) return pool.get();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t workers,
+                                               uint64_t generation, SnapshotDeps deps,
+                                               std::string& error) {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->generation = generation;
+  snapshot->workers = workers;
+  snapshot->config = std::move(config);
+  for (const config::PoolConfig& pool_config : snapshot->config.pools) {
+    snapshot->pools.push_back(build_pool(pool_config, workers, deps));
+    if (!snapshot->pools.back()->balancer) {
+      error = "pool '" + pool_config.name + "': unknown balance '" + pool_config.balance + "'";
+      return nullptr;
+    }
+  }
+  for (const config::ListenerConfig& listener_config : snapshot->config.listeners) {
+    Listener listener;
+    listener.config = &listener_config;
+    listener.pool = find_pool(*snapshot, listener_config.pool);
+    listener.sockets = find_sockets(deps.previous, listener_config.bind);
+    if (!listener.sockets) listener.sockets = open_sockets(listener_config.bind, workers, error);
+    if (!listener.sockets) return nullptr;
+    snapshot->listeners.push_back(std::move(listener));
+  }
+  return snapshot;
+}
+
+void SnapshotSlot::publish(std::shared_ptr<const Snapshot> snapshot) {
+  std::lock_guard lock(mutex_);
+  const uint64_t generation = snapshot->generation;
+  current_ = std::move(snapshot);
+  generation_.store(generation, std::memory_order_release);
+}
+
+std::shared_ptr<const Snapshot> SnapshotSlot::load() const {
+  std::lock_guard lock(mutex_);
+  return current_;
+}
+
+}  // namespace ringlb

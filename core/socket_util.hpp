@@ -1,0 +1,30 @@
+// Plain socket set-up done outside the data path: addresses, listening sockets, options.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <string>
+
+#include "config/config.hpp"
+
+namespace ringlb {
+
+struct SocketAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  int family() const { return storage.ss_family; }
+};
+
+// The address is already validated by config/, so this cannot fail for a loaded Config.
+SocketAddress to_socket_address(const config::Address& address);
+
+// "127.0.0.1:5000" / "[::1]:5000"
+std::string format_socket_address(const sockaddr_storage& address);
+
+// A non-blocking TCP listening socket with SO_REUSEPORT, bound and listening. Returns the fd, or
+// -errno with `why` naming the step that failed.
+int open_listening_socket(const config::Address& address, std::string& why);
+
+}  // namespace ringlb

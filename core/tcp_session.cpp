@@ -1,0 +1,301 @@
+// The L4 tunnel's state machine: connect (with one retry elsewhere), pump both directions with
+// one buffer each, carry FINs, close by cancelling what is in flight.
+#include "core/tcp_session.hpp"
+
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.hpp"
+
+namespace ringlb {
+namespace {
+
+// A connect that fails is retried once on another backend (spec.md, "Proxy behaviour").
+constexpr uint32_t kMaxConnectAttempts = 2;
+
+__kernel_timespec to_timespec(config::Duration duration) {
+  __kernel_timespec ts{};
+  ts.tv_sec = duration.count() / 1000;
+  ts.tv_nsec = (duration.count() % 1000) * 1000000;
+  return ts;
+}
+
+}  // namespace
+
+void TcpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
+                       std::shared_ptr<const Snapshot> snapshot, const Listener& listener) {
+  ctx_ = &ctx;
+  tag_ = tag;
+  client_fd_ = client_fd;
+  snapshot_ = std::move(snapshot);
+  listener_ = &listener;
+  started_ = last_activity_ = ctx.now;
+  timer_.owner = this;
+  if (ctx.access_log.enabled()) {
+    socklen_t length = sizeof(client_address_);
+    getpeername(client_fd, reinterpret_cast<sockaddr*>(&client_address_), &length);
+  }
+  ctx.timers.schedule(timer_, ctx.now + listener.config->timeouts.client_idle);
+  connect_next();
+}
+
+health::BackendState& TcpSession::backend_state() const {
+  return *listener_->pool->balancer->backends()[backend_].state;
+}
+
+void TcpSession::connect_next() {
+  const Pool& pool = *listener_->pool;
+  const uint32_t index = pool.balancer->pick(
+      {.worker = ctx_->worker_id, .excluded = std::span(tried_.data(), attempts_)});
+  if (index == balancers::kNoBackend) {
+    LOG_WARN("listener %s: no eligible backend left in pool %s",
+             listener_->config->name.c_str(), pool.config->name.c_str());
+    begin_close(attempts_ == 0 ? "no backend" : "connect failed");
+    return;
+  }
+  backend_ = index;
+  tried_[attempts_++] = index;
+  const SocketAddress& address = pool.addresses[index];
+  backend_fd_ = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (backend_fd_ < 0) {
+    LOG_ERROR("socket for backend: %s", std::strerror(errno));
+    begin_close("socket failed");
+    return;
+  }
+  const int one = 1;
+  setsockopt(backend_fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  backend_state().on_start();
+  backend_started_ = true;
+  outcome_ = health::Outcome::kSuccess;
+
+  // The connect and its timeout are linked, so both must land in the same submission.
+  ctx_->ring.reserve(2);
+  io_uring_sqe* sqe = ctx_->ring.sqe();
+  io_uring_prep_connect(sqe, backend_fd_, address.get(), address.length);
+  sqe->flags |= IOSQE_IO_LINK;
+  submit(sqe, OpKind::kConnect);
+  connect_timeout_ = to_timespec(pool.config->timeouts.connect);
+  sqe = ctx_->ring.sqe();
+  io_uring_prep_link_timeout(sqe, &connect_timeout_, 0);
+  submit(sqe, OpKind::kConnectTimeout);
+}
+
+void TcpSession::on_connected(int result) {
+  if (closing_) {
+    if (result != 0) outcome_ = health::Outcome::kConnectFailed;
+    return;
+  }
+  if (result == 0) {
+    arm_receive(kUpstream);
+    arm_receive(kDownstream);
+    return;
+  }
+  const bool timed_out = result == -ECANCELED;
+  const std::string& backend = backend_state().address();
+  if (timed_out) {
+    LOG_WARN("pool %s: connect to %s timed out after %lldms", listener_->pool->config->name.c_str(),
+             backend.c_str(),
+             static_cast<long long>(listener_->pool->config->timeouts.connect.count()));
+  } else {
+    LOG_WARN("pool %s: connect to %s failed: %s", listener_->pool->config->name.c_str(),
+             backend.c_str(), std::strerror(-result));
+  }
+  backend_state().on_end(timed_out ? health::Outcome::kConnectTimeout
+                                   : health::Outcome::kConnectFailed);
+  backend_started_ = false;
+  close(backend_fd_);
+  backend_fd_ = -1;
+  if (attempts_ < kMaxConnectAttempts) {
+    connect_next();
+  } else {
+    begin_close("connect failed");
+  }
+}
+
+void TcpSession::arm_receive(Direction direction) {
+  Pipe& pipe = pipes_[direction];
+  if (closing_ || pipe.receiving || pipe.buffer_id >= 0 || pipe.eof) return;
+  io_uring_sqe* sqe = ctx_->ring.sqe();
+  io_uring_prep_recv(sqe, source_fd(direction), nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = ctx_->buffers.group();
+  pipe.receiving = true;
+  submit(sqe, direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
+}
+
+void TcpSession::retry_receive(OpKind kind) {
+  arm_receive(kind == OpKind::kRecvClient ? kUpstream : kDownstream);
+}
+
+void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
+  Pipe& pipe = pipes_[direction];
+  pipe.receiving = false;
+  if (cqe.flags & IORING_CQE_F_BUFFER) {
+    pipe.buffer_id = static_cast<int32_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    pipe.length = cqe.res > 0 ? static_cast<uint32_t>(cqe.res) : 0;
+    pipe.sent = 0;
+    if (closing_ || cqe.res <= 0) return_buffer(pipe);
+  }
+  if (closing_) return;
+  if (cqe.res > 0) {
+    last_activity_ = ctx_->now;
+    send_pending(direction);
+  } else if (cqe.res == 0) {
+    pipe.eof = true;
+    finish_direction_if_drained(direction);
+  } else if (cqe.res == -ENOBUFS) {
+    const OpKind kind = direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend;
+    ctx_->starved.push_back({kind, tag_.slot, tag_.generation});
+  } else {
+    if (direction == kDownstream) outcome_ = health::Outcome::kReset;
+    LOG_DEBUG("receive from %s: %s", direction == kUpstream ? "client" : "backend",
+              std::strerror(-cqe.res));
+    begin_close(direction == kUpstream ? "client error" : "backend error");
+  }
+}
+
+void TcpSession::send_pending(Direction direction) {
+  Pipe& pipe = pipes_[direction];
+  io_uring_sqe* sqe = ctx_->ring.sqe();
+  const char* data = ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id)) + pipe.sent;
+  io_uring_prep_send(sqe, sink_fd(direction), data, pipe.length - pipe.sent, MSG_NOSIGNAL);
+  pipe.sending = true;
+  submit(sqe, direction == kUpstream ? OpKind::kSendBackend : OpKind::kSendClient);
+}
+
+void TcpSession::on_send(Direction direction, int result) {
+  Pipe& pipe = pipes_[direction];
+  pipe.sending = false;
+  if (closing_) {
+    return_buffer(pipe);
+    return;
+  }
+  if (result < 0) {
+    if (direction == kUpstream) outcome_ = health::Outcome::kReset;
+    LOG_DEBUG("send to %s: %s", direction == kUpstream ? "backend" : "client",
+              std::strerror(-result));
+    begin_close(direction == kUpstream ? "backend error" : "client error");
+    return;
+  }
+  pipe.sent += static_cast<uint32_t>(result);
+  pipe.bytes += static_cast<uint64_t>(result);
+  last_activity_ = ctx_->now;
+  if (pipe.sent < pipe.length) {
+    send_pending(direction);  // short send: the rest of the same buffer, in order
+    return;
+  }
+  return_buffer(pipe);
+  arm_receive(direction);
+}
+
+void TcpSession::finish_direction_if_drained(Direction direction) {
+  Pipe& pipe = pipes_[direction];
+  if (!pipe.eof || pipe.buffer_id >= 0 || pipe.sending || pipe.shutting || pipe.shut) return;
+  io_uring_sqe* sqe = ctx_->ring.sqe();
+  io_uring_prep_shutdown(sqe, sink_fd(direction), SHUT_WR);
+  pipe.shutting = true;
+  submit(sqe, direction == kUpstream ? OpKind::kShutdownBackend : OpKind::kShutdownClient);
+}
+
+void TcpSession::on_shutdown(Direction direction, int result) {
+  Pipe& pipe = pipes_[direction];
+  pipe.shutting = false;
+  pipe.shut = true;
+  if (closing_) return;
+  if (result < 0 && result != -ENOTCONN) {
+    begin_close(direction == kUpstream ? "backend error" : "client error");
+    return;
+  }
+  if (pipes_[kUpstream].shut && pipes_[kDownstream].shut) begin_close("done");
+}
+
+void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
+  --inflight_;
+  switch (kind) {
+    case OpKind::kConnect: on_connected(cqe.res); break;
+    case OpKind::kRecvClient: on_receive(kUpstream, cqe); break;
+    case OpKind::kRecvBackend: on_receive(kDownstream, cqe); break;
+    case OpKind::kSendBackend: on_send(kUpstream, cqe.res); break;
+    case OpKind::kSendClient: on_send(kDownstream, cqe.res); break;
+    case OpKind::kShutdownBackend: on_shutdown(kUpstream, cqe.res); break;
+    case OpKind::kShutdownClient: on_shutdown(kDownstream, cqe.res); break;
+    default: break;  // link timeouts and cancels carry nothing to act on
+  }
+}
+
+void TcpSession::on_timer() {
+  if (closing_) return;
+  const auto idle = listener_->config->timeouts.client_idle;
+  if (ctx_->now - last_activity_ >= idle) {
+    begin_close("idle timeout");
+    return;
+  }
+  ctx_->timers.schedule(timer_, last_activity_ + idle);
+}
+
+void TcpSession::begin_close(const char* cause) {
+  if (closing_) return;
+  closing_ = true;
+  end_cause_ = cause;
+  ctx_->timers.cancel(timer_);
+  if (inflight_ == 0) return;
+  for (int fd : {client_fd_, backend_fd_}) {
+    if (fd < 0) continue;
+    io_uring_sqe* sqe = ctx_->ring.sqe();
+    io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+    submit(sqe, OpKind::kCancel);
+  }
+}
+
+void TcpSession::submit(io_uring_sqe* sqe, OpKind kind) {
+  io_uring_sqe_set_data64(sqe, OpTag{kind, tag_.slot, tag_.generation}.encode());
+  ++inflight_;
+}
+
+void TcpSession::return_buffer(Pipe& pipe) {
+  if (pipe.buffer_id < 0) return;
+  ctx_->buffers.give_back(static_cast<uint16_t>(pipe.buffer_id));
+  pipe.buffer_id = -1;
+}
+
+void TcpSession::release() {
+  for (Pipe& pipe : pipes_) return_buffer(pipe);
+  if (backend_started_) backend_state().on_end(outcome_);
+  backend_started_ = false;
+  if (ctx_->access_log.enabled()) log_access();
+  for (int fd : {client_fd_, backend_fd_}) {
+    if (fd < 0) continue;
+    io_uring_sqe* sqe = ctx_->ring.sqe();
+    io_uring_prep_close(sqe, fd);
+    io_uring_sqe_set_data64(sqe, OpTag{}.encode());
+  }
+  client_fd_ = backend_fd_ = -1;
+  snapshot_.reset();
+}
+
+void TcpSession::log_access() {
+  sockaddr_storage peer{};
+  std::memcpy(&peer, &client_address_, sizeof(client_address_));
+  const std::string client = format_socket_address(peer);
+  const std::string backend = backend_ == balancers::kNoBackend ? "-" : backend_state().address();
+  const auto duration =
+      std::chrono::duration_cast<std::chrono::milliseconds>(ctx_->now - started_).count();
+  char line[512];
+  const char* format = ctx_->access_log.format() == config::LogFormat::kJson
+                           ? "{\"type\":\"tcp\",\"listener\":\"%s\",\"client\":\"%s\","
+                             "\"backend\":\"%s\",\"bytes_in\":%llu,\"bytes_out\":%llu,"
+                             "\"duration_ms\":%lld,\"end\":\"%s\"}"
+                           : "tcp listener=%s client=%s backend=%s bytes_in=%llu bytes_out=%llu "
+                             "duration_ms=%lld end=%s";
+  std::snprintf(line, sizeof(line), format, listener_->config->name.c_str(), client.c_str(),
+                backend.c_str(), static_cast<unsigned long long>(pipes_[kUpstream].bytes),
+                static_cast<unsigned long long>(pipes_[kDownstream].bytes),
+                static_cast<long long>(duration), end_cause_);
+  ctx_->access_log.append(line);
+}
+
+}  // namespace ringlb

@@ -1,0 +1,100 @@
+// A layer-4 session: one client connection tunnelled byte for byte to one backend. Each
+// direction holds at most one buffer, and a new receive is armed only once that buffer has been
+// fully sent: the slower side sets the pace (backpressure). FINs are carried separately in each
+// direction (half-close).
+//
+// Lifetime (design.md §5): the worker frees a session only when finished(), i.e. closing with no
+// operation in flight. Closing cancels what is in flight and waits for those completions.
+#pragma once
+
+#include <linux/time_types.h>
+#include <liburing.h>
+#include <netinet/in.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "core/op_tag.hpp"
+#include "core/snapshot.hpp"
+#include "core/timer_wheel.hpp"
+#include "core/worker_context.hpp"
+
+namespace ringlb {
+
+class TcpSession {
+ public:
+  // Takes ownership of `client_fd`; picks a backend and starts connecting.
+  void start(WorkerContext& ctx, OpTag tag, int client_fd,
+             std::shared_ptr<const Snapshot> snapshot, const Listener& listener);
+
+  void on_completion(OpKind kind, const io_uring_cqe& cqe);
+  // The idle timer fired.
+  void on_timer();
+  // Re-arms a receive that found no free buffer; `kind` is kRecvClient or kRecvBackend.
+  void retry_receive(OpKind kind);
+  // Closes at once (shutdown deadline passed, or an abort).
+  void abort(const char* cause) { begin_close(cause); }
+
+  // Closing and nothing in flight: the worker may release() and free the slot.
+  bool finished() const { return closing_ && inflight_ == 0; }
+  // Closes the sockets (queued on the ring), logs, and drops the snapshot reference.
+  void release();
+
+  uint32_t slot() const { return tag_.slot; }
+  TimerNode& timer() { return timer_; }
+
+ private:
+  // One direction of the tunnel: bytes received from one socket, sent to the other.
+  struct Pipe {
+    int32_t buffer_id = -1;  // provided buffer held while its bytes are being sent
+    uint32_t length = 0;
+    uint32_t sent = 0;
+    bool receiving = false;
+    bool sending = false;
+    bool eof = false;       // the source sent FIN
+    bool shut = false;      // we sent FIN onward (shutdown completed)
+    bool shutting = false;  // shutdown in flight
+    uint64_t bytes = 0;
+  };
+  enum Direction { kUpstream = 0, kDownstream = 1 };  // client→backend, backend→client
+
+  void connect_next();
+  void on_connected(int result);
+  void on_receive(Direction direction, const io_uring_cqe& cqe);
+  void on_send(Direction direction, int result);
+  void arm_receive(Direction direction);
+  void send_pending(Direction direction);
+  void finish_direction_if_drained(Direction direction);
+  void on_shutdown(Direction direction, int result);
+  void begin_close(const char* cause);
+  health::BackendState& backend_state() const;
+  void submit(io_uring_sqe* sqe, OpKind kind);
+  void return_buffer(Pipe& pipe);
+  void log_access();
+  int source_fd(Direction direction) const { return direction == kUpstream ? client_fd_ : backend_fd_; }
+  int sink_fd(Direction direction) const { return direction == kUpstream ? backend_fd_ : client_fd_; }
+
+  WorkerContext* ctx_ = nullptr;
+  OpTag tag_;
+  int client_fd_ = -1;
+  int backend_fd_ = -1;
+  std::shared_ptr<const Snapshot> snapshot_;
+  const Listener* listener_ = nullptr;
+  uint32_t backend_ = balancers::kNoBackend;  // index in the pool, or none
+  std::array<uint32_t, 2> tried_{};
+  uint32_t attempts_ = 0;
+  std::array<Pipe, 2> pipes_{};
+  uint32_t inflight_ = 0;
+  bool backend_started_ = false;  // on_start() called, on_end() not yet
+  bool closing_ = false;
+  const char* end_cause_ = "";
+  health::Outcome outcome_ = health::Outcome::kSuccess;
+  TimerNode timer_;
+  TimerWheel::Clock::time_point started_;
+  TimerWheel::Clock::time_point last_activity_;
+  __kernel_timespec connect_timeout_{};
+  sockaddr_in6 client_address_{};  // read at start only when the access log is on
+};
+
+}  // namespace ringlb

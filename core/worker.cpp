@@ -1,0 +1,314 @@
+// The worker loop: one submit-and-wait per turn, then completions, timers and housekeeping.
+#include "core/worker.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.hpp"
+
+namespace ringlb {
+namespace {
+
+constexpr uint32_t kRingEntries = 4096;
+constexpr uint32_t kReceiveBuffers = 512;  // per worker; idle connections hold none
+constexpr uint32_t kReceiveBufferBytes = 16 * 1024;
+constexpr uint16_t kBufferGroup = 0;
+constexpr auto kTick = std::chrono::milliseconds(10);
+constexpr uint32_t kWheelSlots = 4096;
+constexpr auto kLoopWait = std::chrono::milliseconds(50);
+
+enum Command { kNone = 0, kStop = 1, kAbort = 2 };
+
+}  // namespace
+
+Worker::Worker(uint32_t id, WorkerShared shared)
+    : id_(id),
+      shared_(shared),
+      timers_(kTick, kWheelSlots, Clock::now()),
+      ctx_{ring_, buffers_, timers_, access_log_, id, Clock::now(), {}} {
+  wake_fd_ = eventfd(0, EFD_CLOEXEC);
+}
+
+Worker::~Worker() {
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+std::string Worker::init(const config::LogConfig& log) {
+  if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
+  int result = ring_.init(kRingEntries);
+  if (result < 0) return std::string("io_uring_setup: ") + std::strerror(-result);
+  result = buffers_.init(ring_, kBufferGroup, kReceiveBuffers, kReceiveBufferBytes);
+  if (result < 0) return std::string("provided buffer ring: ") + std::strerror(-result);
+  std::string why;
+  if (!access_log_.open(log.access, log.format, why)) return why;
+  return "";
+}
+
+void Worker::wake() {
+  const uint64_t one = 1;
+  ssize_t ignored = write(wake_fd_, &one, sizeof(one));
+  (void)ignored;
+}
+
+void Worker::request_stop(Clock::time_point deadline) {
+  stop_deadline_.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
+  int expected = kNone;
+  command_.compare_exchange_strong(expected, kStop, std::memory_order_release);
+  wake();
+}
+
+void Worker::request_abort() {
+  command_.store(kAbort, std::memory_order_release);
+  wake();
+}
+
+void Worker::run() {
+  const std::string name = "w" + std::to_string(id_);
+  log::set_thread_name(name.c_str());
+  arm_wake();
+  while (!finished()) {
+    ctx_.now = Clock::now();
+    handle_commands();
+    if (!stopping_ && shared_.snapshots->generation() != generation_seen_) adopt_snapshot();
+    timers_.advance(ctx_.now, [this](TimerNode& node) {
+      auto& session = *static_cast<TcpSession*>(node.owner);
+      session.on_timer();
+      free_session_if_finished(session, session.slot());
+    });
+    retry_starved_receives();
+    resume_accepting_if_below_limit();
+    access_log_.flush();
+    int result = ring_.submit_and_wait(kLoopWait);
+    if (result < 0 && result != -ETIME && result != -EINTR && result != -EBUSY) {
+      LOG_ERROR("io_uring_enter: %s", std::strerror(-result));
+    }
+    ctx_.now = Clock::now();
+    ring_.for_each_completion([this](const io_uring_cqe& cqe) { dispatch(cqe); });
+  }
+  access_log_.flush();
+  current_.reset();
+  LOG_DEBUG("worker stopped");
+}
+
+bool Worker::finished() const {
+  if (!stopping_ || live_sessions_ != 0) return false;
+  for (const AcceptSlot& slot : accepts_) {
+    if (slot.in_use) return false;
+  }
+  return true;
+}
+
+void Worker::arm_wake() {
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_read(sqe, wake_fd_, &wake_value_, sizeof(wake_value_), 0);
+  io_uring_sqe_set_data64(sqe, OpTag{OpKind::kWake, 0, 0}.encode());
+}
+
+void Worker::handle_commands() {
+  const int command = command_.load(std::memory_order_acquire);
+  if (command >= kStop && !stopping_) {
+    stopping_ = true;
+    stop_deadline_time_ =
+        Clock::time_point(Clock::duration(stop_deadline_.load(std::memory_order_relaxed)));
+    for (uint32_t i = 0; i < accepts_.size(); ++i) retire_accept(i);
+    LOG_DEBUG("stopping: %u connections to drain", live_sessions_);
+  }
+  if (!stopping_ || aborted_) return;
+  if (command == kAbort) {
+    aborted_ = true;
+    abort_all_sessions("stopped");
+  } else if (ctx_.now >= stop_deadline_time_) {
+    aborted_ = true;
+    if (live_sessions_ > 0) {
+      LOG_INFO("grace period over: closing %u open connections", live_sessions_);
+    }
+    abort_all_sessions("grace period over");
+  }
+}
+
+void Worker::abort_all_sessions(const char* cause) {
+  for (uint32_t slot = 0; slot < slot_live_.size(); ++slot) {
+    if (!slot_live_[slot]) continue;
+    TcpSession& session = session_at(slot);
+    session.abort(cause);
+    free_session_if_finished(session, slot);
+  }
+}
+
+// ---- accepting ----
+
+void Worker::adopt_snapshot() {
+  current_ = shared_.snapshots->load();
+  generation_seen_ = current_->generation;
+  max_connections_ = current_->config.runtime.max_connections;
+  std::vector<bool> kept(accepts_.size(), false);
+  for (const Listener& listener : current_->listeners) {
+    const std::shared_ptr<ListenSocket>& socket = listener.sockets->per_worker[id_];
+    uint32_t index = 0;
+    while (index < accepts_.size() && !(accepts_[index].in_use && accepts_[index].socket == socket)) {
+      ++index;
+    }
+    if (index == accepts_.size()) {
+      // A new listener: take a free slot or grow.
+      index = 0;
+      while (index < accepts_.size() && accepts_[index].in_use) ++index;
+      if (index == accepts_.size()) accepts_.emplace_back();
+      kept.resize(accepts_.size(), false);
+      AcceptSlot& slot = accepts_[index];
+      slot.socket = socket;
+      slot.in_use = true;
+      ++slot.generation;
+    }
+    accepts_[index].listener = &listener;
+    kept[index] = true;
+    if (!accepts_[index].armed && !accepting_paused_) arm_accept(index);
+  }
+  for (uint32_t i = 0; i < accepts_.size(); ++i) {
+    if (accepts_[i].in_use && !kept[i]) retire_accept(i);
+  }
+}
+
+void Worker::arm_accept(uint32_t index) {
+  AcceptSlot& slot = accepts_[index];
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_multishot_accept(sqe, slot.socket->fd, nullptr, nullptr,
+                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, OpTag{OpKind::kAccept, index, slot.generation}.encode());
+  slot.armed = true;
+}
+
+void Worker::retire_accept(uint32_t index) {
+  AcceptSlot& slot = accepts_[index];
+  if (!slot.in_use) return;
+  slot.listener = nullptr;
+  if (!slot.armed) {
+    release_accept_slot(slot);
+    return;
+  }
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_cancel64(sqe, OpTag{OpKind::kAccept, index, slot.generation}.encode(), 0);
+  io_uring_sqe_set_data64(sqe, OpTag{}.encode());
+}
+
+void Worker::release_accept_slot(AcceptSlot& slot) {
+  const uint32_t generation = slot.generation;
+  slot = AcceptSlot();
+  slot.generation = generation;
+}
+
+void Worker::on_accept(OpTag tag, const io_uring_cqe& cqe) {
+  if (tag.slot >= accepts_.size()) return;
+  AcceptSlot& slot = accepts_[tag.slot];
+  if ((slot.generation & 0xFFFFFFu) != tag.generation) return;
+  if (!(cqe.flags & IORING_CQE_F_MORE)) slot.armed = false;
+  if (cqe.res >= 0) {
+    if (slot.listener == nullptr) {
+      close(cqe.res);  // accepted while its listener was being removed
+    } else {
+      start_session(cqe.res, *slot.listener);
+    }
+  } else if (cqe.res != -ECANCELED) {
+    LOG_WARN("accept on %s: %s", slot.socket->bind.to_string().c_str(), std::strerror(-cqe.res));
+  }
+  if (slot.armed) return;
+  if (slot.listener == nullptr) {
+    release_accept_slot(slot);  // retired: drop our socket reference
+  } else if (!accepting_paused_) {
+    arm_accept(tag.slot);
+  }
+}
+
+void Worker::pause_accepting() {
+  if (accepting_paused_) return;
+  accepting_paused_ = true;
+  LOG_WARN("max_connections (%llu) reached: accepting paused",
+           static_cast<unsigned long long>(max_connections_));
+  for (uint32_t i = 0; i < accepts_.size(); ++i) {
+    AcceptSlot& slot = accepts_[i];
+    if (!slot.armed || slot.listener == nullptr) continue;
+    io_uring_sqe* sqe = ring_.sqe();
+    io_uring_prep_cancel64(sqe, OpTag{OpKind::kAccept, i, slot.generation}.encode(), 0);
+    io_uring_sqe_set_data64(sqe, OpTag{}.encode());
+  }
+}
+
+void Worker::resume_accepting_if_below_limit() {
+  if (!accepting_paused_ || stopping_) return;
+  if (shared_.connections->load(std::memory_order_relaxed) >= max_connections_) return;
+  accepting_paused_ = false;
+  LOG_INFO("below max_connections again: accepting resumed");
+  for (uint32_t i = 0; i < accepts_.size(); ++i) {
+    if (accepts_[i].listener != nullptr && !accepts_[i].armed) arm_accept(i);
+  }
+}
+
+// ---- sessions ----
+
+void Worker::start_session(int client_fd, const Listener& listener) {
+  if (free_slots_.empty()) {
+    const auto base = static_cast<uint32_t>(slot_live_.size());
+    chunks_.push_back(std::make_unique<TcpSession[]>(kChunk));
+    slot_generation_.resize(base + kChunk, 0);
+    slot_live_.resize(base + kChunk, false);
+    for (uint32_t i = kChunk; i > 0; --i) free_slots_.push_back(base + i - 1);
+  }
+  const uint32_t slot = free_slots_.back();
+  free_slots_.pop_back();
+  slot_live_[slot] = true;
+  ++live_sessions_;
+  if (shared_.connections->fetch_add(1, std::memory_order_relaxed) + 1 >= max_connections_) {
+    pause_accepting();
+  }
+  TcpSession& session = session_at(slot);
+  session = TcpSession();
+  session.start(ctx_, OpTag{OpKind::kIgnore, slot, slot_generation_[slot]}, client_fd, current_,
+                listener);
+  free_session_if_finished(session, slot);
+}
+
+TcpSession* Worker::live_session(OpTag tag) {
+  if (tag.slot >= slot_live_.size() || !slot_live_[tag.slot]) return nullptr;
+  if ((slot_generation_[tag.slot] & 0xFFFFFFu) != tag.generation) return nullptr;
+  return &session_at(tag.slot);
+}
+
+void Worker::free_session_if_finished(TcpSession& session, uint32_t slot) {
+  if (!session.finished()) return;
+  session.release();
+  slot_live_[slot] = false;
+  ++slot_generation_[slot];
+  free_slots_.push_back(slot);
+  --live_sessions_;
+  shared_.connections->fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Worker::retry_starved_receives() {
+  if (ctx_.starved.empty()) return;
+  std::vector<OpTag> starved;
+  starved.swap(ctx_.starved);
+  for (const OpTag& tag : starved) {
+    if (TcpSession* session = live_session(tag)) session->retry_receive(tag.kind);
+  }
+}
+
+void Worker::dispatch(const io_uring_cqe& cqe) {
+  const OpTag tag = OpTag::decode(cqe.user_data);
+  switch (tag.kind) {
+    case OpKind::kIgnore: return;
+    case OpKind::kWake: arm_wake(); return;
+    case OpKind::kAccept: on_accept(tag, cqe); return;
+    default: break;
+  }
+  TcpSession* session = live_session(tag);
+  if (session == nullptr) {
+    LOG_ERROR("stale completion for slot %u dropped", tag.slot);  // a lifetime bug if ever seen
+    return;
+  }
+  session->on_completion(tag.kind, cqe);
+  free_session_if_finished(*session, tag.slot);
+}
+
+}  // namespace ringlb
