@@ -2,6 +2,7 @@
 #include "core/worker.hpp"
 
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -113,6 +114,11 @@ void Worker::handle_commands() {
     stopping_ = true;
     stop_deadline_time_ =
         Clock::time_point(Clock::duration(stop_deadline_.load(std::memory_order_relaxed)));
+    // Shutting the listening socket down makes the kernel refuse new connects at once, where
+    // merely not accepting would let them complete into the backlog and hang.
+    for (const AcceptSlot& slot : accepts_) {
+      if (slot.in_use) shutdown(slot.socket->fd, SHUT_RD);
+    }
     for (uint32_t i = 0; i < accepts_.size(); ++i) retire_accept(i);
     LOG_DEBUG("stopping: %u connections to drain", live_sessions_);
   }
