@@ -17,7 +17,8 @@ struct Diagnostic {
   uint32_t column = 0;
   std::string message;
 
-  // "FILE:LINE:COL: message" for errors, "FILE:LINE:COL: warning: message" for warnings.
+  // "FILE:LINE:COL: message" for errors, "FILE:LINE:COL: warning: message" for warnings;
+  // "FILE: message" when line is 0.
   std::string to_string() const;
 };
 

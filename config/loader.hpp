@@ -14,6 +14,7 @@ namespace ringlb::config {
 
 struct LoadOptions {
   // Balancer names this build knows (from balancers/registry); `balance` must be one of them.
+  // Empty = any name is accepted (for callers that only read the file).
   std::vector<std::string> balancers;
 };
 
@@ -23,6 +24,8 @@ struct LoadResult {
 };
 
 // Reads `path`, parses it, and validates it. Blocks on file I/O; call it off the data path.
+// Never throws: every problem, including an unreadable file, comes back as a diagnostic,
+// sorted by position. Thread-safe (no shared state).
 LoadResult load_config_file(const std::string& path, const LoadOptions& options);
 
 // Same, from text already in memory; `path` is only used in diagnostics.

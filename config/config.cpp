@@ -1,0 +1,19 @@
+// The few behaviours of the plain configuration model.
+#include "config/config.hpp"
+
+namespace ringlb::config {
+
+std::string Address::to_string() const {
+  std::string port_text = std::to_string(port);
+  if (ipv6) return "[" + host + "]:" + port_text;
+  return host + ":" + port_text;
+}
+
+const PoolConfig* Config::find_pool(const std::string& name) const {
+  for (const PoolConfig& pool : pools) {
+    if (pool.name == name) return &pool;
+  }
+  return nullptr;
+}
+
+}  // namespace ringlb::config

@@ -1,0 +1,34 @@
+// Settings this build accepts in the file but does not act on yet. Every message about a
+// missing feature lives here, so finishing a feature means deleting a few lines of this file.
+#include "config/unimplemented.hpp"
+
+namespace ringlb::config {
+namespace {
+
+// ---- The messages, one per missing feature. -------------------------------------------------
+constexpr const char* kTlsUnsupported = "TLS is not supported yet in this build";
+constexpr const char* kHealthChecksPending =
+    "health checks are not implemented yet in this build; backends are always considered up";
+constexpr const char* kAdminPending = "the admin API is not implemented yet in this build";
+// -----------------------------------------------------------------------------------------------
+
+}  // namespace
+
+void report_unimplemented_features(const Config& config, const SourceMap& sources,
+                                   Reporter& report) {
+  if (config.admin.listen) report.warning(position_of(sources, "admin.listen", {}), kAdminPending);
+  for (const ListenerConfig& listener : config.listeners) {
+    if (!listener.tls) continue;
+    std::string path = "listeners." + listener.name + ".tls";
+    report.error(position_of(sources, path, listener.position), kTlsUnsupported);
+  }
+  for (const PoolConfig& pool : config.pools) {
+    std::string path = "pools." + pool.name;
+    if (pool.tls) report.error(position_of(sources, path + ".tls", pool.position), kTlsUnsupported);
+    if (!pool.health || pool.health->check == "none") continue;
+    SourcePosition health_at = position_of(sources, path + ".health", pool.position);
+    report.warning(position_of(sources, path + ".health.check", health_at), kHealthChecksPending);
+  }
+}
+
+}  // namespace ringlb::config

@@ -1,0 +1,237 @@
+// The checks that need the whole configuration: references to pools, listeners that would fight
+// over a port, and settings that only make sense together.
+#include "config/validate.hpp"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "config/suggest.hpp"
+#include "config/units.hpp"
+
+namespace ringlb::config {
+namespace {
+
+std::string quoted(const std::string& text) { return "\"" + text + "\""; }
+
+std::string indexed(const std::string& path, size_t index) {
+  return path + "[" + std::to_string(index) + "]";
+}
+
+std::string line_note(SourcePosition at) { return "(line " + std::to_string(at.line) + ")"; }
+
+std::string format_duration(Duration duration) {
+  if (duration.count() % 1000 == 0) return std::to_string(duration.count() / 1000) + "s";
+  return std::to_string(duration.count()) + "ms";
+}
+
+std::vector<std::string> pool_names(const Config& config) {
+  std::vector<std::string> names;
+  for (const PoolConfig& pool : config.pools) names.push_back(pool.name);
+  return names;
+}
+
+void check_pool_reference(const Config& config, const std::string& pool, SourcePosition at,
+                          Reporter& report) {
+  if (pool.empty() || config.find_pool(pool) != nullptr) return;
+  report.error(at, "unknown pool '" + pool + "'" + did_you_mean(pool, pool_names(config)));
+}
+
+void check_listener(const Config& config, const ListenerConfig& listener, const SourceMap& sources,
+                    Reporter& report) {
+  std::string path = "listeners." + listener.name;
+  check_pool_reference(config, listener.pool,
+                       position_of(sources, path + ".pool", listener.position), report);
+  for (size_t i = 0; i < listener.routes.size(); ++i) {
+    const Route& route = listener.routes[i];
+    check_pool_reference(
+        config, route.pool,
+        position_of(sources, indexed(path + ".routes", i) + ".pool", route.position), report);
+  }
+  if (listener.protocol == Protocol::kTcp && !listener.routes.empty()) {
+    report.error(position_of(sources, path + ".routes", listener.position),
+                 "routes need HTTP, but listener '" + listener.name +
+                     "' has protocol = \"tcp\"; remove the routes or use protocol = \"http\"");
+  }
+}
+
+// Two sockets cannot both bind these: the same port, and the same address or a wildcard that
+// covers the other. "::" is dual-stack on Linux, so it takes the port for IPv4 too.
+bool binds_conflict(const Address& a, const Address& b) {
+  if (a.port == 0 || a.port != b.port) return false;
+  if (a.host == "::" || b.host == "::") return true;
+  if (a.ipv6 != b.ipv6) return false;
+  return a.host == b.host || is_wildcard(a) || is_wildcard(b);
+}
+
+std::string conflict_message(const Address& mine, const ListenerConfig& other) {
+  std::string note = line_note(other.position);
+  if (mine == other.bind) {
+    return mine.to_string() + " is already the bind address of listener '" + other.name + "' " +
+           note;
+  }
+  return mine.to_string() + " conflicts with listener '" + other.name + "' on " +
+         other.bind.to_string() + " " + note +
+         ": same port, and one of them listens on every address";
+}
+
+void check_bind_conflicts(const Config& config, const SourceMap& sources, Reporter& report) {
+  const std::vector<ListenerConfig>& listeners = config.listeners;
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    const ListenerConfig& mine = listeners[i];
+    auto other =
+        std::find_if(listeners.begin(), listeners.begin() + static_cast<long>(i),
+                     [&](const ListenerConfig& l) { return binds_conflict(mine.bind, l.bind); });
+    if (other == listeners.begin() + static_cast<long>(i)) continue;
+    SourcePosition at = position_of(sources, "listeners." + mine.name + ".bind", mine.position);
+    report.error(at, "listener '" + mine.name + "': " + conflict_message(mine.bind, *other));
+  }
+}
+
+void check_admin_conflicts(const Config& config, const SourceMap& sources, Reporter& report) {
+  if (!config.admin.listen) return;
+  for (const ListenerConfig& listener : config.listeners) {
+    if (!binds_conflict(*config.admin.listen, listener.bind)) continue;
+    report.error(position_of(sources, "admin.listen", {}),
+                 "admin.listen: " + conflict_message(*config.admin.listen, listener));
+    return;
+  }
+}
+
+bool known_balancer(const std::string& balance, const LoadOptions& options) {
+  const std::vector<std::string>& known = options.balancers;
+  return known.empty() || std::find(known.begin(), known.end(), balance) != known.end();
+}
+
+bool hash_key_needs_http(const std::string& hash_key) {
+  return hash_key == "uri" || hash_key.starts_with("header:") || hash_key.starts_with("cookie:");
+}
+
+void check_balance(const PoolConfig& pool, const SourceMap& sources, const LoadOptions& options,
+                   Reporter& report) {
+  std::string path = "pools." + pool.name;
+  SourcePosition balance_at = position_of(sources, path + ".balance", pool.position);
+  if (!known_balancer(pool.balance, options)) {
+    report.error(balance_at, not_one_of("balance", options.balancers, pool.balance));
+    return;
+  }
+  bool hashing = pool.balance == "consistent_hash";
+  if (hashing && !sources.contains(path + ".hash_key")) {
+    report.error(balance_at,
+                 "balance = \"consistent_hash\" needs a hash_key: client_ip, uri, header:NAME or "
+                 "cookie:NAME");
+  }
+  if (hashing) return;
+  for (const char* key : {"hash_key", "hash_method"}) {
+    auto written = sources.find(path + "." + key);
+    if (written == sources.end()) continue;
+    report.warning(written->second,
+                   std::string(key) + " is ignored unless balance = \"consistent_hash\"");
+  }
+}
+
+void check_backends(const PoolConfig& pool, const SourceMap& sources, Reporter& report) {
+  std::string path = "pools." + pool.name + ".backends";
+  const std::vector<BackendConfig>& backends = pool.backends;
+  for (size_t i = 0; i < backends.size(); ++i) {
+    const Address& address = backends[i].address;
+    if (address.port == 0) continue;
+    for (size_t j = 0; j < i; ++j) {
+      if (backends[j].address != address) continue;
+      report.error(position_of(sources, indexed(path, i) + ".address", backends[i].position),
+                   "backend " + address.to_string() + " is listed twice in pool '" + pool.name +
+                       "' (first at line " + std::to_string(backends[j].position.line) + ")");
+      break;
+    }
+  }
+  bool all_idle =
+      !backends.empty() && std::all_of(backends.begin(), backends.end(),
+                                       [](const BackendConfig& b) { return b.weight == 0; });
+  if (all_idle) {
+    report.warning(
+        position_of(sources, path, pool.position),
+        "every backend of pool '" + pool.name + "' has weight 0, so none is ever picked");
+  }
+}
+
+void check_health(const PoolConfig& pool, const SourceMap& sources, Reporter& report) {
+  if (!pool.health || pool.health->timeout <= pool.health->interval) return;
+  std::string path = "pools." + pool.name + ".health";
+  SourcePosition at =
+      position_of(sources, path + ".timeout", position_of(sources, path, pool.position));
+  report.warning(at, "health timeout (" + format_duration(pool.health->timeout) +
+                         ") is longer than its interval (" +
+                         format_duration(pool.health->interval) +
+                         "); a probe may still run when the next one is due");
+}
+
+// A tcp listener never sees a URI, header or cookie, so a pool it feeds cannot hash on one.
+void check_hash_key_protocol(const Config& config, const SourceMap& sources, Reporter& report) {
+  std::set<std::string> reported;
+  for (const ListenerConfig& listener : config.listeners) {
+    if (listener.protocol != Protocol::kTcp) continue;
+    const PoolConfig* pool = config.find_pool(listener.pool);
+    if (pool == nullptr || pool->balance != "consistent_hash") continue;
+    if (!hash_key_needs_http(pool->hash_key) || !reported.insert(pool->name).second) continue;
+    report.error(position_of(sources, "pools." + pool->name + ".hash_key", pool->position),
+                 "hash_key = " + quoted(pool->hash_key) + " needs HTTP, but pool '" + pool->name +
+                     "' serves tcp listener '" + listener.name + "' " +
+                     line_note(listener.position) + "; use hash_key = \"client_ip\"");
+  }
+}
+
+}  // namespace
+
+SourcePosition position_of(const SourceMap& sources, const std::string& path,
+                           SourcePosition fallback) {
+  auto found = sources.find(path);
+  return found == sources.end() ? fallback : found->second;
+}
+
+void Reporter::error(SourcePosition at, std::string message) {
+  add(Severity::kError, at, std::move(message));
+}
+
+void Reporter::warning(SourcePosition at, std::string message) {
+  add(Severity::kWarning, at, std::move(message));
+}
+
+void Reporter::add(Severity severity, SourcePosition at, std::string message) {
+  diagnostics_.push_back(Diagnostic{severity, file_, at.line, at.column, std::move(message)});
+}
+
+std::vector<Diagnostic> Reporter::take() {
+  std::stable_sort(diagnostics_.begin(), diagnostics_.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+                   });
+  return std::move(diagnostics_);
+}
+
+std::string not_one_of(const std::string& key, const std::vector<std::string>& choices,
+                       const std::string& value) {
+  std::string list;
+  for (size_t i = 0; i < choices.size(); ++i) {
+    if (i > 0) list += i + 1 == choices.size() ? " or " : ", ";
+    list += quoted(choices[i]);
+  }
+  return "'" + key + "' must be " + list + ", not " + quoted(value) +
+         did_you_mean(value, choices, '"');
+}
+
+void validate_config(const Config& config, const SourceMap& sources, const LoadOptions& options,
+                     Reporter& report) {
+  for (const ListenerConfig& listener : config.listeners) {
+    check_listener(config, listener, sources, report);
+  }
+  check_bind_conflicts(config, sources, report);
+  check_admin_conflicts(config, sources, report);
+  for (const PoolConfig& pool : config.pools) {
+    check_balance(pool, sources, options, report);
+    check_backends(pool, sources, report);
+    check_health(pool, sources, report);
+  }
+  check_hash_key_protocol(config, sources, report);
+}
+
+}  // namespace ringlb::config

@@ -1,0 +1,228 @@
+// Tests for config/validate: the checks across sections (pool references, port conflicts,
+// settings that only work together), seen through load_config_text as a user sees them.
+#include "config/validate.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tests/config/load_helpers.hpp"
+
+namespace ringlb::config {
+namespace {
+
+TEST(Validate, BalanceIsCheckedAgainstTheBalancersThisBuildKnows) {
+  std::string text = join({
+      "[listeners.web]",
+      "bind = \"127.0.0.1:8080\"",
+      "pool = \"app\"",
+      "[pools.app]",
+      "balance = \"random\"",
+      "backends = [{ address = \"127.0.0.1:9001\" }]",
+  });
+  LoadResult only_round_robin = load_config_text(text, "test.toml", LoadOptions{{"round_robin"}});
+  EXPECT_EQ(printed(only_round_robin),
+            expected("test.toml:5:11: 'balance' must be \"round_robin\", not \"random\""));
+  LoadResult any = load_config_text(text, "test.toml", LoadOptions{});
+  EXPECT_EQ(printed(any), expected());
+}
+
+TEST(Validate, UnknownPoolsSuggestTheNearestPool) {
+  LoadResult result = load({
+      "[listeners.web]",                                // 1
+      "bind = \"127.0.0.1:8080\"",                      // 2
+      "pool = \"ap\"",                                  // 3
+      "[[listeners.web.routes]]",                       // 4
+      "path_prefix = \"/v1/\"",                         // 5
+      "pool = \"apii\"",                                // 6
+      "[[listeners.web.routes]]",                       // 7
+      "host = \"*.example.com\"",                       // 8
+      "pool = \"billing\"",                             // 9
+      "[pools.app]",                                    // 10
+      "backends = [{ address = \"127.0.0.1:9001\" }]",  // 11
+      "[pools.api]",                                    // 12
+      "backends = [{ address = \"127.0.0.1:9002\" }]",  // 13
+  });
+  EXPECT_EQ(printed(result), expected("test.toml:3:8: unknown pool 'ap'; did you mean 'app'?",
+                                      "test.toml:6:8: unknown pool 'apii'; did you mean 'api'?",
+                                      "test.toml:9:8: unknown pool 'billing'"));
+}
+
+TEST(Validate, RoutesOnATcpListener) {
+  LoadResult result = load({
+      "[listeners.web]",                                // 1
+      "bind = \"127.0.0.1:8080\"",                      // 2
+      "protocol = \"tcp\"",                             // 3
+      "pool = \"app\"",                                 // 4
+      "[[listeners.web.routes]]",                       // 5
+      "pool = \"app\"",                                 // 6
+      "[pools.app]",                                    // 7
+      "backends = [{ address = \"127.0.0.1:9001\" }]",  // 8
+  });
+  EXPECT_EQ(printed(result),
+            expected("test.toml:5:1: routes need HTTP, but listener 'web' has protocol = "
+                     "\"tcp\"; remove the routes or use protocol = \"http\""));
+}
+
+TEST(Validate, DuplicateBackendInOnePool) {
+  LoadResult result = load({
+      "[listeners.web]",                      // 1
+      "bind = \"127.0.0.1:8080\"",            // 2
+      "pool = \"app\"",                       // 3
+      "[pools.app]",                          // 4
+      "backends = [",                         // 5
+      "  { address = \"127.0.0.1:9001\" },",  // 6
+      "  { address = \"127.0.0.1:9002\" },",  // 7
+      "  { address = \"127.0.0.1:9001\" },",  // 8
+      "]",                                    // 9
+  });
+  EXPECT_EQ(printed(result), expected("test.toml:8:15: backend 127.0.0.1:9001 is listed "
+                                      "twice in pool 'app' (first at line 6)"));
+}
+
+TEST(Validate, SameBackendInTwoPoolsIsFine) {
+  LoadResult result = load({
+      "[listeners.web]",
+      "bind = \"127.0.0.1:8080\"",
+      "pool = \"app\"",
+      "[pools.app]",
+      "backends = [{ address = \"127.0.0.1:9001\" }]",
+      "[pools.api]",
+      "backends = [{ address = \"127.0.0.1:9001\" }]",
+  });
+  EXPECT_EQ(printed(result), expected());
+}
+
+TEST(Validate, PoolWhereEveryWeightIsZeroIsAWarning) {
+  LoadResult result = load({
+      "[listeners.web]",                                            // 1
+      "bind = \"127.0.0.1:8080\"",                                  // 2
+      "pool = \"app\"",                                             // 3
+      "[pools.app]",                                                // 4
+      "backends = [{ address = \"127.0.0.1:9001\", weight = 0 }]",  // 5
+  });
+  EXPECT_EQ(printed(result), expected("test.toml:5:12: warning: every backend of pool 'app' "
+                                      "has weight 0, so none is ever picked"));
+  EXPECT_TRUE(result.config);
+}
+
+TEST(Validate, ListenersThatWouldShareAPort) {
+  LoadResult result = load({
+      "[listeners.a]",                                  // 1
+      "bind = \"0.0.0.0:8080\"",                        // 2
+      "pool = \"app\"",                                 // 3
+      "[listeners.b]",                                  // 4
+      "bind = \"127.0.0.1:8080\"",                      // 5
+      "pool = \"app\"",                                 // 6
+      "[listeners.c]",                                  // 7
+      "bind = \"0.0.0.0:8080\"",                        // 8
+      "pool = \"app\"",                                 // 9
+      "[listeners.d]",                                  // 10
+      "bind = \"[::]:9000\"",                           // 11
+      "pool = \"app\"",                                 // 12
+      "[listeners.e]",                                  // 13
+      "bind = \"127.0.0.1:9000\"",                      // 14
+      "pool = \"app\"",                                 // 15
+      "[listeners.f]",                                  // 16
+      "bind = \"127.0.0.1:8081\"",                      // 17
+      "pool = \"app\"",                                 // 18
+      "[listeners.g]",                                  // 19
+      "bind = \"[::1]:8081\"",                          // 20
+      "pool = \"app\"",                                 // 21
+      "[pools.app]",                                    // 22
+      "backends = [{ address = \"127.0.0.1:9001\" }]",  // 23
+  });
+  EXPECT_EQ(printed(result),
+            expected("test.toml:5:8: listener 'b': 127.0.0.1:8080 conflicts with listener 'a' on "
+                     "0.0.0.0:8080 (line 1): same port, and one of them listens on every address",
+                     "test.toml:8:8: listener 'c': 0.0.0.0:8080 is already the bind address of "
+                     "listener 'a' (line 1)",
+                     "test.toml:14:8: listener 'e': 127.0.0.1:9000 conflicts with listener 'd' on "
+                     "[::]:9000 (line 10): same port, and one of them listens on every address"));
+}
+
+TEST(Validate, SameAddressWrittenTwoWaysIsStillTheSame) {
+  LoadResult result = load({
+      "[listeners.a]",                                  // 1
+      "bind = \"[::1]:8080\"",                          // 2
+      "pool = \"app\"",                                 // 3
+      "[listeners.b]",                                  // 4
+      "bind = \"[0:0::1]:8080\"",                       // 5
+      "pool = \"app\"",                                 // 6
+      "[pools.app]",                                    // 7
+      "backends = [{ address = \"127.0.0.1:9001\" }]",  // 8
+  });
+  EXPECT_EQ(printed(result), expected("test.toml:5:8: listener 'b': [::1]:8080 is already "
+                                      "the bind address of listener 'a' (line 1)"));
+}
+
+TEST(Validate, AdminOnAListenerAddress) {
+  LoadResult result = load_before_base({"[admin]", "listen = \"127.0.0.1:8080\""});
+  EXPECT_EQ(printed(result),
+            expected("test.toml:2:10: admin.listen: 127.0.0.1:8080 is already the bind "
+                     "address of listener 'web' (line 3)",
+                     "test.toml:2:10: warning: the admin API is not implemented yet in this "
+                     "build"));
+}
+
+TEST(Validate, ConsistentHashNeedsAHashKey) {
+  LoadResult result = load_before_base({
+      "[pools.api]",                                    // 1
+      "balance = \"consistent_hash\"",                  // 2
+      "backends = [{ address = \"127.0.0.1:9002\" }]",  // 3
+  });
+  EXPECT_EQ(printed(result),
+            expected("test.toml:2:11: balance = \"consistent_hash\" needs a hash_key: "
+                     "client_ip, uri, header:NAME or cookie:NAME"));
+}
+
+TEST(Validate, HashSettingsWithoutConsistentHashAreIgnoredWithAWarning) {
+  LoadResult result = load_before_base({
+      "[pools.api]",                                    // 1
+      "hash_key = \"client_ip\"",                       // 2
+      "hash_method = \"ring\"",                         // 3
+      "backends = [{ address = \"127.0.0.1:9002\" }]",  // 4
+  });
+  EXPECT_EQ(printed(result),
+            expected("test.toml:2:12: warning: hash_key is ignored unless balance = "
+                     "\"consistent_hash\"",
+                     "test.toml:3:15: warning: hash_method is ignored unless balance = "
+                     "\"consistent_hash\""));
+  EXPECT_TRUE(result.config);
+}
+
+TEST(Validate, HttpHashKeyOnAPoolServingATcpListener) {
+  LoadResult result = load({
+      "[listeners.pg]",                                 // 1
+      "bind = \"127.0.0.1:5432\"",                      // 2
+      "protocol = \"tcp\"",                             // 3
+      "pool = \"db\"",                                  // 4
+      "[pools.db]",                                     // 5
+      "balance = \"consistent_hash\"",                  // 6
+      "hash_key = \"header:X-User-Id\"",                // 7
+      "backends = [{ address = \"127.0.0.1:9001\" }]",  // 8
+  });
+  EXPECT_EQ(printed(result),
+            expected("test.toml:7:12: hash_key = \"header:X-User-Id\" needs HTTP, but pool "
+                     "'db' serves tcp listener 'pg' (line 1); use hash_key = "
+                     "\"client_ip\""));
+}
+
+TEST(Validate, ClientIpHashOnATcpListenerLoads) {
+  LoadResult result = load({
+      "[listeners.pg]",
+      "bind = \"127.0.0.1:5432\"",
+      "protocol = \"tcp\"",
+      "pool = \"db\"",
+      "[pools.db]",
+      "balance = \"consistent_hash\"",
+      "hash_key = \"client_ip\"",
+      "hash_method = \"ring\"",
+      "backends = [{ address = \"127.0.0.1:9001\" }]",
+  });
+  EXPECT_EQ(printed(result), expected());
+  ASSERT_TRUE(result.config);
+  EXPECT_EQ(result.config->pools[0].hash_key, "client_ip");
+  EXPECT_EQ(result.config->pools[0].hash_method, "ring");
+}
+
+}  // namespace
+}  // namespace ringlb::config
