@@ -9,8 +9,7 @@ void BalancerRegistry::add(std::string name, BalancerFactory factory) {
   factories_[std::move(name)] = factory;
 }
 
-std::unique_ptr<Balancer> BalancerRegistry::make(const std::string& name,
-                                                 BalancerInit init) const {
+std::unique_ptr<Balancer> BalancerRegistry::make(const std::string& name, BalancerInit init) const {
   auto it = factories_.find(name);
   if (it == factories_.end()) return nullptr;
   return it->second(std::move(init));

@@ -16,6 +16,10 @@ struct LoadOptions {
   // Balancer names this build knows (from balancers/registry); `balance` must be one of them.
   // Empty = any name is accepted (for callers that only read the file).
   std::vector<std::string> balancers;
+  // Whether this build serves protocol = "http" listeners; false refuses them with a message.
+  bool http_listeners = true;
+  // Whether this build can drop to `runtime.user`; false refuses the key rather than run as root.
+  bool privilege_drop = true;
 };
 
 struct LoadResult {

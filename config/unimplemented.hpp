@@ -3,6 +3,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "config/loader.hpp"
 #include "config/validate.hpp"
 
 namespace ringlb::config {
@@ -10,6 +11,6 @@ namespace ringlb::config {
 // Warns about settings that parse but have no effect yet, and refuses those that would silently
 // weaken what the user asked for (TLS: serving plaintext instead is not acceptable).
 void report_unimplemented_features(const Config& config, const SourceMap& sources,
-                                   Reporter& report);
+                                   const LoadOptions& options, Reporter& report);
 
 }  // namespace ringlb::config

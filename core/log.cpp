@@ -16,10 +16,14 @@ thread_local char t_thread_name[16] = "main";
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::kError: return "error";
-    case Level::kWarn: return "warn";
-    case Level::kInfo: return "info";
-    case Level::kDebug: return "debug";
+    case Level::kError:
+      return "error";
+    case Level::kWarn:
+      return "warn";
+    case Level::kInfo:
+      return "info";
+    case Level::kDebug:
+      return "debug";
   }
   return "?";
 }
@@ -44,8 +48,8 @@ void write(Level level, const char* format, ...) {
   tm utc{};
   gmtime_r(&now.tv_sec, &utc);
   size_t used = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &utc);
-  used += std::snprintf(line + used, sizeof(line) - used, ".%03ldZ %s [%s] ",
-                        now.tv_nsec / 1000000, level_name(level), t_thread_name);
+  used += std::snprintf(line + used, sizeof(line) - used, ".%03ldZ %s [%s] ", now.tv_nsec / 1000000,
+                        level_name(level), t_thread_name);
   va_list args;
   va_start(args, format);
   int body = std::vsnprintf(line + used, sizeof(line) - used, format, args);

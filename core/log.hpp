@@ -20,8 +20,8 @@ void write(Level level, const char* format, ...) __attribute__((format(printf, 2
 }  // namespace ringlb::log
 
 // The level check comes first so disabled lines cost no formatting.
-#define RINGLB_LOG(level, ...)                                               \
-  do {                                                                       \
+#define RINGLB_LOG(level, ...)                                                   \
+  do {                                                                           \
     if (::ringlb::log::enabled(level)) ::ringlb::log::write(level, __VA_ARGS__); \
   } while (0)
 #define LOG_ERROR(...) RINGLB_LOG(::ringlb::config::LogLevel::kError, __VA_ARGS__)

@@ -28,8 +28,8 @@ struct OpTag {
   uint32_t generation = 0;  // 24 bits are kept
 
   uint64_t encode() const {
-    return (uint64_t{static_cast<uint8_t>(kind)} << 56) |
-           (uint64_t{generation & 0xFFFFFFu} << 32) | slot;
+    return (uint64_t{static_cast<uint8_t>(kind)} << 56) | (uint64_t{generation & 0xFFFFFFu} << 32) |
+           slot;
   }
   static OpTag decode(uint64_t data) {
     return {static_cast<OpKind>(data >> 56), static_cast<uint32_t>(data),

@@ -64,12 +64,12 @@ int BufferRing::init(Ring& ring, uint16_t group, uint32_t count, uint32_t buffer
   buffer_size_ = buffer_size;
   ring_bytes_ = count * sizeof(io_uring_buf);
   memory_bytes_ = static_cast<size_t>(count) * buffer_size;
-  void* ring_memory = mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE,
-                           MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  void* ring_memory =
+      mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (ring_memory == MAP_FAILED) return -errno;
   buf_ring_ = static_cast<io_uring_buf_ring*>(ring_memory);
-  void* buffers = mmap(nullptr, memory_bytes_, PROT_READ | PROT_WRITE,
-                       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  void* buffers =
+      mmap(nullptr, memory_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (buffers == MAP_FAILED) return -errno;
   memory_ = static_cast<char*>(buffers);
 

@@ -29,7 +29,10 @@ constexpr int kExitConfig = 1;
 constexpr int kExitStart = 2;
 
 config::LoadResult load(const std::string& path, const balancers::BalancerRegistry& balancers) {
-  return config::load_config_file(path, {.balancers = balancers.names()});
+  // HTTP listeners and the privilege drop arrive with their own issues; until then the
+  // configuration refuses them instead of silently doing less than it says.
+  return config::load_config_file(
+      path, {.balancers = balancers.names(), .http_listeners = false, .privilege_drop = false});
 }
 
 void print_diagnostics(const std::vector<config::Diagnostic>& diagnostics) {
@@ -157,10 +160,15 @@ void Server::control_loop() {
     signalfd_siginfo info{};
     if (read(signal_fd_, &info, sizeof(info)) != sizeof(info)) continue;
     switch (info.ssi_signo) {
-      case SIGHUP: reload(); break;
+      case SIGHUP:
+        reload();
+        break;
       case SIGTERM:
-      case SIGINT: on_stop_signal(); break;
-      default: break;  // SIGUSR1: the access log reopen arrives with the service issue
+      case SIGINT:
+        on_stop_signal();
+        break;
+      default:
+        break;  // SIGUSR1: the access log reopen arrives with the service issue
     }
   }
 }
@@ -185,7 +193,8 @@ void Server::reload() {
   config::LoadResult loaded = load(path_, balancers_);
   if (!loaded.config) {
     LOG_ERROR("reload failed, keeping the running configuration:");
-    for (const auto& diagnostic : loaded.diagnostics) LOG_ERROR("%s", diagnostic.to_string().c_str());
+    for (const auto& diagnostic : loaded.diagnostics)
+      LOG_ERROR("%s", diagnostic.to_string().c_str());
     return;
   }
   for (const auto& diagnostic : loaded.diagnostics) LOG_WARN("%s", diagnostic.to_string().c_str());

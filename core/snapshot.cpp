@@ -43,8 +43,8 @@ std::unique_ptr<Pool> build_pool(const config::PoolConfig& pool_config, uint32_t
   init.workers = workers;
   for (const config::BackendConfig& backend : pool_config.backends) {
     std::string address = backend.address.to_string();
-    init.backends.push_back({deps.backends.get_or_create(pool_config.name, address),
-                             backend.weight});
+    init.backends.push_back(
+        {deps.backends.get_or_create(pool_config.name, address), backend.weight});
     pool->addresses.push_back(to_socket_address(backend.address));
   }
   pool->balancer = deps.balancers.make(pool_config.balance, std::move(init));

@@ -52,8 +52,8 @@ void TcpSession::connect_next() {
   const uint32_t index = pool.balancer->pick(
       {.worker = ctx_->worker_id, .excluded = std::span(tried_.data(), attempts_)});
   if (index == balancers::kNoBackend) {
-    LOG_WARN("listener %s: no eligible backend left in pool %s",
-             listener_->config->name.c_str(), pool.config->name.c_str());
+    LOG_WARN("listener %s: no eligible backend left in pool %s", listener_->config->name.c_str(),
+             pool.config->name.c_str());
     begin_close(attempts_ == 0 ? "no backend" : "connect failed");
     return;
   }
@@ -216,14 +216,29 @@ void TcpSession::on_shutdown(Direction direction, int result) {
 void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
   --inflight_;
   switch (kind) {
-    case OpKind::kConnect: on_connected(cqe.res); break;
-    case OpKind::kRecvClient: on_receive(kUpstream, cqe); break;
-    case OpKind::kRecvBackend: on_receive(kDownstream, cqe); break;
-    case OpKind::kSendBackend: on_send(kUpstream, cqe.res); break;
-    case OpKind::kSendClient: on_send(kDownstream, cqe.res); break;
-    case OpKind::kShutdownBackend: on_shutdown(kUpstream, cqe.res); break;
-    case OpKind::kShutdownClient: on_shutdown(kDownstream, cqe.res); break;
-    default: break;  // link timeouts and cancels carry nothing to act on
+    case OpKind::kConnect:
+      on_connected(cqe.res);
+      break;
+    case OpKind::kRecvClient:
+      on_receive(kUpstream, cqe);
+      break;
+    case OpKind::kRecvBackend:
+      on_receive(kDownstream, cqe);
+      break;
+    case OpKind::kSendBackend:
+      on_send(kUpstream, cqe.res);
+      break;
+    case OpKind::kSendClient:
+      on_send(kDownstream, cqe.res);
+      break;
+    case OpKind::kShutdownBackend:
+      on_shutdown(kUpstream, cqe.res);
+      break;
+    case OpKind::kShutdownClient:
+      on_shutdown(kDownstream, cqe.res);
+      break;
+    default:
+      break;  // link timeouts and cancels carry nothing to act on
   }
 }
 

@@ -7,8 +7,8 @@
 // operation in flight. Closing cancels what is in flight and waits for those completions.
 #pragma once
 
-#include <linux/time_types.h>
 #include <liburing.h>
+#include <linux/time_types.h>
 #include <netinet/in.h>
 
 #include <array>
@@ -25,8 +25,8 @@ namespace ringlb {
 class TcpSession {
  public:
   // Takes ownership of `client_fd`; picks a backend and starts connecting.
-  void start(WorkerContext& ctx, OpTag tag, int client_fd,
-             std::shared_ptr<const Snapshot> snapshot, const Listener& listener);
+  void start(WorkerContext& ctx, OpTag tag, int client_fd, std::shared_ptr<const Snapshot> snapshot,
+             const Listener& listener);
 
   void on_completion(OpKind kind, const io_uring_cqe& cqe);
   // The idle timer fired.
@@ -72,8 +72,12 @@ class TcpSession {
   void submit(io_uring_sqe* sqe, OpKind kind);
   void return_buffer(Pipe& pipe);
   void log_access();
-  int source_fd(Direction direction) const { return direction == kUpstream ? client_fd_ : backend_fd_; }
-  int sink_fd(Direction direction) const { return direction == kUpstream ? backend_fd_ : client_fd_; }
+  int source_fd(Direction direction) const {
+    return direction == kUpstream ? client_fd_ : backend_fd_;
+  }
+  int sink_fd(Direction direction) const {
+    return direction == kUpstream ? backend_fd_ : client_fd_;
+  }
 
   WorkerContext* ctx_ = nullptr;
   OpTag tag_;

@@ -34,9 +34,8 @@ void TimerWheel::collect_expired(Clock::time_point now, TimerNode& expired) {
   const uint64_t now_tick = tick_of(now);
   if (now_tick <= current_tick_) return;
   // After a long pause every slot is visited once, not once per missed tick.
-  const uint64_t first = std::max(current_tick_ + 1, now_tick >= slots_.size()
-                                                         ? now_tick - slots_.size() + 1
-                                                         : uint64_t{0});
+  const uint64_t first = std::max(
+      current_tick_ + 1, now_tick >= slots_.size() ? now_tick - slots_.size() + 1 : uint64_t{0});
   for (uint64_t tick = first; tick <= now_tick; ++tick) {
     TimerNode& head = slots_[tick % slots_.size()];
     for (TimerNode* node = head.next; node != &head;) {

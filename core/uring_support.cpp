@@ -17,10 +17,10 @@ struct NeededOp {
 };
 
 constexpr std::array kNeededOps = {
-    NeededOp{IORING_OP_ACCEPT, "accept"},        NeededOp{IORING_OP_CONNECT, "connect"},
-    NeededOp{IORING_OP_RECV, "recv"},            NeededOp{IORING_OP_SEND, "send"},
-    NeededOp{IORING_OP_SHUTDOWN, "shutdown"},    NeededOp{IORING_OP_CLOSE, "close"},
-    NeededOp{IORING_OP_ASYNC_CANCEL, "cancel"},  NeededOp{IORING_OP_LINK_TIMEOUT, "link_timeout"},
+    NeededOp{IORING_OP_ACCEPT, "accept"},       NeededOp{IORING_OP_CONNECT, "connect"},
+    NeededOp{IORING_OP_RECV, "recv"},           NeededOp{IORING_OP_SEND, "send"},
+    NeededOp{IORING_OP_SHUTDOWN, "shutdown"},   NeededOp{IORING_OP_CLOSE, "close"},
+    NeededOp{IORING_OP_ASYNC_CANCEL, "cancel"}, NeededOp{IORING_OP_LINK_TIMEOUT, "link_timeout"},
     NeededOp{IORING_OP_READ, "read"},
 };
 

@@ -154,7 +154,8 @@ void Worker::adopt_snapshot() {
   for (const Listener& listener : current_->listeners) {
     const std::shared_ptr<ListenSocket>& socket = listener.sockets->per_worker[id_];
     uint32_t index = 0;
-    while (index < accepts_.size() && !(accepts_[index].in_use && accepts_[index].socket == socket)) {
+    while (index < accepts_.size() &&
+           !(accepts_[index].in_use && accepts_[index].socket == socket)) {
       ++index;
     }
     if (index == accepts_.size()) {
@@ -303,10 +304,16 @@ void Worker::retry_starved_receives() {
 void Worker::dispatch(const io_uring_cqe& cqe) {
   const OpTag tag = OpTag::decode(cqe.user_data);
   switch (tag.kind) {
-    case OpKind::kIgnore: return;
-    case OpKind::kWake: arm_wake(); return;
-    case OpKind::kAccept: on_accept(tag, cqe); return;
-    default: break;
+    case OpKind::kIgnore:
+      return;
+    case OpKind::kWake:
+      arm_wake();
+      return;
+    case OpKind::kAccept:
+      on_accept(tag, cqe);
+      return;
+    default:
+      break;
   }
   TcpSession* session = live_session(tag);
   if (session == nullptr) {
