@@ -42,7 +42,10 @@ class Parser {
   // Ready for the next message on the same connection. Keeps its memory (no allocation per
   // message once warmed up).
   void reset();
-  // Responses only, before parsing: the request was HEAD, so the response has no body.
+  // Limits for the messages parsed from now on (they differ per listener); keeps memory.
+  void set_limits(ParserLimits limits);
+  // Responses only, before parsing: the request was HEAD, so the response has no body. Holds for
+  // one message: reset() forgets it, so after a 1xx the caller sets it again for the final one.
   void expect_no_body(bool no_body);
 
   // Parses from the front of `input` and sets `consumed` to the bytes used. Call again with
