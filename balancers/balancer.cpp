@@ -1,15 +1,47 @@
-// Eligibility in one place: every algorithm skips the same backends (issue: down, draining,
-// weight 0, already tried).
+// Eligibility in one place: every algorithm skips the same backends (down, draining, weight 0,
+// already tried), and explains a skip with the same words.
 #include "balancers/balancer.hpp"
-
-#include <algorithm>
 
 namespace ringlb::balancers {
 
-bool Balancer::can_pick(uint32_t index, const PickContext& ctx) const {
+const char* to_string(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kPickable:
+      return "pickable";
+    case Verdict::kWeightZero:
+      return "weight 0";
+    case Verdict::kDown:
+      return "down";
+    case Verdict::kDraining:
+      return "draining";
+    case Verdict::kExcluded:
+      return "already tried";
+    case Verdict::kOverBound:
+      return "over its load bound";
+  }
+  return "?";
+}
+
+Verdict Balancer::verdict(uint32_t index, const PickContext& ctx) const {
   const BalancedBackend& backend = init_.backends[index];
-  if (backend.weight == 0 || !backend.state->eligible()) return false;
-  return std::find(ctx.excluded.begin(), ctx.excluded.end(), index) == ctx.excluded.end();
+  if (backend.weight == 0) return Verdict::kWeightZero;
+  if (!backend.state->up()) return Verdict::kDown;
+  if (backend.state->draining()) return Verdict::kDraining;
+  if (std::find(ctx.excluded.begin(), ctx.excluded.end(), index) != ctx.excluded.end()) {
+    return Verdict::kExcluded;
+  }
+  return Verdict::kPickable;
+}
+
+PickTrace Balancer::explain(const PickContext& ctx) const {
+  PickTrace trace;
+  trace.algorithm = describe();
+  trace.chosen = pick(ctx);
+  if (trace.chosen != kNoBackend) {
+    trace.candidates.push_back(
+        {trace.chosen, Verdict::kPickable, init_.backends[trace.chosen].state->active(), 0});
+  }
+  return trace;
 }
 
 }  // namespace ringlb::balancers

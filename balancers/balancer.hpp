@@ -2,16 +2,24 @@
 // syscalls. Built by the control thread for one pool of one snapshot, read by all workers.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
+#include "balancers/hash_key.hpp"
 #include "health/backend_state.hpp"
 
 namespace ringlb::balancers {
 
 inline constexpr uint32_t kNoBackend = UINT32_MAX;
+inline constexpr uint32_t kDefaultMaglevTableSize = 65537;
+inline constexpr uint32_t kDefaultRingPointsPerWeight = 160;
+
+enum class HashMethod : uint8_t { kMaglev, kRing };
 
 // One backend of a pool as balancers see it. The index in the pool's list is its identity.
 struct BalancedBackend {
@@ -24,11 +32,47 @@ struct PickContext {
   uint32_t worker = 0;
   // Backend indices already tried for this request; a retry passes them to get the next one.
   std::span<const uint32_t> excluded;
+  // The request's key hash (request_key_hash() in hash_key.hpp) for algorithms that hash; nullopt
+  // = the request has no key, which consistent hashing answers with round robin and counts.
+  std::optional<uint64_t> key_hash = std::nullopt;
 };
 
+// Everything an algorithm may need from the pool's configuration, as plain values.
 struct BalancerInit {
   std::vector<BalancedBackend> backends;
   uint32_t workers = 1;
+  // consistent_hash: what to hash, how, and the optional bound on load.
+  std::optional<HashKeySpec> hash_key;
+  HashMethod hash_method = HashMethod::kMaglev;
+  uint32_t maglev_table_size = kDefaultMaglevTableSize;  // a prime
+  uint32_t ring_points_per_weight = kDefaultRingPointsPerWeight;
+  uint32_t hash_balance_factor = 0;  // percent (>= 100) of the mean load; 0 = unbounded
+  // least_connections: 0 = compare every backend; d >= 2 = the least loaded of d sampled ones.
+  uint32_t choices = 0;
+  // random, and least_connections with choices: each worker's generator starts from this seed,
+  // so a test that sets it gets exactly the same picks every run.
+  uint64_t random_seed = 0;
+};
+
+// Why a backend may or may not take a new request, checked in this order.
+enum class Verdict : uint8_t { kPickable, kWeightZero, kDown, kDraining, kExcluded, kOverBound };
+
+const char* to_string(Verdict verdict);
+
+// One backend an algorithm looked at, and what it found.
+struct CandidateNote {
+  uint32_t backend = kNoBackend;
+  Verdict verdict = Verdict::kPickable;
+  uint32_t active = 0;  // the active count seen
+  uint32_t bound = 0;   // the bounded-load limit it was held to; 0 = none
+};
+
+// How a pick was decided, for `ringlb explain`.
+struct PickTrace {
+  std::string algorithm;  // describe() of the balancer
+  std::string method;     // how the first candidate was found: "slot 1234 of 65537", ...
+  std::vector<CandidateNote> candidates;  // in the order looked at; the last one was chosen
+  uint32_t chosen = kNoBackend;
 };
 
 class Balancer {
@@ -39,19 +83,38 @@ class Balancer {
   Balancer& operator=(const Balancer&) = delete;
 
   // The index of an eligible backend, or kNoBackend. Data path: called by worker `ctx.worker`
-  // only for its own state, never blocks, never allocates.
+  // only for its own state, never blocks, never allocates. Eligibility is checked live, so an
+  // ineligible backend is never returned, even by a table built before it went down.
   virtual uint32_t pick(const PickContext& ctx) const = 0;
 
-  // Called off the data path (control thread) when eligibility or weights changed, so table
-  // based algorithms can rebuild. Round robin needs nothing.
-  virtual void rebuild() {}
+  // True when the algorithm precomputes a table from the backends eligible at construction
+  // (Maglev, ring). The control thread then builds a new balancer and republishes the snapshot
+  // when eligibility changes; until it does, pick() walks past ineligible entries.
+  virtual bool rebuilds_on_eligibility_change() const { return false; }
+
+  // Whether pick() reads ctx.key_hash; the session then extracts init().hash_key per request.
+  virtual bool uses_key() const { return false; }
+
+  // One line naming the algorithm and its settings: "consistent_hash (maglev, 65537 slots)".
+  virtual std::string describe() const = 0;
+
+  // The decision pick() makes for `ctx`, with each candidate looked at. Off the data path
+  // (`ringlb explain`): allocates. Advances per-worker state exactly like pick().
+  virtual PickTrace explain(const PickContext& ctx) const;
 
   const std::vector<BalancedBackend>& backends() const { return init_.backends; }
   uint32_t workers() const { return init_.workers; }
+  const BalancerInit& init() const { return init_; }
 
  protected:
-  // Whether backend `index` may be picked for this context: eligible, weighted, not yet tried.
-  bool can_pick(uint32_t index, const PickContext& ctx) const;
+  // Whether backend `index` may be picked for this context: weighted, eligible, not yet tried.
+  bool can_pick(uint32_t index, const PickContext& ctx) const {
+    const BalancedBackend& backend = init_.backends[index];
+    if (backend.weight == 0 || !backend.state->eligible()) return false;
+    return std::find(ctx.excluded.begin(), ctx.excluded.end(), index) == ctx.excluded.end();
+  }
+  // The same test, saying which condition failed.
+  Verdict verdict(uint32_t index, const PickContext& ctx) const;
 
   BalancerInit init_;
 };

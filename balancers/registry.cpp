@@ -1,29 +1,43 @@
 // The registry of balancing algorithms, and the one list of those built in.
 #include "balancers/registry.hpp"
 
+#include "balancers/consistent_hash.hpp"
+#include "balancers/least_connections.hpp"
+#include "balancers/random.hpp"
 #include "balancers/round_robin.hpp"
 
 namespace ringlb::balancers {
 
-void BalancerRegistry::add(std::string name, BalancerFactory factory) {
-  factories_[std::move(name)] = factory;
+void BalancerRegistry::add(std::string name, BalancerFactory factory, BalancerNeeds needs) {
+  entries_[std::move(name)] = Entry{factory, needs};
 }
 
 std::unique_ptr<Balancer> BalancerRegistry::make(const std::string& name, BalancerInit init) const {
-  auto it = factories_.find(name);
-  if (it == factories_.end()) return nullptr;
-  return it->second(std::move(init));
+  auto it = entries_.find(name);
+  if (it == entries_.end()) return nullptr;
+  return it->second.factory(std::move(init));
 }
 
 std::vector<std::string> BalancerRegistry::names() const {
   std::vector<std::string> names;
-  for (const auto& [name, factory] : factories_) names.push_back(name);
+  for (const auto& [name, entry] : entries_) names.push_back(name);
+  return names;
+}
+
+std::vector<std::string> BalancerRegistry::names_needing_hash_key() const {
+  std::vector<std::string> names;
+  for (const auto& [name, entry] : entries_) {
+    if (entry.needs.hash_key) names.push_back(name);
+  }
   return names;
 }
 
 BalancerRegistry builtin_balancers() {
   BalancerRegistry registry;
   registry.add("round_robin", make_round_robin);
+  registry.add("least_connections", make_least_connections);
+  registry.add("random", make_random);
+  registry.add("consistent_hash", make_consistent_hash, {.hash_key = true});
   return registry;
 }
 

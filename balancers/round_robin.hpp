@@ -10,6 +10,7 @@ class RoundRobin final : public Balancer {
  public:
   explicit RoundRobin(BalancerInit init);
   uint32_t pick(const PickContext& ctx) const override;
+  std::string describe() const override { return "round_robin (smooth weighted)"; }
 
  private:
   // One cache line apart per worker so workers do not false-share.

@@ -1,0 +1,37 @@
+// Weighted least connections: the backend with the fewest active connections (L4) or in-flight
+// requests (L7) per unit of weight, read from the shared BackendState counts. Ties go round robin
+// (smooth weighted, per worker), so an idle pool still honours the weights. With `choices = d`
+// it compares only d backends drawn at random, so a large pool costs O(d), not O(N), per pick.
+#pragma once
+
+#include <vector>
+
+#include "balancers/balancer.hpp"
+#include "balancers/random.hpp"
+
+namespace ringlb::balancers {
+
+class LeastConnections final : public Balancer {
+ public:
+  explicit LeastConnections(BalancerInit init);
+  uint32_t pick(const PickContext& ctx) const override;
+  std::string describe() const override;
+
+ private:
+  struct alignas(64) WorkerState {
+    std::vector<int64_t> current_weight;  // smooth round robin among tied backends
+    SplitMix64 generator;
+  };
+
+  uint32_t pick_from_all(const PickContext& ctx, WorkerState& state) const;
+  uint32_t pick_from_sample(const PickContext& ctx, WorkerState& state) const;
+  // Whether backend a carries less load per weight than backend b (active counts passed in).
+  bool less_loaded(uint32_t a, uint64_t active_a, uint32_t b, uint64_t active_b) const;
+
+  const WeightedSampler sampler_;
+  mutable std::vector<WorkerState> per_worker_;
+};
+
+std::unique_ptr<Balancer> make_least_connections(BalancerInit init);
+
+}  // namespace ringlb::balancers

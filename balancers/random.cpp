@@ -1,0 +1,58 @@
+// Weighted random by rejection: draw from all weighted backends, retry when the draw is not
+// pickable, and after a few misses draw exactly among the pickable ones. Both paths give each
+// pickable backend a share proportional to its weight, so a down backend's share spreads evenly.
+#include "balancers/random.hpp"
+
+#include <algorithm>
+
+namespace ringlb::balancers {
+namespace {
+
+// Misses before the exact scan: with half the weight ineligible, 8 misses happen 1 pick in 256.
+constexpr int kDrawAttempts = 8;
+
+}  // namespace
+
+SplitMix64 worker_generator(uint64_t seed, uint32_t worker) {
+  SplitMix64 mixer(seed ^ (uint64_t{worker} << 32 | worker));
+  return SplitMix64(mixer.next());
+}
+
+WeightedSampler::WeightedSampler(const std::vector<BalancedBackend>& backends) {
+  uint32_t total = 0;
+  for (uint32_t i = 0; i < backends.size(); ++i) {
+    if (backends[i].weight == 0) continue;
+    total += backends[i].weight;
+    running_total_.push_back(total);
+    weighted_.push_back(i);
+  }
+}
+
+uint32_t WeightedSampler::draw(SplitMix64& generator) const {
+  if (weighted_.empty()) return kNoBackend;
+  const uint32_t point = generator.below(running_total_.back());
+  auto above = std::upper_bound(running_total_.begin(), running_total_.end(), point);
+  return weighted_[static_cast<size_t>(above - running_total_.begin())];
+}
+
+Random::Random(BalancerInit init) : Balancer(std::move(init)), sampler_(init_.backends) {
+  for (uint32_t worker = 0; worker < init_.workers; ++worker) {
+    per_worker_.push_back({worker_generator(init_.random_seed, worker)});
+  }
+}
+
+uint32_t Random::pick(const PickContext& ctx) const {
+  SplitMix64& generator = per_worker_[ctx.worker].generator;
+  for (int attempt = 0; attempt < kDrawAttempts; ++attempt) {
+    const uint32_t candidate = sampler_.draw(generator);
+    if (candidate == kNoBackend) return kNoBackend;
+    if (can_pick(candidate, ctx)) return candidate;
+  }
+  return draw_by_scan(init_.backends, generator, [&](uint32_t i) { return can_pick(i, ctx); });
+}
+
+std::unique_ptr<Balancer> make_random(BalancerInit init) {
+  return std::make_unique<Random>(std::move(init));
+}
+
+}  // namespace ringlb::balancers
