@@ -119,11 +119,21 @@ struct PoolTimeouts {
   Duration idle = std::chrono::seconds(60);
 };
 
+// Limits on the balancer settings, so a typo cannot make a table of gigabytes.
+inline constexpr uint32_t kMaxMaglevTableSize = 16777213;  // the largest prime below 2^24
+inline constexpr uint32_t kMaxRingPointsPerWeight = 10000;
+inline constexpr uint64_t kMaxRingPoints = uint64_t{1} << 24;  // over the whole ring
+inline constexpr uint32_t kMaxChoices = 16;
+
 struct PoolConfig {
   std::string name;
   std::string balance = "round_robin";
   std::string hash_key;                // client_ip | uri | header:NAME | cookie:NAME
   std::string hash_method = "maglev";  // maglev | ring
+  uint32_t maglev_table_size = 65537;  // a prime: the slots of the Maglev table
+  uint32_t ring_points_per_weight = 160;
+  uint32_t hash_balance_factor = 0;  // percent of the mean load one backend may take; 0 = no bound
+  uint32_t choices = 0;  // least_connections: 0 = every backend, d = least loaded of d random ones
   std::vector<BackendConfig> backends;
   std::optional<HealthConfig> health;
   std::optional<PoolTls> tls;

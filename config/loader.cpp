@@ -460,6 +460,53 @@ void read_pool_timeouts(Section& section, PoolTimeouts& timeouts) {
   section.read_duration("idle", timeouts.idle, /*allow_zero=*/false);
 }
 
+bool is_prime(uint32_t number) {
+  if (number < 2) return false;
+  for (uint32_t divisor = 2; divisor <= number / divisor; ++divisor) {
+    if (number % divisor == 0) return false;
+  }
+  return true;
+}
+
+void read_maglev_table_size(Section& section, PoolConfig& pool) {
+  uint32_t size = 0;
+  section.read_integer("maglev_table_size", 2, size, kMaxMaglevTableSize);
+  if (size == 0 || is_prime(size)) {
+    if (size != 0) pool.maglev_table_size = size;
+    return;
+  }
+  uint32_t next = size + 1;
+  while (!is_prime(next)) ++next;
+  section.error(section.at("maglev_table_size"),
+                "'maglev_table_size' must be a prime number, not " + std::to_string(size) +
+                    "; the next prime is " + std::to_string(next));
+}
+
+// Reads a key whose valid values are 0 (off) or from `min` up; `why` says what 0 and min mean.
+void read_off_or_at_least(Section& section, std::string_view key, uint32_t& out, uint32_t min,
+                          uint32_t max, const std::string& why) {
+  uint32_t value = 0;
+  section.read_integer(key, 0, value, max);
+  if (value == 0 || value >= min) {
+    if (section.has(key)) out = value;
+    return;
+  }
+  section.error(section.at(key), "'" + std::string(key) + "' must be 0 or from " +
+                                     std::to_string(min) + " to " + std::to_string(max) + ", not " +
+                                     std::to_string(value) + " (" + why + ")");
+}
+
+// The settings that tune one algorithm: validate.cpp says which apply to which.
+void read_balancer_tuning(Section& section, PoolConfig& pool) {
+  read_maglev_table_size(section, pool);
+  section.read_integer("ring_points_per_weight", 1, pool.ring_points_per_weight,
+                       kMaxRingPointsPerWeight);
+  read_off_or_at_least(section, "hash_balance_factor", pool.hash_balance_factor, 100, 10000,
+                       "a percentage of the mean load, like 125; 0 = no bound");
+  read_off_or_at_least(section, "choices", pool.choices, 2, kMaxChoices,
+                       "0 = compare every backend, 2 = the less loaded of two random ones");
+}
+
 void read_pool(Section& section, const std::string& name, Config& config) {
   PoolConfig pool;
   pool.name = name;
@@ -478,6 +525,7 @@ void read_pool(Section& section, const std::string& name, Config& config) {
   if (auto method = section.read_choice("hash_method", methods)) {
     pool.hash_method = methods[*method];
   }
+  read_balancer_tuning(section, pool);
   read_entries(section, "backends", "{ address = \"10.0.0.1:8080\" }",
                [&](Section& entry) { pool.backends.push_back(read_backend(entry)); });
   read_section(section, "health", [&](Section& health) { pool.health = read_health(health); });

@@ -3,6 +3,7 @@
 #include "config/validate.hpp"
 
 #include <algorithm>
+#include <initializer_list>
 #include <set>
 #include <tuple>
 
@@ -107,6 +108,79 @@ bool hash_key_needs_http(const std::string& hash_key) {
   return hash_key == "uri" || hash_key.starts_with("header:") || hash_key.starts_with("cookie:");
 }
 
+bool needs_hash_key(const std::string& balance, const LoadOptions& options) {
+  const std::vector<std::string>& hashing = options.hash_key_balancers;
+  return std::find(hashing.begin(), hashing.end(), balance) != hashing.end();
+}
+
+// `balance = "a"` or `balance = "a" or "b"`, for the messages about settings that need one.
+std::string balance_among(const std::vector<std::string>& names) {
+  std::string text = "balance = ";
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) text += i + 1 == names.size() ? " or " : ", ";
+    text += quoted(names[i]);
+  }
+  return text;
+}
+
+// Warns about each of `keys` written in pool `path` although `unless` is not the case.
+void warn_ignored(const SourceMap& sources, const std::string& path,
+                  std::initializer_list<const char*> keys, const std::string& unless,
+                  Reporter& report) {
+  for (const char* key : keys) {
+    auto written = sources.find(path + "." + key);
+    if (written == sources.end()) continue;
+    report.warning(written->second, std::string(key) + " is ignored unless " + unless);
+  }
+}
+
+uint32_t weighted_backends(const PoolConfig& pool) {
+  return static_cast<uint32_t>(std::count_if(pool.backends.begin(), pool.backends.end(),
+                                             [](const BackendConfig& b) { return b.weight > 0; }));
+}
+
+// Maglev needs a slot per backend at least, and about 100 per backend to split within 1%.
+void check_maglev_size(const PoolConfig& pool, const SourceMap& sources, Reporter& report) {
+  std::string path = "pools." + pool.name;
+  SourcePosition at = position_of(sources, path + ".maglev_table_size",
+                                  position_of(sources, path + ".balance", pool.position));
+  const uint64_t backends = weighted_backends(pool);
+  const std::string sizes = "maglev_table_size = " + std::to_string(pool.maglev_table_size) +
+                            " for " + std::to_string(backends) + " backends";
+  if (pool.maglev_table_size < backends) {
+    report.error(at, sizes + ": some backends would get no slot; use a prime of at least " +
+                         std::to_string(100 * backends));
+  } else if (pool.maglev_table_size < 100 * backends) {
+    report.warning(at, sizes + " leaves under 100 slots per backend, so shares may differ by " +
+                           "more than 1%; use a prime of at least " +
+                           std::to_string(100 * backends));
+  }
+}
+
+void check_ring_size(const PoolConfig& pool, const SourceMap& sources, Reporter& report) {
+  uint64_t weight = 0;
+  for (const BackendConfig& backend : pool.backends) weight += backend.weight;
+  const uint64_t points = weight * pool.ring_points_per_weight;
+  if (points <= kMaxRingPoints) return;
+  std::string path = "pools." + pool.name;
+  report.error(position_of(sources, path + ".ring_points_per_weight",
+                           position_of(sources, path + ".hash_method", pool.position)),
+               "the ring of pool '" + pool.name + "' would hold " + std::to_string(points) +
+                   " points (ring_points_per_weight × total weight); at most " +
+                   std::to_string(kMaxRingPoints) + " are allowed");
+}
+
+void check_hashing(const PoolConfig& pool, const SourceMap& sources, Reporter& report) {
+  std::string path = "pools." + pool.name;
+  if (pool.hash_method == "maglev") {
+    warn_ignored(sources, path, {"ring_points_per_weight"}, "hash_method = \"ring\"", report);
+    check_maglev_size(pool, sources, report);
+  } else {
+    warn_ignored(sources, path, {"maglev_table_size"}, "hash_method = \"maglev\"", report);
+    check_ring_size(pool, sources, report);
+  }
+}
+
 void check_balance(const PoolConfig& pool, const SourceMap& sources, const LoadOptions& options,
                    Reporter& report) {
   std::string path = "pools." + pool.name;
@@ -115,19 +189,22 @@ void check_balance(const PoolConfig& pool, const SourceMap& sources, const LoadO
     report.error(balance_at, not_one_of("balance", options.balancers, pool.balance));
     return;
   }
-  bool hashing = pool.balance == "consistent_hash";
+  if (pool.balance != "least_connections") {
+    warn_ignored(sources, path, {"choices"}, "balance = \"least_connections\"", report);
+  }
+  bool hashing = needs_hash_key(pool.balance, options);
   if (hashing && !sources.contains(path + ".hash_key")) {
-    report.error(balance_at,
-                 "balance = \"consistent_hash\" needs a hash_key: client_ip, uri, header:NAME or "
-                 "cookie:NAME");
+    report.error(balance_at, "balance = " + quoted(pool.balance) +
+                                 " needs a hash_key: client_ip, uri, header:NAME or cookie:NAME");
   }
-  if (hashing) return;
-  for (const char* key : {"hash_key", "hash_method"}) {
-    auto written = sources.find(path + "." + key);
-    if (written == sources.end()) continue;
-    report.warning(written->second,
-                   std::string(key) + " is ignored unless balance = \"consistent_hash\"");
+  if (hashing) {
+    check_hashing(pool, sources, report);
+    return;
   }
+  warn_ignored(sources, path,
+               {"hash_key", "hash_method", "maglev_table_size", "ring_points_per_weight",
+                "hash_balance_factor"},
+               balance_among(options.hash_key_balancers), report);
 }
 
 void check_backends(const PoolConfig& pool, const SourceMap& sources, Reporter& report) {
@@ -166,12 +243,13 @@ void check_health(const PoolConfig& pool, const SourceMap& sources, Reporter& re
 }
 
 // A tcp listener never sees a URI, header or cookie, so a pool it feeds cannot hash on one.
-void check_hash_key_protocol(const Config& config, const SourceMap& sources, Reporter& report) {
+void check_hash_key_protocol(const Config& config, const SourceMap& sources,
+                             const LoadOptions& options, Reporter& report) {
   std::set<std::string> reported;
   for (const ListenerConfig& listener : config.listeners) {
     if (listener.protocol != Protocol::kTcp) continue;
     const PoolConfig* pool = config.find_pool(listener.pool);
-    if (pool == nullptr || pool->balance != "consistent_hash") continue;
+    if (pool == nullptr || !needs_hash_key(pool->balance, options)) continue;
     if (!hash_key_needs_http(pool->hash_key) || !reported.insert(pool->name).second) continue;
     report.error(position_of(sources, "pools." + pool->name + ".hash_key", pool->position),
                  "hash_key = " + quoted(pool->hash_key) + " needs HTTP, but pool '" + pool->name +
@@ -231,7 +309,7 @@ void validate_config(const Config& config, const SourceMap& sources, const LoadO
     check_backends(pool, sources, report);
     check_health(pool, sources, report);
   }
-  check_hash_key_protocol(config, sources, report);
+  check_hash_key_protocol(config, sources, options, report);
 }
 
 }  // namespace ringlb::config

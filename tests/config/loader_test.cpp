@@ -500,6 +500,10 @@ TEST(Loader, DefaultsMatchTheModel) {
   EXPECT_EQ(app.balance, "round_robin");
   EXPECT_EQ(app.hash_key, "");
   EXPECT_EQ(app.hash_method, "maglev");
+  EXPECT_EQ(app.maglev_table_size, 65537u);
+  EXPECT_EQ(app.ring_points_per_weight, 160u);
+  EXPECT_EQ(app.hash_balance_factor, 0u);
+  EXPECT_EQ(app.choices, 0u);
   EXPECT_EQ(app.backends[0].weight, 1u);
   EXPECT_FALSE(app.health);
   EXPECT_FALSE(app.tls);
@@ -624,6 +628,73 @@ TEST(Loader, SizesMayBeStringsOrIntegers) {
   ASSERT_TRUE(result.config) << ::testing::PrintToString(printed(result));
   EXPECT_EQ(result.config->listeners[0].limits.max_header_bytes, 8192u);
   EXPECT_EQ(result.config->listeners[0].limits.max_body_bytes, 2ull << 30);
+}
+
+TEST(Loader, ReadsTheBalancerTuning) {
+  LoadResult result = load_before_base({
+      "[pools.api]",
+      "balance = \"consistent_hash\"",
+      "hash_key = \"client_ip\"",
+      "maglev_table_size = 655373",
+      "hash_balance_factor = 125",
+      "backends = [{ address = \"127.0.0.1:9002\" }]",
+      "[pools.ring]",
+      "balance = \"consistent_hash\"",
+      "hash_key = \"client_ip\"",
+      "hash_method = \"ring\"",
+      "ring_points_per_weight = 1000",
+      "backends = [{ address = \"127.0.0.1:9003\" }]",
+      "[pools.lc]",
+      "balance = \"least_connections\"",
+      "choices = 2",
+      "backends = [{ address = \"127.0.0.1:9004\" }]",
+  });
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(printed(result));
+  EXPECT_EQ(printed(result), expected());
+  const std::vector<PoolConfig>& pools = result.config->pools;
+  EXPECT_EQ(pools[0].maglev_table_size, 655373u);
+  EXPECT_EQ(pools[0].hash_balance_factor, 125u);
+  EXPECT_EQ(pools[1].ring_points_per_weight, 1000u);
+  EXPECT_EQ(pools[2].choices, 2u);
+}
+
+TEST(Loader, RefusesBadBalancerTuning) {
+  LoadResult result = load_before_base({
+      "[pools.api]",                                    // 1
+      "balance = \"consistent_hash\"",                  // 2
+      "hash_key = \"client_ip\"",                       // 3
+      "maglev_table_size = 65536",                      // 4
+      "hash_balance_factor = 50",                       // 5
+      "ring_points_per_weight = 0",                     // 6
+      "backends = [{ address = \"127.0.0.1:9002\" }]",  // 7
+      "[pools.lc]",                                     // 8
+      "balance = \"least_connections\"",                // 9
+      "choices = 1",                                    // 10
+      "backends = [{ address = \"127.0.0.1:9003\" }]",  // 11
+  });
+  EXPECT_EQ(printed(result),
+            expected("test.toml:4:21: 'maglev_table_size' must be a prime number, not 65536; "
+                     "the next prime is 65537",
+                     "test.toml:5:23: 'hash_balance_factor' must be 0 or from 100 to 10000, not "
+                     "50 (a percentage of the mean load, like 125; 0 = no bound)",
+                     "test.toml:6:26: 'ring_points_per_weight' must be from 1 to 10000, not 0",
+                     "test.toml:6:26: warning: ring_points_per_weight is ignored unless "
+                     "hash_method = \"ring\"",
+                     "test.toml:10:11: 'choices' must be 0 or from 2 to 16, not 1 (0 = compare "
+                     "every backend, 2 = the less loaded of two random ones)"));
+}
+
+TEST(Loader, MaglevTableSizeHasLimits) {
+  LoadResult result = load_before_base({
+      "[pools.api]",                                    // 1
+      "balance = \"consistent_hash\"",                  // 2
+      "hash_key = \"client_ip\"",                       // 3
+      "maglev_table_size = 16777259",                   // 4
+      "backends = [{ address = \"127.0.0.1:9002\" }]",  // 5
+  });
+  EXPECT_EQ(printed(result),
+            expected("test.toml:4:21: 'maglev_table_size' must be from 2 to 16777213, not "
+                     "16777259"));
 }
 
 }  // namespace
