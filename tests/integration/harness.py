@@ -67,6 +67,14 @@ def is_listening(port: int) -> bool:
     return False
 
 
+def rss_bytes(pid: int) -> int:
+    """Resident set size of process `pid` in bytes (VmRSS in /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise OSError(f"no VmRSS for pid {pid}")
+
+
 def can_connect(port: int, timeout: float = 0.5) -> bool:
     try:
         with socket.create_connection((HOST, port), timeout=timeout):
@@ -420,6 +428,14 @@ class Ringlb:
     def log_size(self) -> int:
         """Current length of the stderr text, to search only what comes after an action."""
         return len(self.log())
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def rss(self) -> int:
+        """Current resident set size in bytes."""
+        return rss_bytes(self.proc.pid)
 
     def send_signal(self, sig: int):
         self.proc.send_signal(sig)
