@@ -8,14 +8,18 @@
 
 namespace ringlb::balancers {
 
-void BalancerRegistry::add(std::string name, BalancerFactory factory, BalancerNeeds needs) {
-  entries_[std::move(name)] = Entry{factory, needs};
+void BalancerRegistry::add(std::string name, BalancerFactory builder, BalancerNeeds needs) {
+  entries_[std::move(name)] = Entry{builder, needs};
 }
 
 std::unique_ptr<Balancer> BalancerRegistry::make(const std::string& name, BalancerInit init) const {
+  BalancerFactory make_balancer = factory(name);
+  return make_balancer == nullptr ? nullptr : make_balancer(std::move(init));
+}
+
+BalancerFactory BalancerRegistry::factory(const std::string& name) const {
   auto it = entries_.find(name);
-  if (it == entries_.end()) return nullptr;
-  return it->second.factory(std::move(init));
+  return it == entries_.end() ? nullptr : it->second.factory;
 }
 
 std::vector<std::string> BalancerRegistry::names() const {

@@ -22,9 +22,11 @@ struct BalancerNeeds {
 
 class BalancerRegistry {
  public:
-  void add(std::string name, BalancerFactory factory, BalancerNeeds needs = {});
+  void add(std::string name, BalancerFactory builder, BalancerNeeds needs = {});
   // nullptr when `name` is unknown (config validation has already refused it).
   std::unique_ptr<Balancer> make(const std::string& name, BalancerInit init) const;
+  // The factory registered as `name`, or nullptr.
+  BalancerFactory factory(const std::string& name) const;
   std::vector<std::string> names() const;
   // The names whose algorithm needs a hash key (config::LoadOptions::hash_key_balancers).
   std::vector<std::string> names_needing_hash_key() const;

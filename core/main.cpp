@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "core/cli.hpp"
+#include "core/explain.hpp"
 #include "core/server.hpp"
 
 int main(int argc, char** argv) {
@@ -16,6 +17,11 @@ int main(int argc, char** argv) {
       return ringlb::check_config(command->config_path);
     case ringlb::CommandLine::Action::kRun:
       return ringlb::run_server(command->config_path);
+    case ringlb::CommandLine::Action::kExplain:
+      return ringlb::explain_command(command->config_path, command->pool, command->key);
+    case ringlb::CommandLine::Action::kSimulate:
+      return ringlb::simulate_command(command->config_path, command->pool, command->remove,
+                                      command->keys);
   }
   return 1;
 }

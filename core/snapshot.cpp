@@ -4,9 +4,31 @@
 
 #include <unistd.h>
 
+#include <random>
+
 namespace ringlb {
 
 ListenSocket::~ListenSocket() { close(fd); }
+
+balancers::BalancerInit make_balancer_init(const config::PoolConfig& pool, uint32_t workers,
+                                           health::BackendRegistry& backends) {
+  balancers::BalancerInit init;
+  init.workers = workers;
+  for (const config::BackendConfig& backend : pool.backends) {
+    init.backends.push_back(
+        {backends.get_or_create(pool.name, backend.address.to_string()), backend.weight});
+  }
+  init.hash_key = balancers::parse_hash_key(pool.hash_key);
+  init.hash_method =
+      pool.hash_method == "ring" ? balancers::HashMethod::kRing : balancers::HashMethod::kMaglev;
+  init.maglev_table_size = pool.maglev_table_size;
+  init.ring_points_per_weight = pool.ring_points_per_weight;
+  init.hash_balance_factor = pool.hash_balance_factor;
+  init.choices = pool.choices;
+  std::random_device entropy;
+  init.random_seed = uint64_t{entropy()} << 32 | entropy();
+  return init;
+}
 
 namespace {
 
@@ -39,15 +61,11 @@ std::unique_ptr<Pool> build_pool(const config::PoolConfig& pool_config, uint32_t
                                  SnapshotDeps& deps) {
   auto pool = std::make_unique<Pool>();
   pool->config = &pool_config;
-  balancers::BalancerInit init;
-  init.workers = workers;
   for (const config::BackendConfig& backend : pool_config.backends) {
-    std::string address = backend.address.to_string();
-    init.backends.push_back(
-        {deps.backends.get_or_create(pool_config.name, address), backend.weight});
     pool->addresses.push_back(to_socket_address(backend.address));
   }
-  pool->balancer = deps.balancers.make(pool_config.balance, std::move(init));
+  pool->balancer = deps.balancers.make(pool_config.balance,
+                                       make_balancer_init(pool_config, workers, deps.backends));
   return pool;
 }
 

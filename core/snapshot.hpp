@@ -62,6 +62,11 @@ struct SnapshotDeps {
   const Snapshot* previous = nullptr;
 };
 
+// The balancer settings and backends of one pool, each backend with its shared state from
+// `backends` (created on first use). Control thread, or a command that never serves.
+balancers::BalancerInit make_balancer_init(const config::PoolConfig& pool, uint32_t workers,
+                                           health::BackendRegistry& backends);
+
 // Builds a snapshot; opens sockets for new binds. On failure returns nullptr with `error` set
 // (e.g. "cannot listen on 127.0.0.1:80: bind: Permission denied"). Control thread only.
 std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t workers,

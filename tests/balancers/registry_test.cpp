@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "balancers/random.hpp"
 #include "config/loader.hpp"
 #include "tests/balancers/pool_helpers.hpp"
 
@@ -26,6 +27,8 @@ TEST(Registry, KnowsEveryBuiltInAlgorithm) {
 
 TEST(Registry, RefusesUnknownNames) {
   EXPECT_EQ(builtin_balancers().make("no_such_algorithm", address_pool(1)), nullptr);
+  EXPECT_EQ(builtin_balancers().factory("no_such_algorithm"), nullptr);
+  EXPECT_EQ(builtin_balancers().factory("random"), &make_random);
 }
 
 TEST(Registry, OnlyConsistentHashNeedsAKeyAndRebuildsItsTable) {
