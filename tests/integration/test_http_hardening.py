@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from harness import free_port, wait_until
 from http_harness import (REQUEST_ID, FaultBackend, HttpBackend, HttpConn, HttpTestCase,
-                          SharedProxyTestCase, build_request, chunked_encode, http_config)
+                          NoResponse, SharedProxyTestCase, build_request, chunked_encode, get,
+                          http_config)
 
 HOST = b"Host: h.test\r\n"
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: h.test\r\n\r\n"
@@ -405,14 +406,21 @@ class ResponseVectorTest(HttpTestCase):
                               b"\r\nhello!", "two Content-Length")
 
     def test_bytes_after_a_complete_response_are_not_relayed(self):
-        """A backend that sends a second, unasked-for response: the client never sees it, and
-        the next request gets a genuine answer."""
+        """A backend that sends a second, unasked-for response: no client ever sees it. ringlb
+        may keep the client connection (next request gets a genuine answer) or close it."""
         backend = self.backend(HttpBackend, "b")
         port = self.start_http([backend.port])
         conn = self.conn(port)
         self.assertEqual(conn.request("GET", "/extra-bytes").body, b"ok")
+        conn.send(build_request("GET", "/next-on-same-connection"))
+        try:
+            response = conn.read_response()
+            self.assertIsNone(response.header("X-Forged"), "the forged response was relayed")
+            self.assertEqual(response.body, b"b GET /next-on-same-connection\n")
+        except NoResponse as closed:
+            self.assertNotIn(b"injected", closed.data, "the forged response was relayed")
         for i in range(3):
-            response = conn.request("GET", f"/next{i}")
+            response = get(port, f"/next{i}")
             self.assertIsNone(response.header("X-Forged"), "the forged response was relayed")
             self.assertEqual(response.body, f"b GET /next{i}\n".encode())
 
