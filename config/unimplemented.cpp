@@ -10,8 +10,6 @@ constexpr const char* kTlsUnsupported = "TLS is not supported yet in this build"
 constexpr const char* kHealthChecksPending =
     "health checks are not implemented yet in this build; backends are always considered up";
 constexpr const char* kAdminPending = "the admin API is not implemented yet in this build";
-constexpr const char* kHttpUnsupported =
-    "protocol \"http\" is not implemented yet in this build; use protocol = \"tcp\"";
 constexpr const char* kUserUnsupported =
     "dropping privileges is not implemented yet in this build; remove 'user' to run as the "
     "current user";
@@ -26,10 +24,6 @@ void report_unimplemented_features(const Config& config, const SourceMap& source
     report.error(position_of(sources, "runtime.user", {}), kUserUnsupported);
   }
   for (const ListenerConfig& listener : config.listeners) {
-    if (listener.protocol == Protocol::kHttp && !options.http_listeners) {
-      const std::string at = "listeners." + listener.name + ".protocol";
-      report.error(position_of(sources, at, listener.position), kHttpUnsupported);
-    }
     if (!listener.tls) continue;
     std::string path = "listeners." + listener.name + ".tls";
     report.error(position_of(sources, path, listener.position), kTlsUnsupported);

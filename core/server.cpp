@@ -29,10 +29,9 @@ constexpr int kExitConfig = 1;
 constexpr int kExitStart = 2;
 
 config::LoadResult load(const std::string& path, const balancers::BalancerRegistry& balancers) {
-  // HTTP listeners and the privilege drop arrive with their own issues; until then the
-  // configuration refuses them instead of silently doing less than it says.
-  return config::load_config_file(
-      path, {.balancers = balancers.names(), .http_listeners = false, .privilege_drop = false});
+  // The privilege drop arrives with the service issue; until then the configuration refuses
+  // runtime.user instead of silently staying root.
+  return config::load_config_file(path, {.balancers = balancers.names(), .privilege_drop = false});
 }
 
 void print_diagnostics(const std::vector<config::Diagnostic>& diagnostics) {

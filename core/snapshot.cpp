@@ -96,6 +96,9 @@ std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t w
     Listener listener;
     listener.config = &listener_config;
     listener.pool = find_pool(*snapshot, listener_config.pool);
+    for (const config::Route& route : listener_config.routes) {
+      listener.routes.push_back({&route, find_pool(*snapshot, route.pool)});
+    }
     listener.sockets = find_sockets(deps.previous, listener_config.bind);
     if (!listener.sockets) listener.sockets = open_sockets(listener_config.bind, workers, error);
     if (!listener.sockets) return nullptr;

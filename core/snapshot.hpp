@@ -41,9 +41,16 @@ struct Pool {
   std::unique_ptr<balancers::Balancer> balancer;
 };
 
+// A route with its pool resolved, so matching a request costs no lookup by name.
+struct RouteTarget {
+  const config::Route* config = nullptr;
+  const Pool* pool = nullptr;
+};
+
 struct Listener {
   const config::ListenerConfig* config = nullptr;
-  const Pool* pool = nullptr;
+  const Pool* pool = nullptr;       // the default pool
+  std::vector<RouteTarget> routes;  // first match wins
   std::shared_ptr<ListenerSockets> sockets;
 };
 

@@ -17,24 +17,15 @@ namespace {
 // A connect that fails is retried once on another backend (spec.md, "Proxy behaviour").
 constexpr uint32_t kMaxConnectAttempts = 2;
 
-__kernel_timespec to_timespec(config::Duration duration) {
-  __kernel_timespec ts{};
-  ts.tv_sec = duration.count() / 1000;
-  ts.tv_nsec = (duration.count() % 1000) * 1000000;
-  return ts;
-}
-
 }  // namespace
 
 void TcpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
                        std::shared_ptr<const Snapshot> snapshot, const Listener& listener) {
-  ctx_ = &ctx;
-  tag_ = tag;
+  bind(ctx, tag);
   client_fd_ = client_fd;
   snapshot_ = std::move(snapshot);
   listener_ = &listener;
   started_ = last_activity_ = ctx.now;
-  timer_.owner = this;
   if (ctx.access_log.enabled()) {
     socklen_t length = sizeof(client_address_);
     getpeername(client_fd, reinterpret_cast<sockaddr*>(&client_address_), &length);
@@ -59,29 +50,16 @@ void TcpSession::connect_next() {
   }
   backend_ = index;
   tried_[attempts_++] = index;
-  const SocketAddress& address = pool.addresses[index];
-  backend_fd_ = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (backend_fd_ < 0) {
-    LOG_ERROR("socket for backend: %s", std::strerror(errno));
-    begin_close("socket failed");
-    return;
-  }
-  const int one = 1;
-  setsockopt(backend_fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   backend_state().on_start();
   backend_started_ = true;
   outcome_ = health::Outcome::kSuccess;
-
-  // The connect and its timeout are linked, so both must land in the same submission.
-  ctx_->ring.reserve(2);
-  io_uring_sqe* sqe = ctx_->ring.sqe();
-  io_uring_prep_connect(sqe, backend_fd_, address.get(), address.length);
-  sqe->flags |= IOSQE_IO_LINK;
-  submit(sqe, OpKind::kConnect);
-  connect_timeout_ = to_timespec(pool.config->timeouts.connect);
-  sqe = ctx_->ring.sqe();
-  io_uring_prep_link_timeout(sqe, &connect_timeout_, 0);
-  submit(sqe, OpKind::kConnectTimeout);
+  backend_fd_ =
+      start_connect(pool.addresses[index], pool.config->timeouts.connect, connect_timeout_);
+  if (backend_fd_ < 0) {
+    LOG_ERROR("socket for backend: %s", std::strerror(-backend_fd_));
+    backend_fd_ = -1;
+    begin_close("socket failed");
+  }
 }
 
 void TcpSession::on_connected(int result) {
@@ -95,15 +73,7 @@ void TcpSession::on_connected(int result) {
     return;
   }
   const bool timed_out = result == -ECANCELED;
-  const std::string& backend = backend_state().address();
-  if (timed_out) {
-    LOG_WARN("pool %s: connect to %s timed out after %lldms", listener_->pool->config->name.c_str(),
-             backend.c_str(),
-             static_cast<long long>(listener_->pool->config->timeouts.connect.count()));
-  } else {
-    LOG_WARN("pool %s: connect to %s failed: %s", listener_->pool->config->name.c_str(),
-             backend.c_str(), std::strerror(-result));
-  }
+  log_connect_failure(*listener_->pool->config, backend_state().address(), result);
   backend_state().on_end(timed_out ? health::Outcome::kConnectTimeout
                                    : health::Outcome::kConnectFailed);
   backend_started_ = false;
@@ -214,7 +184,7 @@ void TcpSession::on_shutdown(Direction direction, int result) {
 }
 
 void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
-  --inflight_;
+  completed();
   switch (kind) {
     case OpKind::kConnect:
       on_connected(cqe.res);
@@ -254,21 +224,8 @@ void TcpSession::on_timer() {
 
 void TcpSession::begin_close(const char* cause) {
   if (closing_) return;
-  closing_ = true;
   end_cause_ = cause;
-  ctx_->timers.cancel(timer_);
-  if (inflight_ == 0) return;
-  for (int fd : {client_fd_, backend_fd_}) {
-    if (fd < 0) continue;
-    io_uring_sqe* sqe = ctx_->ring.sqe();
-    io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
-    submit(sqe, OpKind::kCancel);
-  }
-}
-
-void TcpSession::submit(io_uring_sqe* sqe, OpKind kind) {
-  io_uring_sqe_set_data64(sqe, OpTag{kind, tag_.slot, tag_.generation}.encode());
-  ++inflight_;
+  cancel_all({client_fd_, backend_fd_});
 }
 
 void TcpSession::return_buffer(Pipe& pipe) {
@@ -282,13 +239,8 @@ void TcpSession::release() {
   if (backend_started_) backend_state().on_end(outcome_);
   backend_started_ = false;
   if (ctx_->access_log.enabled()) log_access();
-  for (int fd : {client_fd_, backend_fd_}) {
-    if (fd < 0) continue;
-    io_uring_sqe* sqe = ctx_->ring.sqe();
-    io_uring_prep_close(sqe, fd);
-    io_uring_sqe_set_data64(sqe, OpTag{}.encode());
-  }
-  client_fd_ = backend_fd_ = -1;
+  close_fd(client_fd_);
+  close_fd(backend_fd_);
   snapshot_.reset();
 }
 

@@ -3,8 +3,6 @@
 // fully sent: the slower side sets the pace (backpressure). FINs are carried separately in each
 // direction (half-close).
 //
-// Lifetime (design.md §5): the worker frees a session only when finished(), i.e. closing with no
-// operation in flight. Closing cancels what is in flight and waits for those completions.
 #pragma once
 
 #include <liburing.h>
@@ -16,33 +14,24 @@
 #include <memory>
 
 #include "core/op_tag.hpp"
+#include "core/session.hpp"
 #include "core/snapshot.hpp"
 #include "core/timer_wheel.hpp"
 #include "core/worker_context.hpp"
 
 namespace ringlb {
 
-class TcpSession {
+class TcpSession final : public Session {
  public:
   // Takes ownership of `client_fd`; picks a backend and starts connecting.
   void start(WorkerContext& ctx, OpTag tag, int client_fd, std::shared_ptr<const Snapshot> snapshot,
              const Listener& listener);
 
-  void on_completion(OpKind kind, const io_uring_cqe& cqe);
-  // The idle timer fired.
-  void on_timer();
-  // Re-arms a receive that found no free buffer; `kind` is kRecvClient or kRecvBackend.
-  void retry_receive(OpKind kind);
-  // Closes at once (shutdown deadline passed, or an abort).
-  void abort(const char* cause) { begin_close(cause); }
-
-  // Closing and nothing in flight: the worker may release() and free the slot.
-  bool finished() const { return closing_ && inflight_ == 0; }
-  // Closes the sockets (queued on the ring), logs, and drops the snapshot reference.
-  void release();
-
-  uint32_t slot() const { return tag_.slot; }
-  TimerNode& timer() { return timer_; }
+  void on_completion(OpKind kind, const io_uring_cqe& cqe) override;
+  void on_timer() override;  // the idle timeout
+  void retry_receive(OpKind kind) override;
+  void abort(const char* cause) override { begin_close(cause); }
+  void release() override;
 
  private:
   // One direction of the tunnel: bytes received from one socket, sent to the other.
@@ -69,7 +58,6 @@ class TcpSession {
   void on_shutdown(Direction direction, int result);
   void begin_close(const char* cause);
   health::BackendState& backend_state() const;
-  void submit(io_uring_sqe* sqe, OpKind kind);
   void return_buffer(Pipe& pipe);
   void log_access();
   int source_fd(Direction direction) const {
@@ -79,8 +67,6 @@ class TcpSession {
     return direction == kUpstream ? backend_fd_ : client_fd_;
   }
 
-  WorkerContext* ctx_ = nullptr;
-  OpTag tag_;
   int client_fd_ = -1;
   int backend_fd_ = -1;
   std::shared_ptr<const Snapshot> snapshot_;
@@ -89,12 +75,9 @@ class TcpSession {
   std::array<uint32_t, 2> tried_{};
   uint32_t attempts_ = 0;
   std::array<Pipe, 2> pipes_{};
-  uint32_t inflight_ = 0;
   bool backend_started_ = false;  // on_start() called, on_end() not yet
-  bool closing_ = false;
   const char* end_cause_ = "";
   health::Outcome outcome_ = health::Outcome::kSuccess;
-  TimerNode timer_;
   TimerWheel::Clock::time_point started_;
   TimerWheel::Clock::time_point last_activity_;
   __kernel_timespec connect_timeout_{};

@@ -29,7 +29,9 @@ Worker::Worker(uint32_t id, WorkerShared shared)
     : id_(id),
       shared_(shared),
       timers_(kTick, kWheelSlots, Clock::now()),
-      ctx_{ring_, buffers_, timers_, access_log_, id, Clock::now(), {}} {
+      ctx_{ring_, buffers_, timers_, access_log_, upstreams_, exchanges_, id, Clock::now(), {}} {
+  ctx_.random_state ^= (static_cast<uint64_t>(id) << 32) ^
+                       static_cast<uint64_t>(Clock::now().time_since_epoch().count());
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
 }
 
@@ -75,11 +77,15 @@ void Worker::run() {
     handle_commands();
     if (!stopping_ && shared_.snapshots->generation() != generation_seen_) adopt_snapshot();
     timers_.advance(ctx_.now, [this](TimerNode& node) {
-      auto& session = *static_cast<TcpSession*>(node.owner);
+      auto& session = *static_cast<Session*>(node.owner);
       session.on_timer();
       free_session_if_finished(session, session.slot());
     });
     retry_starved_receives();
+    if (ctx_.now >= next_upstream_sweep_) {
+      upstreams_.close_expired(ctx_.now);
+      next_upstream_sweep_ = ctx_.now + std::chrono::seconds(1);
+    }
     resume_accepting_if_below_limit();
     access_log_.flush();
     int result = ring_.submit_and_wait(kLoopWait);
@@ -136,11 +142,11 @@ void Worker::handle_commands() {
 }
 
 void Worker::abort_all_sessions(const char* cause) {
-  for (uint32_t slot = 0; slot < slot_live_.size(); ++slot) {
-    if (!slot_live_[slot]) continue;
-    TcpSession& session = session_at(slot);
-    session.abort(cause);
-    free_session_if_finished(session, slot);
+  for (uint32_t slot = 0; slot < slot_session_.size(); ++slot) {
+    Session* session = slot_session_[slot];
+    if (session == nullptr) continue;
+    session->abort(cause);
+    free_session_if_finished(*session, slot);
   }
 }
 
@@ -256,36 +262,44 @@ void Worker::resume_accepting_if_below_limit() {
 
 void Worker::start_session(int client_fd, const Listener& listener) {
   if (free_slots_.empty()) {
-    const auto base = static_cast<uint32_t>(slot_live_.size());
-    chunks_.push_back(std::make_unique<TcpSession[]>(kChunk));
+    const auto base = static_cast<uint32_t>(slot_session_.size());
+    chunks_.push_back(std::make_unique<SessionStorage[]>(kChunk));
     slot_generation_.resize(base + kChunk, 0);
-    slot_live_.resize(base + kChunk, false);
+    slot_session_.resize(base + kChunk, nullptr);
     for (uint32_t i = kChunk; i > 0; --i) free_slots_.push_back(base + i - 1);
   }
   const uint32_t slot = free_slots_.back();
   free_slots_.pop_back();
-  slot_live_[slot] = true;
   ++live_sessions_;
   if (shared_.connections->fetch_add(1, std::memory_order_relaxed) + 1 >= max_connections_) {
     pause_accepting();
   }
-  TcpSession& session = session_at(slot);
-  session = TcpSession();
-  session.start(ctx_, OpTag{OpKind::kIgnore, slot, slot_generation_[slot]}, client_fd, current_,
-                listener);
-  free_session_if_finished(session, slot);
+  const OpTag tag{OpKind::kIgnore, slot, slot_generation_[slot]};
+  SessionStorage& storage = storage_at(slot);
+  Session* session = nullptr;
+  if (listener.config->protocol == config::Protocol::kHttp) {
+    auto& http = storage.emplace<HttpSession>();
+    slot_session_[slot] = session = &http;
+    http.start(ctx_, tag, client_fd, current_, listener);
+  } else {
+    auto& tcp = storage.emplace<TcpSession>();
+    slot_session_[slot] = session = &tcp;
+    tcp.start(ctx_, tag, client_fd, current_, listener);
+  }
+  free_session_if_finished(*session, slot);
 }
 
-TcpSession* Worker::live_session(OpTag tag) {
-  if (tag.slot >= slot_live_.size() || !slot_live_[tag.slot]) return nullptr;
+Session* Worker::live_session(OpTag tag) {
+  if (tag.slot >= slot_session_.size()) return nullptr;
   if ((slot_generation_[tag.slot] & 0xFFFFFFu) != tag.generation) return nullptr;
-  return &session_at(tag.slot);
+  return slot_session_[tag.slot];
 }
 
-void Worker::free_session_if_finished(TcpSession& session, uint32_t slot) {
+void Worker::free_session_if_finished(Session& session, uint32_t slot) {
   if (!session.finished()) return;
   session.release();
-  slot_live_[slot] = false;
+  storage_at(slot).emplace<std::monostate>();
+  slot_session_[slot] = nullptr;
   ++slot_generation_[slot];
   free_slots_.push_back(slot);
   --live_sessions_;
@@ -297,7 +311,7 @@ void Worker::retry_starved_receives() {
   std::vector<OpTag> starved;
   starved.swap(ctx_.starved);
   for (const OpTag& tag : starved) {
-    if (TcpSession* session = live_session(tag)) session->retry_receive(tag.kind);
+    if (Session* session = live_session(tag)) session->retry_receive(tag.kind);
   }
 }
 
@@ -315,7 +329,7 @@ void Worker::dispatch(const io_uring_cqe& cqe) {
     default:
       break;
   }
-  TcpSession* session = live_session(tag);
+  Session* session = live_session(tag);
   if (session == nullptr) {
     LOG_ERROR("stale completion for slot %u dropped", tag.slot);  // a lifetime bug if ever seen
     return;

@@ -7,13 +7,17 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/access_log.hpp"
+#include "core/http_exchange.hpp"
+#include "core/http_session.hpp"
 #include "core/ring.hpp"
 #include "core/snapshot.hpp"
 #include "core/tcp_session.hpp"
 #include "core/timer_wheel.hpp"
+#include "core/upstream_pool.hpp"
 #include "core/worker_context.hpp"
 
 namespace ringlb {
@@ -66,8 +70,8 @@ class Worker {
   void resume_accepting_if_below_limit();
   void start_session(int client_fd, const Listener& listener);
   void dispatch(const io_uring_cqe& cqe);
-  TcpSession* live_session(OpTag tag);
-  void free_session_if_finished(TcpSession& session, uint32_t slot);
+  Session* live_session(OpTag tag);
+  void free_session_if_finished(Session& session, uint32_t slot);
   void handle_commands();
   void abort_all_sessions(const char* cause);
   void retry_starved_receives();
@@ -80,7 +84,10 @@ class Worker {
   BufferRing buffers_;
   TimerWheel timers_;
   AccessLog access_log_;
+  UpstreamPool upstreams_;
+  HttpExchangePool exchanges_;
   WorkerContext ctx_;
+  Clock::time_point next_upstream_sweep_{};
 
   int wake_fd_ = -1;
   uint64_t wake_value_ = 0;  // the eventfd read lands here; owned by the read in flight
@@ -96,14 +103,16 @@ class Worker {
   Clock::time_point stop_deadline_time_{};
   uint64_t max_connections_ = 0;
 
-  // Sessions live in fixed chunks so their addresses never move; slots are reused.
+  // Sessions live in fixed chunks so their addresses never move; slots are reused, and a slot
+  // holds whichever kind of session its listener speaks.
+  using SessionStorage = std::variant<std::monostate, TcpSession, HttpSession>;
   static constexpr uint32_t kChunk = 256;
-  std::vector<std::unique_ptr<TcpSession[]>> chunks_;
+  std::vector<std::unique_ptr<SessionStorage[]>> chunks_;
   std::vector<uint32_t> slot_generation_;
-  std::vector<bool> slot_live_;
+  std::vector<Session*> slot_session_;  // null when the slot is free
   std::vector<uint32_t> free_slots_;
   uint32_t live_sessions_ = 0;
-  TcpSession& session_at(uint32_t slot) { return chunks_[slot / kChunk][slot % kChunk]; }
+  SessionStorage& storage_at(uint32_t slot) { return chunks_[slot / kChunk][slot % kChunk]; }
 };
 
 }  // namespace ringlb

@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "core/access_log.hpp"
+#include "core/http_exchange.hpp"
 #include "core/op_tag.hpp"
 #include "core/ring.hpp"
 #include "core/timer_wheel.hpp"
+#include "core/upstream_pool.hpp"
 
 namespace ringlb {
 
@@ -17,10 +19,27 @@ struct WorkerContext {
   BufferRing& buffers;
   TimerWheel& timers;
   AccessLog& access_log;
+  UpstreamPool& upstreams;
+  HttpExchangePool& exchanges;
   uint32_t worker_id = 0;
   TimerWheel::Clock::time_point now;  // read once per loop turn
   // Receives that found the buffer ring empty (-ENOBUFS); the worker re-arms them next turn.
   std::vector<OpTag> starved;
+  uint64_t random_state = 0x9E3779B97F4A7C15ull;  // seeded per worker; request ids only
 };
+
+// 32 lowercase hex digits from the worker's generator (splitmix64): unique enough to correlate
+// logs, not a secret.
+inline void next_request_id(WorkerContext& ctx, char (&out)[33]) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int half = 0; half < 2; ++half) {
+    uint64_t z = (ctx.random_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    for (int i = 0; i < 16; ++i) out[half * 16 + i] = kHex[(z >> (60 - 4 * i)) & 0xF];
+  }
+  out[32] = '\0';
+}
 
 }  // namespace ringlb

@@ -73,28 +73,6 @@ TEST(Unimplemented, AdminListenLoadsWithAWarning) {
   EXPECT_EQ(result.config->admin.token, "s");
 }
 
-TEST(Unimplemented, HttpListenersAreRefusedWhenTheBuildHasNoHttp) {
-  LoadOptions options = known_balancers();
-  options.http_listeners = false;
-  LoadResult result = load_config_text(join({
-                                           "[listeners.web]",            // 1
-                                           "bind = \"127.0.0.1:8080\"",  // 2
-                                           "protocol = \"http\"",        // 3
-                                           "pool = \"app\"",             // 4
-                                           "[listeners.other]",          // 5
-                                           "bind = \"127.0.0.1:8081\"",  // 6
-                                           "pool = \"app\"",             // 7
-                                           "[pools.app]",                // 8
-                                           "backends = [{ address = \"127.0.0.1:9001\" }]",
-                                       }),
-                                       "test.toml", options);
-  EXPECT_EQ(printed(result),
-            expected("test.toml:3:12: protocol \"http\" is not implemented yet in this build; use "
-                     "protocol = \"tcp\"",
-                     "test.toml:5:1: protocol \"http\" is not implemented yet in this build; use "
-                     "protocol = \"tcp\""));
-}
-
 TEST(Unimplemented, RuntimeUserIsRefusedWhenTheBuildCannotDropPrivileges) {
   LoadOptions options = known_balancers();
   options.privilege_drop = false;

@@ -1,0 +1,39 @@
+// Writes the heads ringlb sends: the request toward a backend and the response toward a client,
+// each re-serialized from parsed fields with exactly one framing (http-hardening.md), plus the
+// proxy's own error responses. Appends to a caller's buffer so steady state allocates nothing.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/http_message.hpp"
+
+namespace ringlb::http {
+
+struct ForwardContext {
+  std::string_view client_ip;   // appended to X-Forwarded-For
+  std::string_view proto;       // X-Forwarded-Proto: "http" or "https"
+  std::string_view request_id;  // X-Request-Id to add; empty when the request carried one
+};
+
+// Request line in origin-form, Host, end-to-end fields, then X-Forwarded-For (appended to the
+// client's), X-Forwarded-Proto and X-Forwarded-Host (replacing the client's), Via, X-Request-Id,
+// the framing of `framing`, and Connection (keep-alive, or Upgrade for a websocket request).
+void append_request_head(const Head& head, Framing framing, const ForwardContext& context,
+                         std::string& out);
+
+// Status line and end-to-end fields from the backend, with the framing and connection choice
+// the proxy made for this client.
+void append_response_head(const Head& head, Framing framing, bool keep_alive, std::string& out);
+
+// "1a2b\r\n" before a chunk of `size` bytes; the chunk is followed by kChunkEnd.
+void append_chunk_header(size_t size, std::string& out);
+inline constexpr std::string_view kChunkEnd = "\r\n";
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+// A complete response the proxy answers itself: short text/plain body, Connection: close.
+void append_error_response(unsigned status, std::string& out);
+
+std::string_view reason_phrase(unsigned status);
+
+}  // namespace ringlb::http

@@ -1,0 +1,571 @@
+// HttpSession's flow: read a request head, route and connect, stream the request body, parse
+// and re-frame the response, then either keep the client connection for the next request or
+// close. Errors before the first response byte become the proxy's own 4xx/5xx.
+#include "core/http_session.hpp"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/http_serializer.hpp"
+#include "core/log.hpp"
+
+namespace ringlb {
+namespace {
+
+using http::Framing;
+using http::ParseEvent;
+
+constexpr uint32_t kMaxConnectAttempts = 2;  // spec.md: retried once on another backend
+constexpr uint32_t kMaxStaleRetries = 2;
+
+bool is_idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
+         method == "PUT" || method == "DELETE";
+}
+
+std::string_view host_without_port(std::string_view host) {
+  if (!host.empty() && host.front() == '[') return host.substr(0, host.find(']') + 1);
+  return host.substr(0, host.rfind(':') == std::string_view::npos ? host.size() : host.rfind(':'));
+}
+
+bool host_matches(std::string_view pattern, std::string_view host) {
+  if (pattern.empty()) return true;
+  host = host_without_port(host);
+  if (pattern.starts_with("*.")) {
+    const std::string_view suffix = pattern.substr(1);  // ".example.com"
+    return host.size() > suffix.size() &&
+           http::iequals(host.substr(host.size() - suffix.size()), suffix);
+  }
+  return http::iequals(pattern, host);
+}
+
+}  // namespace
+
+void HttpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
+                        std::shared_ptr<const Snapshot> snapshot, const Listener& listener) {
+  bind(ctx, tag);
+  client_fd_ = client_fd;
+  snapshot_ = std::move(snapshot);
+  listener_ = &listener;
+  last_activity_ = ctx.now;
+  socklen_t length = sizeof(client_address_);
+  getpeername(client_fd, reinterpret_cast<sockaddr*>(&client_address_), &length);
+  if (client_address_.sin6_family == AF_INET6) {
+    inet_ntop(AF_INET6, &client_address_.sin6_addr, client_ip_, sizeof(client_ip_));
+  } else {
+    const auto& in4 = reinterpret_cast<const sockaddr_in&>(client_address_);
+    inet_ntop(AF_INET, &in4.sin_addr, client_ip_, sizeof(client_ip_));
+  }
+  set_phase(Phase::kIdle);
+  arm_receive(kClient);
+}
+
+health::BackendState& HttpSession::backend_state() const {
+  return *pool_->balancer->backends()[backend_].state;
+}
+
+void HttpSession::set_phase(Phase phase) {
+  phase_ = phase;
+  phase_since_ = ctx_->now;
+  ctx_->timers.schedule(timer_, deadline());
+}
+
+TimerWheel::Clock::time_point HttpSession::deadline() const {
+  const config::ListenerTimeouts& timeouts = listener_->config->timeouts;
+  switch (phase_) {
+    case Phase::kIdle:
+      return phase_since_ + timeouts.client_idle;
+    case Phase::kReadingHead:
+      return phase_since_ + timeouts.header;
+    case Phase::kForwarding:
+      if (request_done_) return request_done_at_ + pool_config().timeouts.response;
+      return last_activity_ + timeouts.client_idle;
+    default:
+      return last_activity_ + timeouts.client_idle;
+  }
+}
+
+void HttpSession::on_timer() {
+  if (closing_) return;
+  const auto due = deadline();
+  if (ctx_->now < due) {
+    ctx_->timers.schedule(timer_, due);
+    return;
+  }
+  switch (phase_) {
+    case Phase::kIdle:
+      close_now("client idle timeout");
+      return;
+    case Phase::kReadingHead:
+      fail(408, "request head not complete within the header timeout");
+      return;
+    case Phase::kForwarding:
+      if (request_done_) {
+        outcome_ = health::Outcome::kReset;
+        fail(504, "backend response timeout");
+        return;
+      }
+      close_now("idle timeout");
+      return;
+    default:
+      close_now("idle timeout");
+      return;
+  }
+}
+
+void HttpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
+  completed();
+  switch (kind) {
+    case OpKind::kRecvClient:
+      on_receive(kClient, cqe);
+      break;
+    case OpKind::kRecvBackend:
+      on_receive(kBackend, cqe);
+      break;
+    case OpKind::kSendClient:
+      on_sent(kClient, cqe.res);
+      break;
+    case OpKind::kSendBackend:
+      on_sent(kBackend, cqe.res);
+      break;
+    case OpKind::kConnect:
+      on_connected(cqe.res);
+      break;
+    default:
+      break;  // link timeouts and cancels carry nothing to act on
+  }
+}
+
+void HttpSession::retry_receive(OpKind kind) {
+  arm_receive(kind == OpKind::kRecvClient ? kClient : kBackend);
+}
+
+// ---- receiving ----
+
+void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
+  receiving_[from] = false;
+  const bool has_buffer = (cqe.flags & IORING_CQE_F_BUFFER) != 0;
+  if (closing_ || phase_ == Phase::kClosingAfterSend || cqe.res <= 0 || !has_buffer) {
+    if (has_buffer)
+      ctx_->buffers.give_back(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
+    if (!closing_ && phase_ != Phase::kClosingAfterSend) on_receive_end(from, cqe.res);
+    return;
+  }
+  last_activity_ = ctx_->now;
+  if (from == kClient) bytes_in_ += static_cast<uint64_t>(cqe.res);
+  if (!exchange_) {
+    exchange_ = ctx_->exchanges.acquire();
+    const config::ListenerLimits& limits = listener_->config->limits;
+    exchange_->request.set_limits({limits.max_header_bytes, limits.max_body_bytes});
+  }
+  if (from == kClient && phase_ == Phase::kIdle) {
+    request_started_ = ctx_->now;
+    set_phase(Phase::kReadingHead);
+  }
+  accept_received(from, cqe);
+  pump(from);
+}
+
+void HttpSession::on_receive_end(Side from, int result) {
+  if (result == -ENOBUFS) {
+    const OpKind kind = from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend;
+    ctx_->starved.push_back({kind, tag_.slot, tag_.generation});
+    return;
+  }
+  if (from == kClient) {
+    client_eof_ = true;
+    if (result < 0) return close_now("client error");
+    if (phase_ == Phase::kIdle) return close_now("client closed");
+    if (!request_done_ || phase_ == Phase::kTunnel) return close_now("client closed early");
+    client_keep_alive_ = false;  // request complete: still deliver the response
+    return;
+  }
+  if (phase_ == Phase::kTunnel) return close_now("done");
+  if (result == 0 && phase_ == Phase::kResponding &&
+      exchange_->response.head().framing == Framing::kUntilClose) {
+    if (exchange_->response.finish_on_close() == ParseEvent::kDone) {
+      backend_keep_alive_ = false;
+      on_response_done();
+      return;
+    }
+  }
+  outcome_ = health::Outcome::kReset;
+  if (phase_ == Phase::kForwarding && !response_started_) {
+    if (backend_reused_ && !exchange_->retry_head.empty() && request_done_ &&
+        !exchange_->output[kBackend].sending && stale_retries_ < kMaxStaleRetries) {
+      retry_after_stale_connection();
+      return;
+    }
+    return fail(502, result == 0 ? "backend closed the connection before responding"
+                                 : "backend reset the connection before responding");
+  }
+  close_now(result == 0 ? "backend closed mid-response" : "backend reset mid-response");
+}
+
+void HttpSession::pump(Side from) {
+  if (closing_ || phase_ == Phase::kClosingAfterSend) return;
+  if (phase_ == Phase::kTunnel) return pump_tunnel(from);
+  if (from == kClient) return pump_request();
+  pump_response();
+}
+
+// ---- the request ----
+
+void HttpSession::pump_request() {
+  if (!exchange_) return arm_receive(kClient);
+  PendingOutput& output = exchange_->output[kBackend];
+  if (output.sending || phase_ == Phase::kConnecting) return;
+  http::Parser& parser = exchange_->request;
+  while (!request_done_) {
+    const std::string_view input = pending(kClient);
+    if (input.empty() && !parser.head_done()) break;  // with the head done, the end may be due
+    size_t consumed = 0;
+    const ParseEvent event = parser.parse(input, consumed);
+    consume(kClient, consumed);
+    if (event == ParseEvent::kNeedMore) {
+      if (consumed < input.size()) stash_unparsed(kClient);
+      break;
+    }
+    if (event == ParseEvent::kError) return fail(parser.error().status, parser.error().reason);
+    if (event == ParseEvent::kHead) {
+      if (!on_request_head() || phase_ == Phase::kConnecting) return;
+    } else if (event == ParseEvent::kBody) {
+      add_body(kBackend, parser.body(), to_backend_framing_);
+    } else if (event == ParseEvent::kDone) {
+      if (to_backend_framing_ == Framing::kChunked) output.add_scratch(http::kLastChunk);
+      request_done_ = true;
+      request_done_at_ = ctx_->now;
+      if (phase_ == Phase::kForwarding) ctx_->timers.schedule(timer_, deadline());
+    }
+  }
+  if (!output.empty()) return send_output(kBackend);
+  if (!request_done_) {
+    release_consumed_input(kClient);
+    arm_receive(kClient);
+  }
+}
+
+const Pool* HttpSession::route(const http::Head& head) const {
+  for (const RouteTarget& target : listener_->routes) {
+    if (host_matches(target.config->host, head.host) &&
+        head.target.starts_with(target.config->path_prefix)) {
+      return target.pool;
+    }
+  }
+  return listener_->pool;
+}
+
+bool HttpSession::on_request_head() {
+  const http::Head& head = exchange_->request.head();
+  pool_ = route(head);
+  client_keep_alive_ = head.keep_alive;
+  to_backend_framing_ = head.framing;
+  exchange_->response.expect_no_body(head.method == "HEAD");
+  const std::string_view client_id = head.find("X-Request-Id");
+  if (client_id.empty()) {
+    next_request_id(*ctx_, request_id_);
+  } else {
+    const size_t kept = std::min(client_id.size(), sizeof(request_id_) - 1);
+    std::memcpy(request_id_, client_id.data(), kept);
+    request_id_[kept] = '\0';
+  }
+  const http::ForwardContext context{client_ip_, "http", client_id.empty() ? request_id_ : ""};
+  PendingOutput& output = exchange_->output[kBackend];
+  const size_t start = output.scratch.size();
+  http::append_request_head(head, to_backend_framing_, context, output.scratch);
+  output.add_scratch_from(start);
+  // A request without a body can be sent again if a reused connection turns out to be closed.
+  if (head.framing == Framing::kNone && is_idempotent(head.method)) {
+    exchange_->retry_head.assign(output.scratch, start);
+  }
+  set_phase(Phase::kConnecting);
+  connect_backend();
+  return !closing_ && phase_ != Phase::kClosingAfterSend;
+}
+
+void HttpSession::connect_backend() {
+  const uint32_t index = pool_->balancer->pick(
+      {.worker = ctx_->worker_id, .excluded = std::span(tried_.data(), attempts_)});
+  if (index == balancers::kNoBackend) {
+    return fail(503, attempts_ == 0 ? "no eligible backend" : "backend connect failed");
+  }
+  tried_[attempts_++] = index;
+  connect_to(index, true);
+}
+
+void HttpSession::connect_to(uint32_t index, bool allow_pooled) {
+  backend_ = index;
+  health::BackendState& state = backend_state();
+  state.on_start();
+  backend_started_ = true;
+  outcome_ = health::Outcome::kSuccess;
+  const int pooled = allow_pooled ? ctx_->upstreams.take(state, ctx_->now) : -1;
+  if (pooled >= 0) {
+    backend_fd_ = pooled;
+    backend_reused_ = true;
+    connected_at_ = ctx_->now;
+    return start_forwarding();
+  }
+  backend_reused_ = false;
+  const int fd =
+      start_connect(pool_->addresses[index], pool_config().timeouts.connect, connect_timeout_);
+  if (fd < 0) {
+    LOG_ERROR("socket for backend %s: %s", state.address().c_str(), std::strerror(-fd));
+    return fail(503, "cannot create a socket");
+  }
+  backend_fd_ = fd;
+}
+
+void HttpSession::on_connected(int result) {
+  if (closing_ || phase_ == Phase::kClosingAfterSend) return;
+  if (result == 0) {
+    connected_at_ = ctx_->now;
+    return start_forwarding();
+  }
+  const bool timed_out = result == -ECANCELED;
+  log_connect_failure(pool_config(), backend_state().address(), result);
+  finish_backend_attempt(timed_out ? health::Outcome::kConnectTimeout
+                                   : health::Outcome::kConnectFailed);
+  close_fd(backend_fd_);
+  if (attempts_ < kMaxConnectAttempts) return connect_backend();
+  fail(503, "backend connect failed");
+}
+
+void HttpSession::start_forwarding() {
+  set_phase(Phase::kForwarding);
+  arm_receive(kBackend);  // early: a 100 Continue or an early response must be seen
+  pump_request();
+}
+
+void HttpSession::retry_after_stale_connection() {
+  ++stale_retries_;
+  LOG_DEBUG("reused connection to %s was closed; resending on a new one",
+            backend_state().address().c_str());
+  finish_backend_attempt(health::Outcome::kSuccess);  // not the backend's fault
+  close_fd(backend_fd_);
+  drop_input(kBackend);
+  exchange_->output[kBackend].add_scratch(exchange_->retry_head);
+  set_phase(Phase::kConnecting);
+  connect_to(backend_, false);
+}
+
+// ---- the response ----
+
+void HttpSession::pump_response() {
+  PendingOutput& output = exchange_->output[kClient];
+  if (output.sending) return;
+  http::Parser& parser = exchange_->response;
+  while (!response_done_ && phase_ != Phase::kTunnel) {
+    const std::string_view input = pending(kBackend);
+    if (input.empty() && !parser.head_done()) break;
+    size_t consumed = 0;
+    const ParseEvent event = parser.parse(input, consumed);
+    consume(kBackend, consumed);
+    if (event == ParseEvent::kNeedMore) {
+      if (consumed < input.size()) stash_unparsed(kBackend);
+      break;
+    }
+    if (event == ParseEvent::kError) {
+      outcome_ = health::Outcome::kReset;
+      if (response_started_) return close_now("bad response body from backend");
+      return fail(502, parser.error().reason);
+    }
+    if (event == ParseEvent::kHead) {
+      on_response_head();
+      if (closing_ || phase_ == Phase::kClosingAfterSend) return;
+    } else if (event == ParseEvent::kBody) {
+      add_body(kClient, parser.body(), to_client_framing_);
+    } else if (event == ParseEvent::kDone) {
+      if (interim_response_) {
+        interim_response_ = false;
+        parser.reset();
+        parser.expect_no_body(exchange_->request.head().method == "HEAD");
+        continue;
+      }
+      if (to_client_framing_ == Framing::kChunked) output.add_scratch(http::kLastChunk);
+      response_done_ = true;
+    }
+  }
+  if (!output.empty()) return send_output(kClient);
+  if (phase_ == Phase::kTunnel) return pump_tunnel(kBackend);
+  if (response_done_) return finish_exchange();
+  release_consumed_input(kBackend);
+  arm_receive(kBackend);
+}
+
+void HttpSession::on_response_head() {
+  const http::Head& head = exchange_->response.head();
+  const http::Head& request = exchange_->request.head();
+  PendingOutput& output = exchange_->output[kClient];
+  const size_t start = output.scratch.size();
+  status_ = head.status;
+  if (head.status == 101) {
+    if (!request.upgrade_websocket || !head.upgrade_websocket) {
+      return fail(502, "backend switched protocols without a websocket upgrade");
+    }
+    http::append_response_head(head, Framing::kNone, true, output.scratch);
+    output.add_scratch_from(start);
+    response_started_ = true;
+    backend_keep_alive_ = false;
+    set_phase(Phase::kTunnel);
+    pump_tunnel(kClient);
+    return;
+  }
+  if (head.status < 200) {
+    interim_response_ = true;
+    if (request.version == 10) return;  // HTTP/1.0 clients get no 1xx (RFC 9110 §15.2)
+    http::append_response_head(head, Framing::kNone, true, output.scratch);
+    output.add_scratch_from(start);
+    return;
+  }
+  response_head_at_ = ctx_->now;
+  to_client_framing_ = head.framing;
+  if (head.framing == Framing::kChunked || head.framing == Framing::kUntilClose) {
+    to_client_framing_ = request.version == 11 ? Framing::kChunked : Framing::kUntilClose;
+  }
+  backend_keep_alive_ = head.keep_alive && head.framing != Framing::kUntilClose;
+  // A response that arrives before the request was read whole ends the client connection.
+  client_keep_alive_ = client_keep_alive_ && request_done_ && !client_eof_ &&
+                       to_client_framing_ != Framing::kUntilClose;
+  http::append_response_head(head, to_client_framing_, client_keep_alive_, output.scratch);
+  output.add_scratch_from(start);
+  response_started_ = true;
+  set_phase(Phase::kResponding);
+}
+
+void HttpSession::on_response_done() {
+  if (to_client_framing_ == Framing::kChunked) {
+    exchange_->output[kClient].add_scratch(http::kLastChunk);
+  }
+  response_done_ = true;
+  if (!exchange_->output[kClient].empty()) return send_output(kClient);
+  finish_exchange();
+}
+
+void HttpSession::pump_tunnel(Side from) {
+  const Side to = from == kClient ? kBackend : kClient;
+  PendingOutput& output = exchange_->output[to];
+  if (output.sending) return;
+  const std::string_view input = pending(from);
+  if (!input.empty()) {
+    output.add_bytes(input);
+    consume(from, input.size());
+    return send_output(to);
+  }
+  release_consumed_input(from);
+  arm_receive(from);
+}
+
+// ---- ending a request ----
+
+void HttpSession::finish_exchange() {
+  log_access();
+  const bool backend_idle = request_done_ && !exchange_->output[kBackend].sending &&
+                            !receiving_[kBackend] && pending(kBackend).empty();
+  finish_backend_attempt(health::Outcome::kSuccess);
+  if (backend_fd_ >= 0 && backend_idle) {
+    if (backend_keep_alive_) {
+      ctx_->upstreams.put(pool_->balancer->backends()[backend_].state, backend_fd_,
+                          ctx_->now + pool_config().timeouts.idle);
+      backend_fd_ = -1;
+    } else {
+      close_fd(backend_fd_);
+    }
+  }
+  if (!client_keep_alive_ || client_eof_ || backend_fd_ >= 0) return close_now("done");
+  reset_request_state();
+  if (!pending(kClient).empty()) {  // a pipelined request is already here
+    request_started_ = ctx_->now;
+    set_phase(Phase::kReadingHead);
+    return pump_request();
+  }
+  drop_input(kClient);
+  drop_input(kBackend);
+  ctx_->exchanges.release(std::move(exchange_));
+  set_phase(Phase::kIdle);
+  arm_receive(kClient);
+}
+
+void HttpSession::reset_request_state() {
+  exchange_->request.reset();
+  exchange_->response.reset();
+  exchange_->retry_head.clear();
+  pool_ = nullptr;
+  backend_ = balancers::kNoBackend;
+  attempts_ = 0;
+  stale_retries_ = 0;
+  backend_reused_ = false;
+  request_done_ = false;
+  response_started_ = false;
+  response_done_ = false;
+  interim_response_ = false;
+  logged_ = false;
+  backend_keep_alive_ = false;
+  to_backend_framing_ = to_client_framing_ = Framing::kNone;
+  status_ = 0;
+  bytes_in_ = bytes_out_ = 0;
+  end_cause_ = "";
+}
+
+void HttpSession::finish_backend_attempt(health::Outcome outcome) {
+  if (!backend_started_) return;
+  backend_state().on_end(outcome);
+  backend_started_ = false;
+}
+
+void HttpSession::fail(unsigned status, const char* reason) {
+  status_ = status;
+  end_cause_ = reason;
+  LOG_INFO("listener %s: %u for client %s: %s", listener_->config->name.c_str(), status, client_ip_,
+           reason);
+  if (response_started_ || exchange_ == nullptr || exchange_->output[kClient].sending) {
+    return close_now(reason);
+  }
+  PendingOutput& output = exchange_->output[kClient];
+  output.clear();
+  const size_t start = output.scratch.size();
+  http::append_error_response(status, output.scratch);
+  output.add_scratch_from(start);
+  response_started_ = true;
+  log_access();
+  set_phase(Phase::kClosingAfterSend);
+  send_output(kClient);
+}
+
+void HttpSession::close_now(const char* cause) {
+  if (closing_) return;
+  if (end_cause_[0] == '\0') end_cause_ = cause;
+  if (exchange_ && request_started_ > TimerWheel::Clock::time_point{} && phase_ != Phase::kIdle) {
+    log_access();
+  }
+  cancel_all({client_fd_, backend_fd_});
+}
+
+void HttpSession::drop_input(Side from) {
+  if (!exchange_) return;
+  PendingInput& input = exchange_->input[from];
+  if (input.buffer_id >= 0) ctx_->buffers.give_back(static_cast<uint16_t>(input.buffer_id));
+  input.buffer_id = -1;
+  input.offset = input.length = 0;
+  input.stash.clear();
+  input.stash_offset = 0;
+}
+
+void HttpSession::release() {
+  finish_backend_attempt(outcome_);
+  if (exchange_) {
+    drop_input(kClient);
+    drop_input(kBackend);
+    exchange_->output[kClient].clear();
+    exchange_->output[kBackend].clear();
+    ctx_->exchanges.release(std::move(exchange_));
+  }
+  close_fd(client_fd_);
+  close_fd(backend_fd_);
+  snapshot_.reset();
+}
+
+}  // namespace ringlb

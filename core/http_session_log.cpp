@@ -1,0 +1,57 @@
+// HttpSession's access log line: one per request, text or JSON, with the timings an operator
+// needs to tell a slow backend from a slow client.
+#include <cstdio>
+
+#include "core/http_session.hpp"
+
+namespace ringlb {
+namespace {
+
+double milliseconds_between(TimerWheel::Clock::time_point from, TimerWheel::Clock::time_point to) {
+  if (from == TimerWheel::Clock::time_point{} || to < from) return -1;
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+// The target as logged: at most 512 bytes, quotes and backslashes escaped for JSON. The parser
+// has already refused control characters.
+std::string loggable(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 512)) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+void HttpSession::log_access() {
+  if (logged_ || !ctx_->access_log.enabled()) return;
+  logged_ = true;
+  const bool have_head = exchange_ && exchange_->request.head_done();
+  const http::Head* head = have_head ? &exchange_->request.head() : nullptr;
+  const std::string method = head ? loggable(head->method) : "-";
+  const std::string target = head ? loggable(head->target) : "-";
+  const std::string upstream =
+      backend_ != balancers::kNoBackend ? backend_state().address() : std::string("-");
+  const double connect_ms = milliseconds_between(request_started_, connected_at_);
+  const double head_ms = milliseconds_between(request_started_, response_head_at_);
+  const double total_ms = milliseconds_between(request_started_, ctx_->now);
+  const char* format = ctx_->access_log.format() == config::LogFormat::kJson
+                           ? "{\"type\":\"http\",\"listener\":\"%s\",\"client\":\"%s\","
+                             "\"method\":\"%s\",\"target\":\"%s\",\"status\":%u,"
+                             "\"bytes_in\":%llu,\"bytes_out\":%llu,\"upstream\":\"%s\","
+                             "\"connect_ms\":%.3f,\"head_ms\":%.3f,\"total_ms\":%.3f,"
+                             "\"end\":\"%s\",\"request_id\":\"%s\"}"
+                           : "http listener=%s client=%s method=%s target=%s status=%u "
+                             "bytes_in=%llu bytes_out=%llu upstream=%s connect_ms=%.3f "
+                             "head_ms=%.3f total_ms=%.3f end=%s request_id=%s";
+  char line[2048];
+  std::snprintf(line, sizeof(line), format, listener_->config->name.c_str(), client_ip_,
+                method.c_str(), target.c_str(), status_, static_cast<unsigned long long>(bytes_in_),
+                static_cast<unsigned long long>(bytes_out_), upstream.c_str(), connect_ms, head_ms,
+                total_ms, end_cause_[0] ? end_cause_ : "done", request_id_[0] ? request_id_ : "-");
+  ctx_->access_log.append(line);
+}
+
+}  // namespace ringlb

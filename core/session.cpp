@@ -1,0 +1,44 @@
+// Session helpers shared by the L4 and L7 sessions: starting a backend connect.
+#include "core/session.hpp"
+
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.hpp"
+
+namespace ringlb {
+
+int Session::start_connect(const SocketAddress& address, config::Duration timeout,
+                           __kernel_timespec& timeout_storage) {
+  const int fd = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  // The connect and its timeout are linked, so both must land in the same submission.
+  ctx_->ring.reserve(2);
+  io_uring_sqe* sqe = ctx_->ring.sqe();
+  io_uring_prep_connect(sqe, fd, address.get(), address.length);
+  sqe->flags |= IOSQE_IO_LINK;
+  submit(sqe, OpKind::kConnect);
+  timeout_storage.tv_sec = timeout.count() / 1000;
+  timeout_storage.tv_nsec = (timeout.count() % 1000) * 1000000;
+  sqe = ctx_->ring.sqe();
+  io_uring_prep_link_timeout(sqe, &timeout_storage, 0);
+  submit(sqe, OpKind::kConnectTimeout);
+  return fd;
+}
+
+void log_connect_failure(const config::PoolConfig& pool, const std::string& backend, int result) {
+  if (result == -ECANCELED) {
+    LOG_WARN("pool %s: connect to %s timed out after %lldms", pool.name.c_str(), backend.c_str(),
+             static_cast<long long>(pool.timeouts.connect.count()));
+  } else {
+    LOG_WARN("pool %s: connect to %s failed: %s", pool.name.c_str(), backend.c_str(),
+             std::strerror(-result));
+  }
+}
+
+}  // namespace ringlb

@@ -1,0 +1,90 @@
+// What every client session (L4 tunnel, HTTP) offers the worker that owns it. The lifetime rule
+// lives here (design.md §5): the worker frees a session only when finished(), i.e. it is closing
+// and no operation it submitted is still in flight; closing cancels what is in flight first.
+#pragma once
+
+#include <liburing.h>
+#include <linux/time_types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "config/config.hpp"
+#include "core/op_tag.hpp"
+#include "core/socket_util.hpp"
+#include "core/timer_wheel.hpp"
+#include "core/worker_context.hpp"
+
+namespace ringlb {
+
+class Session {
+ public:
+  Session() = default;
+  virtual ~Session() = default;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  virtual void on_completion(OpKind kind, const io_uring_cqe& cqe) = 0;
+  // The session's timer fired.
+  virtual void on_timer() = 0;
+  // Re-arms a receive that found no free buffer (kRecvClient or kRecvBackend).
+  virtual void retry_receive(OpKind kind) = 0;
+  // Closes at once (shutdown deadline passed, or an abort).
+  virtual void abort(const char* cause) = 0;
+  // Called once, when finished(): closes sockets, logs, drops references.
+  virtual void release() = 0;
+
+  bool finished() const { return closing_ && inflight_ == 0; }
+  uint32_t slot() const { return tag_.slot; }
+  TimerNode& timer() { return timer_; }
+
+ protected:
+  void bind(WorkerContext& ctx, OpTag tag) {
+    ctx_ = &ctx;
+    tag_ = tag;
+    timer_.owner = this;
+  }
+  // Tags `sqe` as this session's and counts it in flight until its completion arrives.
+  void submit(io_uring_sqe* sqe, OpKind kind) {
+    io_uring_sqe_set_data64(sqe, OpTag{kind, tag_.slot, tag_.generation}.encode());
+    ++inflight_;
+  }
+  // Marks the session closing and cancels every operation on `fds` still in flight.
+  void cancel_all(std::initializer_list<int> fds) {
+    closing_ = true;
+    ctx_->timers.cancel(timer_);
+    if (inflight_ == 0) return;
+    for (int fd : fds) {
+      if (fd < 0) continue;
+      io_uring_sqe* sqe = ctx_->ring.sqe();
+      io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+      submit(sqe, OpKind::kCancel);
+    }
+  }
+  // A completion arrived: one operation fewer in flight.
+  void completed() { --inflight_; }
+  // Queues a close on the ring; nothing may be in flight on `fd`.
+  void close_fd(int& fd) {
+    if (fd < 0) return;
+    io_uring_sqe* sqe = ctx_->ring.sqe();
+    io_uring_prep_close(sqe, fd);
+    io_uring_sqe_set_data64(sqe, OpTag{}.encode());
+    fd = -1;
+  }
+
+  // Opens a non-blocking socket and submits a connect linked to a timeout (kConnect, then
+  // kConnectTimeout). `timeout_storage` must live until both complete. Returns the fd or -errno.
+  int start_connect(const SocketAddress& address, config::Duration timeout,
+                    __kernel_timespec& timeout_storage);
+
+  WorkerContext* ctx_ = nullptr;
+  OpTag tag_;
+  uint32_t inflight_ = 0;
+  bool closing_ = false;
+  TimerNode timer_;
+};
+
+// One warning line for a failed backend connect: "timed out after 3000ms" or the errno text.
+void log_connect_failure(const config::PoolConfig& pool, const std::string& backend, int result);
+
+}  // namespace ringlb

@@ -1,0 +1,63 @@
+// UpstreamPool: the newest connection is reused first (the least likely to have been closed by
+// the backend meanwhile); the oldest expire first.
+#include "core/upstream_pool.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace ringlb {
+
+UpstreamPool::~UpstreamPool() {
+  for (auto& [key, backend] : backends_) {
+    for (const Idle& idle : backend.idle) close(idle.fd);
+  }
+}
+
+int UpstreamPool::take(const health::BackendState& state, Clock::time_point now) {
+  auto it = backends_.find(&state);
+  if (it == backends_.end()) return -1;
+  std::vector<Idle>& idle = it->second.idle;
+  int fd = -1;
+  while (fd < 0 && !idle.empty()) {
+    const Idle newest = idle.back();
+    idle.pop_back();
+    if (now < newest.expires) {
+      fd = newest.fd;
+    } else {
+      close(newest.fd);
+    }
+  }
+  if (idle.empty()) backends_.erase(it);
+  return fd;
+}
+
+void UpstreamPool::put(std::shared_ptr<health::BackendState> state, int fd,
+                       Clock::time_point expires) {
+  Backend& backend = backends_[state.get()];
+  if (!backend.state) backend.state = std::move(state);
+  if (backend.idle.size() >= kMaxIdlePerBackend) {
+    close(backend.idle.front().fd);
+    backend.idle.erase(backend.idle.begin());
+  }
+  backend.idle.push_back({fd, expires});
+}
+
+void UpstreamPool::close_expired(Clock::time_point now) {
+  for (auto it = backends_.begin(); it != backends_.end();) {
+    std::vector<Idle>& idle = it->second.idle;
+    auto fresh = std::find_if(idle.begin(), idle.end(),
+                              [&](const Idle& entry) { return now < entry.expires; });
+    for (auto expired = idle.begin(); expired != fresh; ++expired) close(expired->fd);
+    idle.erase(idle.begin(), fresh);
+    it = idle.empty() ? backends_.erase(it) : std::next(it);
+  }
+}
+
+size_t UpstreamPool::idle_count() const {
+  size_t count = 0;
+  for (const auto& [key, backend] : backends_) count += backend.idle.size();
+  return count;
+}
+
+}  // namespace ringlb

@@ -1,0 +1,46 @@
+// Idle keep-alive connections to backends, per worker. A connection is put back only after a
+// response was read completely and both sides agreed to keep it; one past its pool's idle
+// timeout is closed instead of reused. Worker thread only; no operation is in flight on an idle
+// connection, so closing one is always safe.
+#pragma once
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "core/timer_wheel.hpp"
+#include "health/backend_state.hpp"
+
+namespace ringlb {
+
+class UpstreamPool {
+ public:
+  using Clock = TimerWheel::Clock;
+  UpstreamPool() = default;
+  ~UpstreamPool();
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
+
+  // The newest idle connection to `backend` that has not expired, or -1.
+  int take(const health::BackendState& backend, Clock::time_point now);
+  // Keeps `fd` until `expires`. Holding the BackendState keeps its address from being reused by
+  // another backend while connections to this one sit here.
+  void put(std::shared_ptr<health::BackendState> backend, int fd, Clock::time_point expires);
+  // Closes expired connections. Cheap enough to call every loop turn.
+  void close_expired(Clock::time_point now);
+  size_t idle_count() const;
+
+ private:
+  struct Idle {
+    int fd;
+    Clock::time_point expires;
+  };
+  struct Backend {
+    std::shared_ptr<health::BackendState> state;
+    std::vector<Idle> idle;  // oldest first
+  };
+  static constexpr size_t kMaxIdlePerBackend = 256;
+  std::unordered_map<const health::BackendState*, Backend> backends_;
+};
+
+}  // namespace ringlb

@@ -1,0 +1,88 @@
+// The heads ringlb writes: one framing, proxy-owned fields written once, client values kept
+// where they are end-to-end.
+#include "core/http_serializer.hpp"
+
+#include <gtest/gtest.h>
+
+namespace ringlb::http {
+namespace {
+
+Head get_request() {
+  Head head;
+  head.method = "GET";
+  head.target = "/a?b=1";
+  head.host = "example.com";
+  head.fields = {{"Accept", "*/*"},
+                 {"X-Forwarded-For", "10.0.0.9"},
+                 {"Via", "1.0 edge"},
+                 {"X-Forwarded-Proto", "https"}};
+  return head;
+}
+
+TEST(RequestHead, AppendsToForwardedForAndViaAndReplacesProtoAndHost) {
+  std::string out;
+  append_request_head(get_request(), Framing::kNone, {"127.0.0.1", "http", "abc"}, out);
+  EXPECT_EQ(out,
+            "GET /a?b=1 HTTP/1.1\r\n"
+            "Host: example.com\r\n"
+            "Accept: */*\r\n"
+            "X-Forwarded-For: 10.0.0.9, 127.0.0.1\r\n"
+            "X-Forwarded-Proto: http\r\n"
+            "X-Forwarded-Host: example.com\r\n"
+            "Via: 1.0 edge, 1.1 ringlb\r\n"
+            "X-Request-Id: abc\r\n"
+            "\r\n");
+}
+
+TEST(RequestHead, WritesExactlyOneFraming) {
+  Head head = get_request();
+  head.fields.clear();
+  head.content_length = 5;
+  std::string with_length;
+  append_request_head(head, Framing::kContentLength, {"127.0.0.1", "http", ""}, with_length);
+  EXPECT_NE(with_length.find("\r\nContent-Length: 5\r\n"), std::string::npos);
+  EXPECT_EQ(with_length.find("Transfer-Encoding"), std::string::npos);
+  std::string chunked;
+  append_request_head(head, Framing::kChunked, {"127.0.0.1", "http", ""}, chunked);
+  EXPECT_NE(chunked.find("\r\nTransfer-Encoding: chunked\r\n"), std::string::npos);
+  EXPECT_EQ(chunked.find("Content-Length"), std::string::npos);
+  EXPECT_EQ(chunked.find("X-Request-Id"), std::string::npos);  // the client's is kept as a field
+}
+
+TEST(RequestHead, WebsocketUpgradeKeepsUpgradeAndConnection) {
+  Head head = get_request();
+  head.upgrade_websocket = true;
+  head.upgrade = "websocket";
+  std::string out;
+  append_request_head(head, Framing::kNone, {"127.0.0.1", "http", ""}, out);
+  EXPECT_NE(out.find("\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"), std::string::npos);
+}
+
+TEST(ResponseHead, ClosingAKeepAliveAndReFramingAChunkedBody) {
+  Head head;
+  head.status = 200;
+  head.reason = "OK";
+  head.fields = {{"Content-Type", "text/plain"}};
+  std::string out;
+  append_response_head(head, Framing::kChunked, false, out);
+  EXPECT_EQ(out,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: close\r\n\r\n");
+}
+
+TEST(ErrorResponse, IsCompleteAndCloses) {
+  std::string out;
+  append_error_response(503, out);
+  EXPECT_EQ(out,
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+            "Content-Length: 20\r\nConnection: close\r\n\r\nService Unavailable\n");
+}
+
+TEST(ChunkHeader, IsLowercaseHex) {
+  std::string out;
+  append_chunk_header(0x1a2b, out);
+  EXPECT_EQ(out, "1a2b\r\n");
+}
+
+}  // namespace
+}  // namespace ringlb::http
