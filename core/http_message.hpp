@@ -18,7 +18,7 @@ enum class Framing {
 };
 
 struct Field {
-  std::string_view name;  // as received (case preserved)
+  std::string_view name;   // as received (case preserved)
   std::string_view value;  // trimmed of surrounding whitespace
 };
 
@@ -37,11 +37,14 @@ struct Head {
   // named in Connection, Content-Length, and for requests Host. The serializer adds its own.
   std::vector<Field> fields;
   Framing framing = Framing::kNone;
-  uint64_t content_length = 0;  // meaningful when framing == kContentLength
+  uint64_t content_length = 0;  // meaningful when framing == kContentLength or declares_length
+  // A response to HEAD (or a 304) that carried Content-Length: no body follows, but the length
+  // is passed on to the client (RFC 9110 §9.3.2).
+  bool declares_length = false;
   bool keep_alive = true;       // what the sender asked for: version default plus Connection
   // Request: "Upgrade: websocket" with "Connection: upgrade". Response: status 101.
   bool upgrade_websocket = false;
-  std::string_view upgrade;       // the Upgrade value kept for a websocket upgrade, else empty
+  std::string_view upgrade;      // the Upgrade value kept for a websocket upgrade, else empty
   bool expect_continue = false;  // request: "Expect: 100-continue"
 
   bool is_request() const { return !method.empty(); }

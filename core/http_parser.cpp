@@ -172,14 +172,13 @@ struct FieldSummary {
   bool close = false;
   bool keep_alive = false;
   bool connection_upgrade = false;
-  bool expect_continue = false;
 };
 
 // Collects the start line and fields into its own arena, then applies the head policy and builds
 // the Head. Its memory is kept across messages: after warm-up a head costs no allocation.
 class HeadBuilder {
  public:
-  explicit HeadBuilder(bool is_request, const ParserLimits& limits);
+  HeadBuilder(bool is_request, const ParserLimits& limits);
   void clear();
   void set_request_line(std::string_view method, std::string_view target, unsigned version);
   void set_status_line(unsigned status, std::string_view reason, unsigned version);
@@ -372,9 +371,6 @@ ParseError HeadBuilder::summarize() {
         ++summary_.upgrade_lines;
         summary_.upgrade = value;
         break;
-      case FieldKind::kExpect:
-        summary_.expect_continue |= iequals(value, "100-continue");
-        break;
       default:
         break;
     }
@@ -467,7 +463,15 @@ ParseError HeadBuilder::check_response(const BeastFacts& facts) {
 
 ParseError HeadBuilder::check_response_framing(const BeastFacts& facts) {
   const unsigned status = head_.status;
-  if (facts.skip_body || status / 100 == 1 || status == 204 || status == 304) return {};
+  if (facts.skip_body || status == 304) {
+    // No body follows, but the length a GET would have had is still news for the client.
+    if (facts.content_length && summary_.transfer_encoding_lines == 0) {
+      head_.content_length = *facts.content_length;
+      head_.declares_length = true;
+    }
+    return {};
+  }
+  if (status / 100 == 1 || status == 204) return {};
   if (summary_.transfer_encoding_lines > 0) {
     head_.framing = Framing::kChunked;
   } else if (facts.content_length) {
@@ -492,7 +496,6 @@ void HeadBuilder::build_head() {
     head_.method = view(method_);
     head_.target = view(origin_);
     head_.host = absolute_form_ ? view(authority_) : summary_.host;
-    head_.expect_continue = summary_.expect_continue && head_.version >= 11;
   } else {
     head_.reason = view(reason_);
   }
@@ -501,6 +504,10 @@ void HeadBuilder::build_head() {
                             (raw.kind == FieldKind::kHost && !is_request_);
     if (!end_to_end || named_in_connection(view(raw.name))) continue;
     head_.fields.push_back({view(raw.name), view(raw.value)});
+    // Only an expectation the backend will see; HTTP/1.0 ignores it (RFC 9110 §10.1.1).
+    if (raw.kind == FieldKind::kExpect && is_request_ && head_.version >= 11) {
+      head_.expect_continue |= iequals(view(raw.value), "100-continue");
+    }
   }
   const bool persistent =
       head_.version >= 11 ? !summary_.close : summary_.keep_alive && !summary_.close;

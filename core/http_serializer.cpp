@@ -75,7 +75,8 @@ void append_response_head(const Head& head, Framing framing, bool keep_alive, st
   append_number(out, head.status);
   out.append(" ").append(head.reason).append("\r\n");
   for (const Field& field : head.fields) append_field(out, field.name, field.value);
-  append_framing(out, framing, head.content_length);
+  append_framing(out, head.declares_length ? Framing::kContentLength : framing,
+                 head.content_length);
   if (head.upgrade_websocket) {
     out.append("Connection: Upgrade\r\n");
     append_field(out, "Upgrade", head.upgrade);

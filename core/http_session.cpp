@@ -194,11 +194,7 @@ void HttpSession::on_receive_end(Side from, int result) {
   }
   outcome_ = health::Outcome::kReset;
   if (phase_ == Phase::kForwarding && !response_started_) {
-    if (backend_reused_ && !exchange_->retry_head.empty() && request_done_ &&
-        !exchange_->output[kBackend].sending && stale_retries_ < kMaxStaleRetries) {
-      retry_after_stale_connection();
-      return;
-    }
+    if (can_resend_after_stale_reuse()) return retry_after_stale_connection();
     return fail(502, result == 0 ? "backend closed the connection before responding"
                                  : "backend reset the connection before responding");
   }
@@ -336,8 +332,17 @@ void HttpSession::on_connected(int result) {
 
 void HttpSession::start_forwarding() {
   set_phase(Phase::kForwarding);
-  arm_receive(kBackend);  // early: a 100 Continue or an early response must be seen
+  // A new connection listens at once, for a 100 Continue or an early response. A reused one
+  // listens once the head is out: a FIN it already holds then means "closed while idle", and
+  // the request can be sent again on a fresh connection.
+  if (!backend_reused_) arm_receive(kBackend);
   pump_request();
+}
+
+bool HttpSession::can_resend_after_stale_reuse() const {
+  return backend_reused_ && !response_started_ && request_done_ &&
+         !exchange_->retry_head.empty() && !exchange_->output[kBackend].sending &&
+         stale_retries_ < kMaxStaleRetries;
 }
 
 void HttpSession::retry_after_stale_connection() {
@@ -347,6 +352,7 @@ void HttpSession::retry_after_stale_connection() {
   finish_backend_attempt(health::Outcome::kSuccess);  // not the backend's fault
   close_fd(backend_fd_);
   drop_input(kBackend);
+  exchange_->output[kBackend].clear();
   exchange_->output[kBackend].add_scratch(exchange_->retry_head);
   set_phase(Phase::kConnecting);
   connect_to(backend_, false);

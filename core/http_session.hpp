@@ -65,6 +65,7 @@ class HttpSession final : public Session {
   void connect_to(uint32_t index, bool allow_pooled);
   void on_connected(int result);
   void start_forwarding();
+  bool can_resend_after_stale_reuse() const;
   void retry_after_stale_connection();
   void on_response_head();
   void on_response_done();

@@ -119,7 +119,9 @@ void HttpSession::on_sent(Side to, int result) {
   if (closing_) return;
   if (result < 0) {
     LOG_DEBUG("send to %s: %s", to == kClient ? "client" : "backend", std::strerror(-result));
-    if (to == kBackend && !response_started_) {
+    if (to == kBackend && can_resend_after_stale_reuse() && !receiving_[kBackend]) {
+      retry_after_stale_connection();
+    } else if (to == kBackend && !response_started_) {
       outcome_ = health::Outcome::kReset;
       fail(502, "backend closed the connection while the request was sent");
     } else {
@@ -153,6 +155,10 @@ void HttpSession::on_sent(Side to, int result) {
     return;
   }
   release_consumed_input(from);
+  if (to == kBackend && phase_ == Phase::kForwarding) {
+    const PendingInput& response_input = exchange_->input[kBackend];
+    if (response_input.buffer_id < 0 && response_input.stash.empty()) arm_receive(kBackend);
+  }
   if (to == kClient && response_done_) {
     finish_exchange();
     return;
