@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <ostream>
 
 #include "balancers/hash_key.hpp"
 #include "balancers/registry.hpp"
@@ -58,6 +59,8 @@ const Case kCases[] = {
     {"ring", "consistent_hash", [](BalancerInit& i) { i.hash_method = HashMethod::kRing; }},
     {"maglev_bounded", "consistent_hash", [](BalancerInit& i) { i.hash_balance_factor = 125; }},
 };
+
+void PrintTo(const Case& algorithm, std::ostream* out) { *out << algorithm.name; }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& algorithm) {
   return algorithm.param.name;
