@@ -24,7 +24,7 @@ using boost::beast::error_code;
 // RFC 9112 §7.1.1 sets no bound on a chunk line; HAProxy and nginx cap it about here.
 constexpr size_t kMaxChunkLine = 4096;  // chunk-size plus extensions, without the CRLF
 // Beast's basic_fields throws std::length_error past this; we refuse it the same way (431).
-constexpr size_t kMaxFieldBytes = 64 * 1024;
+constexpr size_t kMaxFieldBytes = size_t{64} * 1024;
 // Each Connection option is compared with every field; the cap keeps that product small.
 constexpr size_t kMaxConnectionOptions = 64;
 
