@@ -706,6 +706,8 @@ TEST(HttpResponse, ResponseToHeadHasNoBody) {
   EXPECT_EQ(result.events, (Events{kHead, kDone}));
   EXPECT_EQ(result.consumed, input.size());
   EXPECT_EQ(parser.head().framing, Framing::kNone);
+  EXPECT_TRUE(parser.head().declares_length) << "RFC 9110 §9.3.2: the length a GET would get";
+  EXPECT_EQ(parser.head().content_length, 100u);
   parser.reset();
   const Outcome next = run(parser, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   EXPECT_EQ(next.events, (Events{kHead, kBody, kDone})) << "reset() forgets expect_no_body";
@@ -746,6 +748,7 @@ TEST(HttpResponse, NoContentAndNotModifiedHaveNoBody) {
     EXPECT_EQ(result.events, (Events{kHead, kDone})) << status;
     EXPECT_EQ(result.consumed, head.size());
     EXPECT_EQ(parser.head().framing, Framing::kNone);
+    EXPECT_EQ(parser.head().declares_length, status[0] == '3') << "a 304 keeps it, a 204 not";
   }
 }
 
