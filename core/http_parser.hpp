@@ -27,7 +27,7 @@ enum class ParseEvent {
 
 // Why a message was refused: what the proxy answers, and the reason for the log line.
 struct ParseError {
-  unsigned status = 0;  // 400, 413, 414, 431, 501, 505; 502 for a bad response
+  unsigned status = 0;      // 400, 413, 414, 431, 501, 505; 502 for a bad response
   const char* reason = "";  // short, static: "Content-Length with Transfer-Encoding"
 };
 

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "balancers/hash_key.hpp"
 #include "core/http_serializer.hpp"
 #include "core/log.hpp"
 
@@ -41,6 +42,27 @@ bool host_matches(std::string_view pattern, std::string_view host) {
   }
   return http::iequals(pattern, host);
 }
+
+// What consistent hashing sees of a request: its parsed head and the client's address.
+class HeadView final : public balancers::RequestView {
+ public:
+  HeadView(const http::Head& head, const sockaddr_in6& peer) : head_(head), peer_(peer) {}
+  std::span<const uint8_t> client_ip() const override { return peer_address_bytes(peer_); }
+  std::string_view target() const override { return head_.target; }
+  std::optional<std::string_view> header(std::string_view name, size_t nth) const override {
+    if (http::iequals(name, "host")) {  // Host is kept apart from the fields
+      return nth == 0 && !head_.host.empty() ? std::optional(head_.host) : std::nullopt;
+    }
+    for (const http::Field& field : head_.fields) {
+      if (http::iequals(field.name, name) && nth-- == 0) return field.value;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const http::Head& head_;
+  const sockaddr_in6& peer_;
+};
 
 }  // namespace
 
@@ -283,8 +305,15 @@ bool HttpSession::on_request_head() {
 }
 
 void HttpSession::connect_backend() {
-  const uint32_t index = pool_->balancer->pick(
-      {.worker = ctx_->worker_id, .excluded = std::span(tried_.data(), attempts_)});
+  const balancers::Balancer& balancer = *pool_->balancer;
+  std::optional<uint64_t> key_hash;
+  if (balancer.uses_key() && balancer.init().hash_key) {
+    key_hash = balancers::request_key_hash(
+        *balancer.init().hash_key, HeadView(exchange_->request.head(), client_address_));
+  }
+  const uint32_t index = balancer.pick({.worker = ctx_->worker_id,
+                                        .excluded = std::span(tried_.data(), attempts_),
+                                        .key_hash = key_hash});
   if (index == balancers::kNoBackend) {
     return fail(503, attempts_ == 0 ? "no eligible backend" : "backend connect failed");
   }

@@ -31,6 +31,14 @@ int Session::start_connect(const SocketAddress& address, config::Duration timeou
   return fd;
 }
 
+std::span<const uint8_t> peer_address_bytes(const sockaddr_in6& peer) {
+  if (peer.sin6_family == AF_INET6) {
+    return {reinterpret_cast<const uint8_t*>(&peer.sin6_addr), sizeof(peer.sin6_addr)};
+  }
+  const auto& in4 = reinterpret_cast<const sockaddr_in&>(peer);
+  return {reinterpret_cast<const uint8_t*>(&in4.sin_addr), sizeof(in4.sin_addr)};
+}
+
 void log_connect_failure(const config::PoolConfig& pool, const std::string& backend, int result) {
   if (result == -ECANCELED) {
     LOG_WARN("pool %s: connect to %s timed out after %lldms", pool.name.c_str(), backend.c_str(),

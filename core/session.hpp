@@ -6,7 +6,10 @@
 #include <liburing.h>
 #include <linux/time_types.h>
 
+#include <netinet/in.h>
+
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "config/config.hpp"
@@ -83,6 +86,10 @@ class Session {
   bool closing_ = false;
   TimerNode timer_;
 };
+
+// The address bytes of a peer read with getpeername into a sockaddr_in6-sized buffer: 16 for
+// IPv6, 4 for IPv4. What consistent hashing on client_ip hashes.
+std::span<const uint8_t> peer_address_bytes(const sockaddr_in6& peer);
 
 // One warning line for a failed backend connect: "timed out after 3000ms" or the errno text.
 void log_connect_failure(const config::PoolConfig& pool, const std::string& backend, int result);

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "balancers/hash_key.hpp"
 #include "core/log.hpp"
 
 namespace ringlb {
@@ -26,7 +27,7 @@ void TcpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   snapshot_ = std::move(snapshot);
   listener_ = &listener;
   started_ = last_activity_ = ctx.now;
-  if (ctx.access_log.enabled()) {
+  if (ctx.access_log.enabled() || listener.pool->balancer->uses_key()) {
     socklen_t length = sizeof(client_address_);
     getpeername(client_fd, reinterpret_cast<sockaddr*>(&client_address_), &length);
   }
@@ -40,8 +41,13 @@ health::BackendState& TcpSession::backend_state() const {
 
 void TcpSession::connect_next() {
   const Pool& pool = *listener_->pool;
-  const uint32_t index = pool.balancer->pick(
-      {.worker = ctx_->worker_id, .excluded = std::span(tried_.data(), attempts_)});
+  std::optional<uint64_t> key_hash;
+  if (pool.balancer->uses_key()) {
+    key_hash = balancers::hash_client_ip(peer_address_bytes(client_address_));
+  }
+  const uint32_t index = pool.balancer->pick({.worker = ctx_->worker_id,
+                                              .excluded = std::span(tried_.data(), attempts_),
+                                              .key_hash = key_hash});
   if (index == balancers::kNoBackend) {
     LOG_WARN("listener %s: no eligible backend left in pool %s", listener_->config->name.c_str(),
              pool.config->name.c_str());

@@ -81,7 +81,7 @@ class TcpSession final : public Session {
   TimerWheel::Clock::time_point started_;
   TimerWheel::Clock::time_point last_activity_;
   __kernel_timespec connect_timeout_{};
-  sockaddr_in6 client_address_{};  // read at start only when the access log is on
+  sockaddr_in6 client_address_{};  // read at start when logged or hashed
 };
 
 }  // namespace ringlb

@@ -24,11 +24,15 @@ TEST(Loader, ExampleFileLoadsWithoutAnyDiagnostic) {
   EXPECT_EQ(printed(result), expected());
   ASSERT_TRUE(result.config);
   const Config& config = *result.config;
-  ASSERT_EQ(config.listeners.size(), 1u);
+  ASSERT_EQ(config.listeners.size(), 2u);
   EXPECT_EQ(config.listeners[0].name, "web");
   EXPECT_EQ(config.listeners[0].bind.to_string(), "127.0.0.1:8080");
-  EXPECT_EQ(config.listeners[0].protocol, Protocol::kTcp);
+  EXPECT_EQ(config.listeners[0].protocol, Protocol::kHttp);
   EXPECT_EQ(config.listeners[0].pool, "app");
+  EXPECT_EQ(config.listeners[1].name, "l4");
+  EXPECT_EQ(config.listeners[1].bind.to_string(), "127.0.0.1:8081");
+  EXPECT_EQ(config.listeners[1].protocol, Protocol::kTcp);
+  EXPECT_EQ(config.listeners[1].pool, "app");
   const PoolConfig* app = config.find_pool("app");
   ASSERT_NE(app, nullptr);
   ASSERT_EQ(app->backends.size(), 2u);
