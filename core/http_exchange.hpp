@@ -3,6 +3,7 @@
 // so an idle keep-alive connection holds none of it and steady state allocates nothing.
 #pragma once
 
+#include <linux/time_types.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -11,9 +12,46 @@
 #include <string>
 #include <vector>
 
+#include "balancers/balancer.hpp"
 #include "core/http_parser.hpp"
+#include "core/timer_wheel.hpp"
+#include "health/backend_state.hpp"
 
 namespace ringlb {
+
+struct Pool;
+
+// Everything about the request under way that an idle keep-alive connection need not hold.
+struct RequestState {
+  using TimePoint = TimerWheel::Clock::time_point;
+  const Pool* pool = nullptr;
+  uint32_t backend = balancers::kNoBackend;  // index in the pool, or none
+  std::array<uint32_t, 2> tried{};
+  uint32_t attempts = 0;
+  uint32_t stale_retries = 0;
+  bool backend_started = false;  // on_start() called, on_end() not yet
+  bool backend_reused = false;   // the connection came from the pool
+  health::Outcome outcome = health::Outcome::kSuccess;
+  bool request_done = false;
+  bool interim_response = false;  // a 1xx head was relayed; the final response follows
+  bool logged = false;
+  bool response_started = false;  // bytes of the response reached the client
+  bool response_done = false;
+  bool backend_keep_alive = false;
+  http::Framing to_backend_framing = http::Framing::kNone;
+  http::Framing to_client_framing = http::Framing::kNone;
+  unsigned status = 0;
+  const char* end_cause = "";
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  char request_id[33] = {};
+  char client_ip[46] = {};
+  TimePoint request_started;
+  TimePoint request_done_at;
+  TimePoint connected_at;
+  TimePoint response_head_at;
+  __kernel_timespec connect_timeout{};
+};
 
 // Bytes received from one side that are not yet parsed. They live in the provided buffer the
 // kernel filled, or, when a head or chunk line straddles two receives, in `stash`.
@@ -69,6 +107,7 @@ struct HttpExchange {
   std::array<PendingInput, 2> input;    // indexed by Side
   std::array<PendingOutput, 2> output;  // indexed by Side
   std::string retry_head;  // the serialized request head, kept to resend after a stale reuse
+  RequestState state;
 };
 
 class HttpExchangePool {
@@ -83,6 +122,7 @@ class HttpExchangePool {
     exchange->request.reset();
     exchange->response.reset();
     exchange->retry_head.clear();
+    exchange->state = RequestState();
     if (free_.size() < kMaxFree) free_.push_back(std::move(exchange));
   }
 

@@ -75,18 +75,12 @@ void HttpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   last_activity_ = ctx.now;
   socklen_t length = sizeof(client_address_);
   getpeername(client_fd, reinterpret_cast<sockaddr*>(&client_address_), &length);
-  if (client_address_.sin6_family == AF_INET6) {
-    inet_ntop(AF_INET6, &client_address_.sin6_addr, client_ip_, sizeof(client_ip_));
-  } else {
-    const auto& in4 = reinterpret_cast<const sockaddr_in&>(client_address_);
-    inet_ntop(AF_INET, &in4.sin_addr, client_ip_, sizeof(client_ip_));
-  }
   set_phase(Phase::kIdle);
   arm_receive(kClient);
 }
 
 health::BackendState& HttpSession::backend_state() const {
-  return *pool_->balancer->backends()[backend_].state;
+  return *current().pool->balancer->backends()[current().backend].state;
 }
 
 void HttpSession::set_phase(Phase phase) {
@@ -103,7 +97,8 @@ TimerWheel::Clock::time_point HttpSession::deadline() const {
     case Phase::kReadingHead:
       return phase_since_ + timeouts.header;
     case Phase::kForwarding:
-      if (request_done_) return request_done_at_ + pool_config().timeouts.response;
+      if (current().request_done)
+        return current().request_done_at + pool_config().timeouts.response;
       return last_activity_ + timeouts.client_idle;
     default:
       return last_activity_ + timeouts.client_idle;
@@ -125,8 +120,8 @@ void HttpSession::on_timer() {
       fail(408, "request head not complete within the header timeout");
       return;
     case Phase::kForwarding:
-      if (request_done_) {
-        outcome_ = health::Outcome::kReset;
+      if (current().request_done) {
+        current().outcome = health::Outcome::kReset;
         fail(504, "backend response timeout");
         return;
       }
@@ -177,14 +172,15 @@ void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
     return;
   }
   last_activity_ = ctx_->now;
-  if (from == kClient) bytes_in_ += static_cast<uint64_t>(cqe.res);
   if (!exchange_) {
     exchange_ = ctx_->exchanges.acquire();
     const config::ListenerLimits& limits = listener_->config->limits;
     exchange_->request.set_limits({limits.max_header_bytes, limits.max_body_bytes});
+    format_client_ip();
   }
+  if (from == kClient) current().bytes_in += static_cast<uint64_t>(cqe.res);
   if (from == kClient && phase_ == Phase::kIdle) {
-    request_started_ = ctx_->now;
+    current().request_started = ctx_->now;
     set_phase(Phase::kReadingHead);
   }
   accept_received(from, cqe);
@@ -201,7 +197,8 @@ void HttpSession::on_receive_end(Side from, int result) {
     client_eof_ = true;
     if (result < 0) return close_now("client error");
     if (phase_ == Phase::kIdle) return close_now("client closed");
-    if (!request_done_ || phase_ == Phase::kTunnel) return close_now("client closed early");
+    if (!current().request_done || phase_ == Phase::kTunnel)
+      return close_now("client closed early");
     client_keep_alive_ = false;  // request complete: still deliver the response
     return;
   }
@@ -209,13 +206,13 @@ void HttpSession::on_receive_end(Side from, int result) {
   if (result == 0 && phase_ == Phase::kResponding &&
       exchange_->response.head().framing == Framing::kUntilClose) {
     if (exchange_->response.finish_on_close() == ParseEvent::kDone) {
-      backend_keep_alive_ = false;
+      current().backend_keep_alive = false;
       on_response_done();
       return;
     }
   }
-  outcome_ = health::Outcome::kReset;
-  if (phase_ == Phase::kForwarding && !response_started_) {
+  current().outcome = health::Outcome::kReset;
+  if (phase_ == Phase::kForwarding && !current().response_started) {
     if (can_resend_after_stale_reuse()) return retry_after_stale_connection();
     return fail(502, result == 0 ? "backend closed the connection before responding"
                                  : "backend reset the connection before responding");
@@ -237,7 +234,7 @@ void HttpSession::pump_request() {
   PendingOutput& output = exchange_->output[kBackend];
   if (output.sending || phase_ == Phase::kConnecting) return;
   http::Parser& parser = exchange_->request;
-  while (!request_done_) {
+  while (!current().request_done) {
     const std::string_view input = pending(kClient);
     if (input.empty() && !parser.head_done()) break;  // with the head done, the end may be due
     size_t consumed = 0;
@@ -251,16 +248,16 @@ void HttpSession::pump_request() {
     if (event == ParseEvent::kHead) {
       if (!on_request_head() || phase_ == Phase::kConnecting) return;
     } else if (event == ParseEvent::kBody) {
-      add_body(kBackend, parser.body(), to_backend_framing_);
+      add_body(kBackend, parser.body(), current().to_backend_framing);
     } else if (event == ParseEvent::kDone) {
-      if (to_backend_framing_ == Framing::kChunked) output.add_scratch(http::kLastChunk);
-      request_done_ = true;
-      request_done_at_ = ctx_->now;
+      if (current().to_backend_framing == Framing::kChunked) output.add_scratch(http::kLastChunk);
+      current().request_done = true;
+      current().request_done_at = ctx_->now;
       if (phase_ == Phase::kForwarding) ctx_->timers.schedule(timer_, deadline());
     }
   }
   if (!output.empty()) return send_output(kBackend);
-  if (!request_done_) {
+  if (!current().request_done) {
     release_consumed_input(kClient);
     arm_receive(kClient);
   }
@@ -278,22 +275,23 @@ const Pool* HttpSession::route(const http::Head& head) const {
 
 bool HttpSession::on_request_head() {
   const http::Head& head = exchange_->request.head();
-  pool_ = route(head);
+  current().pool = route(head);
   client_keep_alive_ = head.keep_alive;
-  to_backend_framing_ = head.framing;
+  current().to_backend_framing = head.framing;
   exchange_->response.expect_no_body(head.method == "HEAD");
   const std::string_view client_id = head.find("X-Request-Id");
   if (client_id.empty()) {
-    next_request_id(*ctx_, request_id_);
+    next_request_id(*ctx_, current().request_id);
   } else {
-    const size_t kept = std::min(client_id.size(), sizeof(request_id_) - 1);
-    std::memcpy(request_id_, client_id.data(), kept);
-    request_id_[kept] = '\0';
+    const size_t kept = std::min(client_id.size(), sizeof(current().request_id) - 1);
+    std::memcpy(current().request_id, client_id.data(), kept);
+    current().request_id[kept] = '\0';
   }
-  const http::ForwardContext context{client_ip_, "http", client_id.empty() ? request_id_ : ""};
+  const http::ForwardContext context{current().client_ip, "http",
+                                     client_id.empty() ? current().request_id : ""};
   PendingOutput& output = exchange_->output[kBackend];
   const size_t start = output.scratch.size();
-  http::append_request_head(head, to_backend_framing_, context, output.scratch);
+  http::append_request_head(head, current().to_backend_framing, context, output.scratch);
   output.add_scratch_from(start);
   // A request without a body can be sent again if a reused connection turns out to be closed.
   if (head.framing == Framing::kNone && is_idempotent(head.method)) {
@@ -305,38 +303,39 @@ bool HttpSession::on_request_head() {
 }
 
 void HttpSession::connect_backend() {
-  const balancers::Balancer& balancer = *pool_->balancer;
+  const balancers::Balancer& balancer = *current().pool->balancer;
   std::optional<uint64_t> key_hash;
   if (balancer.uses_key() && balancer.init().hash_key) {
-    key_hash = balancers::request_key_hash(
-        *balancer.init().hash_key, HeadView(exchange_->request.head(), client_address_));
+    key_hash = balancers::request_key_hash(*balancer.init().hash_key,
+                                           HeadView(exchange_->request.head(), client_address_));
   }
-  const uint32_t index = balancer.pick({.worker = ctx_->worker_id,
-                                        .excluded = std::span(tried_.data(), attempts_),
-                                        .key_hash = key_hash});
+  const uint32_t index =
+      balancer.pick({.worker = ctx_->worker_id,
+                     .excluded = std::span(current().tried.data(), current().attempts),
+                     .key_hash = key_hash});
   if (index == balancers::kNoBackend) {
-    return fail(503, attempts_ == 0 ? "no eligible backend" : "backend connect failed");
+    return fail(503, current().attempts == 0 ? "no eligible backend" : "backend connect failed");
   }
-  tried_[attempts_++] = index;
+  current().tried[current().attempts++] = index;
   connect_to(index, true);
 }
 
 void HttpSession::connect_to(uint32_t index, bool allow_pooled) {
-  backend_ = index;
+  current().backend = index;
   health::BackendState& state = backend_state();
   state.on_start();
-  backend_started_ = true;
-  outcome_ = health::Outcome::kSuccess;
+  current().backend_started = true;
+  current().outcome = health::Outcome::kSuccess;
   const int pooled = allow_pooled ? ctx_->upstreams.take(state, ctx_->now) : -1;
   if (pooled >= 0) {
     backend_fd_ = pooled;
-    backend_reused_ = true;
-    connected_at_ = ctx_->now;
+    current().backend_reused = true;
+    current().connected_at = ctx_->now;
     return start_forwarding();
   }
-  backend_reused_ = false;
-  const int fd =
-      start_connect(pool_->addresses[index], pool_config().timeouts.connect, connect_timeout_);
+  current().backend_reused = false;
+  const int fd = start_connect(current().pool->addresses[index], pool_config().timeouts.connect,
+                               current().connect_timeout);
   if (fd < 0) {
     LOG_ERROR("socket for backend %s: %s", state.address().c_str(), std::strerror(-fd));
     return fail(503, "cannot create a socket");
@@ -347,7 +346,7 @@ void HttpSession::connect_to(uint32_t index, bool allow_pooled) {
 void HttpSession::on_connected(int result) {
   if (closing_ || phase_ == Phase::kClosingAfterSend) return;
   if (result == 0) {
-    connected_at_ = ctx_->now;
+    current().connected_at = ctx_->now;
     return start_forwarding();
   }
   const bool timed_out = result == -ECANCELED;
@@ -355,7 +354,7 @@ void HttpSession::on_connected(int result) {
   finish_backend_attempt(timed_out ? health::Outcome::kConnectTimeout
                                    : health::Outcome::kConnectFailed);
   close_fd(backend_fd_);
-  if (attempts_ < kMaxConnectAttempts) return connect_backend();
+  if (current().attempts < kMaxConnectAttempts) return connect_backend();
   fail(503, "backend connect failed");
 }
 
@@ -364,18 +363,18 @@ void HttpSession::start_forwarding() {
   // A new connection listens at once, for a 100 Continue or an early response. A reused one
   // listens once the head is out: a FIN it already holds then means "closed while idle", and
   // the request can be sent again on a fresh connection.
-  if (!backend_reused_) arm_receive(kBackend);
+  if (!current().backend_reused) arm_receive(kBackend);
   pump_request();
 }
 
 bool HttpSession::can_resend_after_stale_reuse() const {
-  return backend_reused_ && !response_started_ && request_done_ &&
+  return current().backend_reused && !current().response_started && current().request_done &&
          !exchange_->retry_head.empty() && !exchange_->output[kBackend].sending &&
-         stale_retries_ < kMaxStaleRetries;
+         current().stale_retries < kMaxStaleRetries;
 }
 
 void HttpSession::retry_after_stale_connection() {
-  ++stale_retries_;
+  ++current().stale_retries;
   LOG_DEBUG("reused connection to %s was closed; resending on a new one",
             backend_state().address().c_str());
   finish_backend_attempt(health::Outcome::kSuccess);  // not the backend's fault
@@ -384,7 +383,7 @@ void HttpSession::retry_after_stale_connection() {
   exchange_->output[kBackend].clear();
   exchange_->output[kBackend].add_scratch(exchange_->retry_head);
   set_phase(Phase::kConnecting);
-  connect_to(backend_, false);
+  connect_to(current().backend, false);
 }
 
 // ---- the response ----
@@ -393,7 +392,7 @@ void HttpSession::pump_response() {
   PendingOutput& output = exchange_->output[kClient];
   if (output.sending) return;
   http::Parser& parser = exchange_->response;
-  while (!response_done_ && phase_ != Phase::kTunnel) {
+  while (!current().response_done && phase_ != Phase::kTunnel) {
     const std::string_view input = pending(kBackend);
     if (input.empty() && !parser.head_done()) break;
     size_t consumed = 0;
@@ -404,29 +403,29 @@ void HttpSession::pump_response() {
       break;
     }
     if (event == ParseEvent::kError) {
-      outcome_ = health::Outcome::kReset;
-      if (response_started_) return close_now("bad response body from backend");
+      current().outcome = health::Outcome::kReset;
+      if (current().response_started) return close_now("bad response body from backend");
       return fail(502, parser.error().reason);
     }
     if (event == ParseEvent::kHead) {
       on_response_head();
       if (closing_ || phase_ == Phase::kClosingAfterSend) return;
     } else if (event == ParseEvent::kBody) {
-      add_body(kClient, parser.body(), to_client_framing_);
+      add_body(kClient, parser.body(), current().to_client_framing);
     } else if (event == ParseEvent::kDone) {
-      if (interim_response_) {
-        interim_response_ = false;
+      if (current().interim_response) {
+        current().interim_response = false;
         parser.reset();
         parser.expect_no_body(exchange_->request.head().method == "HEAD");
         continue;
       }
-      if (to_client_framing_ == Framing::kChunked) output.add_scratch(http::kLastChunk);
-      response_done_ = true;
+      if (current().to_client_framing == Framing::kChunked) output.add_scratch(http::kLastChunk);
+      current().response_done = true;
     }
   }
   if (!output.empty()) return send_output(kClient);
   if (phase_ == Phase::kTunnel) return pump_tunnel(kBackend);
-  if (response_done_) return finish_exchange();
+  if (current().response_done) return finish_exchange();
   release_consumed_input(kBackend);
   arm_receive(kBackend);
 }
@@ -436,46 +435,46 @@ void HttpSession::on_response_head() {
   const http::Head& request = exchange_->request.head();
   PendingOutput& output = exchange_->output[kClient];
   const size_t start = output.scratch.size();
-  status_ = head.status;
+  current().status = head.status;
   if (head.status == 101) {
     if (!request.upgrade_websocket || !head.upgrade_websocket) {
       return fail(502, "backend switched protocols without a websocket upgrade");
     }
     http::append_response_head(head, Framing::kNone, true, output.scratch);
     output.add_scratch_from(start);
-    response_started_ = true;
-    backend_keep_alive_ = false;
+    current().response_started = true;
+    current().backend_keep_alive = false;
     set_phase(Phase::kTunnel);
     pump_tunnel(kClient);
     return;
   }
   if (head.status < 200) {
-    interim_response_ = true;
+    current().interim_response = true;
     if (request.version == 10) return;  // HTTP/1.0 clients get no 1xx (RFC 9110 §15.2)
     http::append_response_head(head, Framing::kNone, true, output.scratch);
     output.add_scratch_from(start);
     return;
   }
-  response_head_at_ = ctx_->now;
-  to_client_framing_ = head.framing;
+  current().response_head_at = ctx_->now;
+  current().to_client_framing = head.framing;
   if (head.framing == Framing::kChunked || head.framing == Framing::kUntilClose) {
-    to_client_framing_ = request.version == 11 ? Framing::kChunked : Framing::kUntilClose;
+    current().to_client_framing = request.version == 11 ? Framing::kChunked : Framing::kUntilClose;
   }
-  backend_keep_alive_ = head.keep_alive && head.framing != Framing::kUntilClose;
+  current().backend_keep_alive = head.keep_alive && head.framing != Framing::kUntilClose;
   // A response that arrives before the request was read whole ends the client connection.
-  client_keep_alive_ = client_keep_alive_ && request_done_ && !client_eof_ &&
-                       to_client_framing_ != Framing::kUntilClose;
-  http::append_response_head(head, to_client_framing_, client_keep_alive_, output.scratch);
+  client_keep_alive_ = client_keep_alive_ && current().request_done && !client_eof_ &&
+                       current().to_client_framing != Framing::kUntilClose;
+  http::append_response_head(head, current().to_client_framing, client_keep_alive_, output.scratch);
   output.add_scratch_from(start);
-  response_started_ = true;
+  current().response_started = true;
   set_phase(Phase::kResponding);
 }
 
 void HttpSession::on_response_done() {
-  if (to_client_framing_ == Framing::kChunked) {
+  if (current().to_client_framing == Framing::kChunked) {
     exchange_->output[kClient].add_scratch(http::kLastChunk);
   }
-  response_done_ = true;
+  current().response_done = true;
   if (!exchange_->output[kClient].empty()) return send_output(kClient);
   finish_exchange();
 }
@@ -498,13 +497,13 @@ void HttpSession::pump_tunnel(Side from) {
 
 void HttpSession::finish_exchange() {
   log_access();
-  const bool backend_idle = request_done_ && !exchange_->output[kBackend].sending &&
+  const bool backend_idle = current().request_done && !exchange_->output[kBackend].sending &&
                             !receiving_[kBackend] && pending(kBackend).empty();
   finish_backend_attempt(health::Outcome::kSuccess);
   if (backend_fd_ >= 0 && backend_idle) {
-    if (backend_keep_alive_) {
-      ctx_->upstreams.put(pool_->balancer->backends()[backend_].state, backend_fd_,
-                          ctx_->now + pool_config().timeouts.idle);
+    if (current().backend_keep_alive) {
+      ctx_->upstreams.put(current().pool->balancer->backends()[current().backend].state,
+                          backend_fd_, ctx_->now + pool_config().timeouts.idle);
       backend_fd_ = -1;
     } else {
       close_fd(backend_fd_);
@@ -513,7 +512,7 @@ void HttpSession::finish_exchange() {
   if (!client_keep_alive_ || client_eof_ || backend_fd_ >= 0) return close_now("done");
   reset_request_state();
   if (!pending(kClient).empty()) {  // a pipelined request is already here
-    request_started_ = ctx_->now;
+    current().request_started = ctx_->now;
     set_phase(Phase::kReadingHead);
     return pump_request();
   }
@@ -528,43 +527,39 @@ void HttpSession::reset_request_state() {
   exchange_->request.reset();
   exchange_->response.reset();
   exchange_->retry_head.clear();
-  pool_ = nullptr;
-  backend_ = balancers::kNoBackend;
-  attempts_ = 0;
-  stale_retries_ = 0;
-  backend_reused_ = false;
-  request_done_ = false;
-  response_started_ = false;
-  response_done_ = false;
-  interim_response_ = false;
-  logged_ = false;
-  backend_keep_alive_ = false;
-  to_backend_framing_ = to_client_framing_ = Framing::kNone;
-  status_ = 0;
-  bytes_in_ = bytes_out_ = 0;
-  end_cause_ = "";
+  exchange_->state = RequestState();
+  format_client_ip();
+}
+
+void HttpSession::format_client_ip() {
+  char* out = current().client_ip;
+  if (client_address_.sin6_family == AF_INET6) {
+    inet_ntop(AF_INET6, &client_address_.sin6_addr, out, sizeof(current().client_ip));
+  } else {
+    const auto& in4 = reinterpret_cast<const sockaddr_in&>(client_address_);
+    inet_ntop(AF_INET, &in4.sin_addr, out, sizeof(current().client_ip));
+  }
 }
 
 void HttpSession::finish_backend_attempt(health::Outcome outcome) {
-  if (!backend_started_) return;
+  if (!current().backend_started) return;
   backend_state().on_end(outcome);
-  backend_started_ = false;
+  current().backend_started = false;
 }
 
 void HttpSession::fail(unsigned status, const char* reason) {
-  status_ = status;
-  end_cause_ = reason;
-  LOG_INFO("listener %s: %u for client %s: %s", listener_->config->name.c_str(), status, client_ip_,
-           reason);
-  if (response_started_ || exchange_ == nullptr || exchange_->output[kClient].sending) {
-    return close_now(reason);
-  }
+  if (exchange_ == nullptr) return close_now(reason);  // never: a failure belongs to a request
+  current().status = status;
+  current().end_cause = reason;
+  LOG_INFO("listener %s: %u for client %s: %s", listener_->config->name.c_str(), status,
+           current().client_ip, reason);
+  if (current().response_started || exchange_->output[kClient].sending) return close_now(reason);
   PendingOutput& output = exchange_->output[kClient];
   output.clear();
   const size_t start = output.scratch.size();
   http::append_error_response(status, output.scratch);
   output.add_scratch_from(start);
-  response_started_ = true;
+  current().response_started = true;
   log_access();
   set_phase(Phase::kClosingAfterSend);
   send_output(kClient);
@@ -572,8 +567,8 @@ void HttpSession::fail(unsigned status, const char* reason) {
 
 void HttpSession::close_now(const char* cause) {
   if (closing_) return;
-  if (end_cause_[0] == '\0') end_cause_ = cause;
-  if (exchange_ && request_started_ > TimerWheel::Clock::time_point{} && phase_ != Phase::kIdle) {
+  if (exchange_ && phase_ != Phase::kIdle) {
+    if (current().end_cause[0] == '\0') current().end_cause = cause;
     log_access();
   }
   cancel_all({client_fd_, backend_fd_});
@@ -590,8 +585,8 @@ void HttpSession::drop_input(Side from) {
 }
 
 void HttpSession::release() {
-  finish_backend_attempt(outcome_);
   if (exchange_) {
+    finish_backend_attempt(current().outcome);
     drop_input(kClient);
     drop_input(kBackend);
     exchange_->output[kClient].clear();

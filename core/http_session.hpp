@@ -71,6 +71,7 @@ class HttpSession final : public Session {
   void on_response_done();
   void finish_exchange();
   void reset_request_state();
+  void format_client_ip();
   // Reports how the attempt on the current backend ended (once per attempt).
   void finish_backend_attempt(health::Outcome outcome);
   // Answers `status` if nothing of a response reached the client yet, then closes.
@@ -81,7 +82,10 @@ class HttpSession final : public Session {
   void set_phase(Phase phase);
   TimerWheel::Clock::time_point deadline() const;
   health::BackendState& backend_state() const;
-  const config::PoolConfig& pool_config() const { return *pool_->config; }
+  // The request under way; only while an exchange is lent (phase other than kIdle).
+  RequestState& current() { return exchange_->state; }
+  const RequestState& current() const { return exchange_->state; }
+  const config::PoolConfig& pool_config() const { return *current().pool->config; }
 
   int client_fd_ = -1;
   int backend_fd_ = -1;
@@ -89,42 +93,13 @@ class HttpSession final : public Session {
   const Listener* listener_ = nullptr;
   std::unique_ptr<HttpExchange> exchange_;
 
-  // The current request.
   Phase phase_ = Phase::kIdle;
-  const Pool* pool_ = nullptr;
-  uint32_t backend_ = balancers::kNoBackend;
-  std::array<uint32_t, 2> tried_{};
-  uint32_t attempts_ = 0;
-  uint32_t stale_retries_ = 0;
-  bool backend_started_ = false;  // on_start() called, on_end() not yet
-  bool backend_reused_ = false;   // the connection came from the pool
-  health::Outcome outcome_ = health::Outcome::kSuccess;
-  bool request_done_ = false;
-  bool interim_response_ = false;  // a 1xx head was relayed; the final response follows
-  bool logged_ = false;
-  bool response_started_ = false;  // bytes of the response reached the client
-  bool response_done_ = false;
   bool client_keep_alive_ = true;
-  bool backend_keep_alive_ = false;
   bool client_eof_ = false;
   std::array<bool, 2> receiving_{};
-  http::Framing to_backend_framing_ = http::Framing::kNone;
-  http::Framing to_client_framing_ = http::Framing::kNone;
-  unsigned status_ = 0;
-  const char* end_cause_ = "";
-  uint64_t bytes_in_ = 0;
-  uint64_t bytes_out_ = 0;
-  char request_id_[33] = {};
-
   TimerWheel::Clock::time_point phase_since_;
-  TimerWheel::Clock::time_point request_started_;
-  TimerWheel::Clock::time_point request_done_at_;
-  TimerWheel::Clock::time_point connected_at_;
-  TimerWheel::Clock::time_point response_head_at_;
   TimerWheel::Clock::time_point last_activity_;
-  __kernel_timespec connect_timeout_{};
   sockaddr_in6 client_address_{};
-  char client_ip_[46] = {};
 };
 
 }  // namespace ringlb

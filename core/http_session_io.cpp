@@ -121,8 +121,8 @@ void HttpSession::on_sent(Side to, int result) {
     LOG_DEBUG("send to %s: %s", to == kClient ? "client" : "backend", std::strerror(-result));
     if (to == kBackend && can_resend_after_stale_reuse() && !receiving_[kBackend]) {
       retry_after_stale_connection();
-    } else if (to == kBackend && !response_started_) {
-      outcome_ = health::Outcome::kReset;
+    } else if (to == kBackend && !current().response_started) {
+      current().outcome = health::Outcome::kReset;
       fail(502, "backend closed the connection while the request was sent");
     } else {
       close_now(to == kClient ? "client error" : "backend error");
@@ -130,7 +130,7 @@ void HttpSession::on_sent(Side to, int result) {
     return;
   }
   last_activity_ = ctx_->now;
-  if (to == kClient) bytes_out_ += static_cast<uint64_t>(result);
+  if (to == kClient) current().bytes_out += static_cast<uint64_t>(result);
   // A short send: skip what went out and send the rest, in order.
   auto remaining = static_cast<size_t>(result);
   while (output.piece_offset < output.pieces.size() &&
@@ -151,7 +151,7 @@ void HttpSession::on_sent(Side to, int result) {
   }
   output.clear();
   if (phase_ == Phase::kClosingAfterSend && to == kClient) {
-    close_now(end_cause_);
+    close_now(current().end_cause);
     return;
   }
   release_consumed_input(from);
@@ -159,7 +159,7 @@ void HttpSession::on_sent(Side to, int result) {
     const PendingInput& response_input = exchange_->input[kBackend];
     if (response_input.buffer_id < 0 && response_input.stash.empty()) arm_receive(kBackend);
   }
-  if (to == kClient && response_done_) {
+  if (to == kClient && current().response_done) {
     finish_exchange();
     return;
   }

@@ -26,17 +26,18 @@ std::string loggable(std::string_view text) {
 }  // namespace
 
 void HttpSession::log_access() {
-  if (logged_ || !ctx_->access_log.enabled()) return;
-  logged_ = true;
+  if (current().logged || !ctx_->access_log.enabled()) return;
+  current().logged = true;
   const bool have_head = exchange_ && exchange_->request.head_done();
   const http::Head* head = have_head ? &exchange_->request.head() : nullptr;
   const std::string method = head ? loggable(head->method) : "-";
   const std::string target = head ? loggable(head->target) : "-";
   const std::string upstream =
-      backend_ != balancers::kNoBackend ? backend_state().address() : std::string("-");
-  const double connect_ms = milliseconds_between(request_started_, connected_at_);
-  const double head_ms = milliseconds_between(request_started_, response_head_at_);
-  const double total_ms = milliseconds_between(request_started_, ctx_->now);
+      current().backend != balancers::kNoBackend ? backend_state().address() : std::string("-");
+  const double connect_ms = milliseconds_between(current().request_started, current().connected_at);
+  const double head_ms =
+      milliseconds_between(current().request_started, current().response_head_at);
+  const double total_ms = milliseconds_between(current().request_started, ctx_->now);
   const char* format = ctx_->access_log.format() == config::LogFormat::kJson
                            ? "{\"type\":\"http\",\"listener\":\"%s\",\"client\":\"%s\","
                              "\"method\":\"%s\",\"target\":\"%s\",\"status\":%u,"
@@ -47,10 +48,12 @@ void HttpSession::log_access() {
                              "bytes_in=%llu bytes_out=%llu upstream=%s connect_ms=%.3f "
                              "head_ms=%.3f total_ms=%.3f end=%s request_id=%s";
   char line[2048];
-  std::snprintf(line, sizeof(line), format, listener_->config->name.c_str(), client_ip_,
-                method.c_str(), target.c_str(), status_, static_cast<unsigned long long>(bytes_in_),
-                static_cast<unsigned long long>(bytes_out_), upstream.c_str(), connect_ms, head_ms,
-                total_ms, end_cause_[0] ? end_cause_ : "done", request_id_[0] ? request_id_ : "-");
+  std::snprintf(line, sizeof(line), format, listener_->config->name.c_str(), current().client_ip,
+                method.c_str(), target.c_str(), current().status,
+                static_cast<unsigned long long>(current().bytes_in),
+                static_cast<unsigned long long>(current().bytes_out), upstream.c_str(), connect_ms,
+                head_ms, total_ms, current().end_cause[0] ? current().end_cause : "done",
+                current().request_id[0] ? current().request_id : "-");
   ctx_->access_log.append(line);
 }
 
