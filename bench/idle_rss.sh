@@ -24,6 +24,7 @@ NGINX
 cat > "$work/ringlb.toml" <<TOML
 [runtime]
 workers = 1
+user = "$(id -un)"
 [log]
 access = "off"
 [listeners.l4]

@@ -577,7 +577,7 @@ LoadResult load_parsed(const toml::table& table, const std::string& path,
   read_root(root, config);
   root.finish();
   validate_config(config, sources, options, report);
-  report_unimplemented_features(config, sources, options, report);
+  report_unimplemented_features(config, sources, report);
   LoadResult result;
   result.diagnostics = report.take();
   if (!has_errors(result.diagnostics)) result.config = std::move(config);

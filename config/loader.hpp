@@ -19,8 +19,6 @@ struct LoadOptions {
   // The balancers that read `hash_key` (balancers/registry: names_needing_hash_key()): they
   // require one, and a pool feeding a tcp listener may then only hash client_ip.
   std::vector<std::string> hash_key_balancers = {"consistent_hash"};
-  // Whether this build can drop to `runtime.user`; false refuses the key rather than run as root.
-  bool privilege_drop = true;
 };
 
 struct LoadResult {

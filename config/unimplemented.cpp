@@ -10,19 +10,13 @@ constexpr const char* kTlsUnsupported = "TLS is not supported yet in this build"
 constexpr const char* kHealthChecksPending =
     "health checks are not implemented yet in this build; backends are always considered up";
 constexpr const char* kAdminPending = "the admin API is not implemented yet in this build";
-constexpr const char* kUserUnsupported =
-    "dropping privileges is not implemented yet in this build; remove 'user' to run as the "
-    "current user";
 // -----------------------------------------------------------------------------------------------
 
 }  // namespace
 
 void report_unimplemented_features(const Config& config, const SourceMap& sources,
-                                   const LoadOptions& options, Reporter& report) {
+                                   Reporter& report) {
   if (config.admin.listen) report.warning(position_of(sources, "admin.listen", {}), kAdminPending);
-  if (!config.runtime.user.empty() && !options.privilege_drop) {
-    report.error(position_of(sources, "runtime.user", {}), kUserUnsupported);
-  }
   for (const ListenerConfig& listener : config.listeners) {
     if (!listener.tls) continue;
     std::string path = "listeners." + listener.name + ".tls";

@@ -11,6 +11,6 @@ namespace ringlb::config {
 // Warns about settings that parse but have no effect yet, and refuses those that would silently
 // weaken what the user asked for (TLS: serving plaintext instead is not acceptable).
 void report_unimplemented_features(const Config& config, const SourceMap& sources,
-                                   const LoadOptions& options, Reporter& report);
+                                   Reporter& report);
 
 }  // namespace ringlb::config

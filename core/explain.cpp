@@ -45,10 +45,9 @@ std::string pool_names(const config::Config& config) {
 std::unique_ptr<LoadedPool> load_pool(const char* command, const std::string& path,
                                       const std::string& name,
                                       const balancers::BalancerRegistry& registry) {
-  config::LoadResult loaded =
-      config::load_config_file(path, {.balancers = registry.names(),
-                                      .hash_key_balancers = registry.names_needing_hash_key(),
-                                      .privilege_drop = true});
+  config::LoadResult loaded = config::load_config_file(
+      path,
+      {.balancers = registry.names(), .hash_key_balancers = registry.names_needing_hash_key()});
   for (const config::Diagnostic& diagnostic : loaded.diagnostics) {
     if (diagnostic.severity == config::Severity::kError) {
       std::fprintf(stderr, "%s\n", diagnostic.to_string().c_str());

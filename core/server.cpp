@@ -17,6 +17,7 @@
 #include "balancers/registry.hpp"
 #include "config/loader.hpp"
 #include "core/log.hpp"
+#include "core/privileges.hpp"
 #include "core/snapshot.hpp"
 #include "core/uring_support.hpp"
 #include "core/worker.hpp"
@@ -29,14 +30,25 @@ constexpr int kExitConfig = 1;
 constexpr int kExitStart = 2;
 
 config::LoadResult load(const std::string& path, const balancers::BalancerRegistry& balancers) {
-  // The privilege drop arrives with the service issue; until then the configuration refuses
-  // runtime.user instead of silently staying root.
-  return config::load_config_file(path, {.balancers = balancers.names(), .privilege_drop = false});
+  return config::load_config_file(path, {.balancers = balancers.names()});
 }
 
 void print_diagnostics(const std::vector<config::Diagnostic>& diagnostics) {
   for (const config::Diagnostic& diagnostic : diagnostics) {
     std::fprintf(stderr, "%s\n", diagnostic.to_string().c_str());
+  }
+}
+
+void log_running_user(const PrivilegePlan& plan) {
+  if (plan.drop) {
+    LOG_INFO(
+        "running as user %s (uid %u, gid %u): switched from root after binding, keeping "
+        "only CAP_NET_BIND_SERVICE",
+        plan.user.c_str(), plan.uid, plan.gid);
+  } else if (plan.uid == 0) {
+    LOG_WARN("running as root, as runtime.user = \"root\" asks");
+  } else {
+    LOG_INFO("running as user %s (uid %u)", plan.user.c_str(), plan.uid);
   }
 }
 
@@ -92,6 +104,13 @@ int Server::run() {
     LOG_ERROR("%s", problem->c_str());
     return kExitStart;
   }
+  std::string refusal;
+  const std::optional<PrivilegePlan> privileges =
+      plan_privileges(loaded.config->runtime.user, refusal);
+  if (!privileges) {
+    LOG_ERROR("%s", refusal.c_str());
+    return kExitConfig;
+  }
   signal_fd_ = block_signals();
   worker_count_ = resolve_workers(*loaded.config);
   const config::LogConfig log_config = loaded.config->log;
@@ -103,6 +122,12 @@ int Server::run() {
     return kExitStart;
   }
   snapshots_.publish(current_);
+  // Listeners are bound: switch user before any worker thread (and its ring) exists.
+  if (std::string failed = apply_privileges(*privileges); !failed.empty()) {
+    LOG_ERROR("cannot switch to user %s: %s", privileges->user.c_str(), failed.c_str());
+    return kExitStart;
+  }
+  log_running_user(*privileges);
   if (int code = start_workers(log_config); code != 0) return code;
   for (const Listener& listener : current_->listeners) {
     LOG_INFO("listening on %s (%s, listener %s, pool %s)",
@@ -199,6 +224,9 @@ void Server::reload() {
   for (const auto& diagnostic : loaded.diagnostics) LOG_WARN("%s", diagnostic.to_string().c_str());
   if (resolve_workers(*loaded.config) != worker_count_) {
     LOG_WARN("runtime.workers changed: keeping %u workers until restart", worker_count_);
+  }
+  if (loaded.config->runtime.user != current_->config.runtime.user) {
+    LOG_WARN("runtime.user changed: the user switch happens only at start");
   }
   const config::LogLevel level = loaded.config->log.level;
   std::string error;

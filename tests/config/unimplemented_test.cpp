@@ -73,18 +73,5 @@ TEST(Unimplemented, AdminListenLoadsWithAWarning) {
   EXPECT_EQ(result.config->admin.token, "s");
 }
 
-TEST(Unimplemented, RuntimeUserIsRefusedWhenTheBuildCannotDropPrivileges) {
-  LoadOptions options = known_balancers();
-  options.privilege_drop = false;
-  LoadResult result =
-      load_config_text(join({"[runtime]", "user = \"ringlb\"", "[listeners.web]",
-                             "bind = \"127.0.0.1:8080\"", "protocol = \"tcp\"", "pool = \"app\"",
-                             "[pools.app]", "backends = [{ address = \"127.0.0.1:9001\" }]"}),
-                       "test.toml", options);
-  EXPECT_EQ(printed(result),
-            expected("test.toml:2:8: dropping privileges is not implemented yet in this build; "
-                     "remove 'user' to run as the current user"));
-}
-
 }  // namespace
 }  // namespace ringlb::config

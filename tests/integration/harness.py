@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import socket
 import subprocess
@@ -368,8 +369,9 @@ class Ringlb:
     start() returns once `ready_port` accepts. cleanup() always leaves no process behind.
     """
 
-    def __init__(self, config_path: str, log_dir: str):
+    def __init__(self, config_path: str, log_dir: str, env: dict[str, str] | None = None):
         self.config_path = config_path
+        self.env = env  # added to this process's environment
         self.stderr_path = Path(log_dir) / "ringlb.stderr"
         self.stdout_path = Path(log_dir) / "ringlb.stdout"
         self.proc: subprocess.Popen | None = None
@@ -385,8 +387,9 @@ class Ringlb:
         stderr = open(self.stderr_path, "wb")
         stdout = open(self.stdout_path, "wb")
         self._files = [stderr, stdout]
+        env = {**os.environ, **self.env} if self.env else None
         self.proc = subprocess.Popen([ringlb_bin(), "-c", self.config_path], stdout=stdout,
-                                     stderr=stderr, stdin=subprocess.DEVNULL)
+                                     stderr=stderr, stdin=subprocess.DEVNULL, env=env)
         ready = is_listening if probe == "listen" else can_connect
         deadline = time.monotonic() + timeout
         while not ready(ready_port):
@@ -461,13 +464,26 @@ class Ringlb:
 # --- test base ------------------------------------------------------------------------------
 
 
+def runtime_user_lines() -> list[str]:
+    """`user = "NAME"` naming whoever runs the tests, for a config's [runtime] table.
+
+    ringlb refuses to run as root unless runtime.user says so, and a user other than the
+    current one cannot be switched to without root; naming the current user works for both.
+    Empty when the uid has no passwd entry (then the tests do not run as root either).
+    """
+    try:
+        return [f'user = "{pwd.getpwuid(os.geteuid()).pw_name}"']
+    except KeyError:
+        return []
+
+
 def l4_config(port: int, backends, *, balance: str = "round_robin", grace: str = "2s",
               client_idle: str | None = None, connect_timeout: str | None = None,
               workers: int = 1) -> str:
     """The minimal one-listener tcp config; `backends` holds ports or (port, weight) pairs."""
     lines = [
-        "[runtime]", f"workers = {workers}", f'grace_period = "{grace}"', "",
-        "[log]", 'level = "info"', 'access = "off"', "",
+        "[runtime]", f"workers = {workers}", f'grace_period = "{grace}"', *runtime_user_lines(),
+        "", "[log]", 'level = "info"', 'access = "off"', "",
         "[listeners.l4]", f'bind = "{HOST}:{port}"', 'protocol = "tcp"', 'pool = "app"', "",
     ]
     if client_idle:
@@ -513,9 +529,10 @@ class RinglbTestCase(unittest.TestCase):
     def write_config(self, text: str) -> str:
         return write_config(self.tmpdir, text)
 
-    def start_ringlb(self, config_text: str, port: int, probe: str = "listen") -> Ringlb:
+    def start_ringlb(self, config_text: str, port: int, probe: str = "listen",
+                     env: dict[str, str] | None = None) -> Ringlb:
         path = self.write_config(config_text)
-        self.ringlb = Ringlb(path, self.tmpdir)
+        self.ringlb = Ringlb(path, self.tmpdir, env)
         self.addCleanup(self._stop_ringlb, self.ringlb)
         return self.ringlb.start(port, probe=probe)
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 from harness import (DEFAULT_TIMEOUT, HOST, Ringlb, RinglbTestCase, _ThreadedServer, connect,
-                     free_port, ringlb_bin, rss_bytes, wait_until, write_config)
+                     free_port, ringlb_bin, rss_bytes, runtime_user_lines, wait_until,
+                     write_config)
 
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 MiB = 1 << 20
@@ -893,8 +894,8 @@ def http_config(port: int, pools, *, routes=(), header_timeout: str = "10s",
     default_pool = default_pool or next(iter(pools))
     size = max_body_bytes if isinstance(max_body_bytes, int) else f'"{max_body_bytes}"'
     lines = [
-        "[runtime]", f"workers = {workers}", f'grace_period = "{grace}"', "",
-        "[log]", 'level = "info"', f'access = "{access_log}"', f'format = "{log_format}"', "",
+        "[runtime]", f"workers = {workers}", f'grace_period = "{grace}"', *runtime_user_lines(),
+        "", "[log]", 'level = "info"', f'access = "{access_log}"', f'format = "{log_format}"', "",
         "[listeners.web]", f'bind = "{HOST}:{port}"', f'protocol = "{protocol}"',
         f'pool = "{default_pool}"', "",
         "[listeners.web.timeouts]", f'header = "{header_timeout}"',

@@ -2,7 +2,7 @@
 # backend, whatever the order of requests; stopping one backend moves only the keys it held.
 import unittest
 
-from harness import free_port
+from harness import free_port, runtime_user_lines
 from http_harness import HttpBackend, HttpTestCase, get
 
 
@@ -11,6 +11,7 @@ def hash_config(port, backends, method):
     return f"""
 [runtime]
 workers = 1
+{"".join(runtime_user_lines())}
 [log]
 access = "off"
 [listeners.web]
