@@ -10,8 +10,16 @@
 namespace ringlb {
 
 namespace {
+
 constexpr size_t kFlushThreshold = 64 * 1024;
+
+int open_for_append(const std::string& path, std::string& why) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) why = "cannot open access log " + path + ": " + std::strerror(errno);
+  return fd;
 }
+
+}  // namespace
 
 bool AccessLog::open(const std::string& target, config::LogFormat format, std::string& why) {
   format_ = format;
@@ -20,12 +28,20 @@ bool AccessLog::open(const std::string& target, config::LogFormat format, std::s
     fd_ = STDOUT_FILENO;
     return true;
   }
-  fd_ = ::open(target.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  if (fd_ < 0) {
-    why = "cannot open access log " + target + ": " + std::strerror(errno);
-    return false;
-  }
+  fd_ = open_for_append(target, why);
+  if (fd_ < 0) return false;
   owns_fd_ = true;
+  path_ = target;
+  return true;
+}
+
+bool AccessLog::reopen(std::string& why) {
+  if (!owns_fd_) return true;
+  flush();
+  const int fd = open_for_append(path_, why);
+  if (fd < 0) return false;
+  close(fd_);
+  fd_ = fd;
   return true;
 }
 

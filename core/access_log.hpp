@@ -14,6 +14,14 @@ class AccessLog {
   // when the file cannot be opened.
   bool open(const std::string& target, config::LogFormat format, std::string& why);
   ~AccessLog();
+  AccessLog() = default;
+  AccessLog(const AccessLog&) = delete;
+  AccessLog& operator=(const AccessLog&) = delete;
+
+  // Flushes, then opens the file path again and switches to it (logrotate has renamed the old
+  // one). On failure keeps writing to the old file and returns false with `why` set. Does
+  // nothing for "stdout" and "off".
+  bool reopen(std::string& why);
 
   bool enabled() const { return fd_ >= 0; }
   config::LogFormat format() const { return format_; }
@@ -24,6 +32,7 @@ class AccessLog {
  private:
   int fd_ = -1;
   bool owns_fd_ = false;
+  std::string path_;  // the file, when the target is one
   config::LogFormat format_ = config::LogFormat::kText;
   std::string pending_;
 };

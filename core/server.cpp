@@ -19,6 +19,7 @@
 #include "core/log.hpp"
 #include "core/privileges.hpp"
 #include "core/snapshot.hpp"
+#include "core/systemd_notify.hpp"
 #include "core/uring_support.hpp"
 #include "core/worker.hpp"
 #include "health/backend_registry.hpp"
@@ -76,6 +77,9 @@ class Server {
  private:
   int start_workers(const config::LogConfig& log);
   void reload();
+  void reload_and_notify();
+  void reopen_access_logs();
+  std::string status_line() const;
   void on_stop_signal();
   void control_loop();
   void join_workers();
@@ -86,6 +90,9 @@ class Server {
   SnapshotSlot snapshots_;
   std::shared_ptr<const Snapshot> current_;
   std::atomic<uint64_t> connections_{0};
+  std::atomic<uint64_t> access_log_reopens_{0};
+  SystemdNotifier systemd_;
+  bool last_reload_failed_ = false;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::vector<std::unique_ptr<std::atomic<bool>>> worker_done_;
@@ -137,6 +144,7 @@ int Server::run() {
   }
   LOG_INFO("ringlb started: %u workers, %zu listeners, %zu pools, config %s", worker_count_,
            current_->listeners.size(), current_->pools.size(), path_.c_str());
+  systemd_.ready(status_line());
   control_loop();
   join_workers();
   LOG_INFO("ringlb stopped");
@@ -146,7 +154,8 @@ int Server::run() {
 int Server::start_workers(const config::LogConfig& log) {
   std::vector<std::future<std::string>> started;
   for (uint32_t id = 0; id < worker_count_; ++id) {
-    workers_.push_back(std::make_unique<Worker>(id, WorkerShared{&snapshots_, &connections_}));
+    workers_.push_back(std::make_unique<Worker>(
+        id, WorkerShared{&snapshots_, &connections_, &access_log_reopens_}));
     worker_done_.push_back(std::make_unique<std::atomic<bool>>(false));
     auto init = std::make_shared<std::promise<std::string>>();
     started.push_back(init->get_future());
@@ -180,19 +189,25 @@ void Server::control_loop() {
       for (const auto& done : worker_done_) all_done = all_done && done->load();
       if (all_done) return;
     }
-    if (!(waiting.revents & POLLIN)) continue;
+    if (!(waiting.revents & POLLIN)) {
+      if (stop_signals_ == 0) systemd_.status(status_line());
+      continue;
+    }
     signalfd_siginfo info{};
     if (read(signal_fd_, &info, sizeof(info)) != sizeof(info)) continue;
     switch (info.ssi_signo) {
       case SIGHUP:
-        reload();
+        reload_and_notify();
         break;
       case SIGTERM:
       case SIGINT:
         on_stop_signal();
         break;
+      case SIGUSR1:
+        reopen_access_logs();
+        break;
       default:
-        break;  // SIGUSR1: the access log reopen arrives with the service issue
+        break;
     }
   }
 }
@@ -203,12 +218,36 @@ void Server::on_stop_signal() {
     const auto grace = current_->config.runtime.grace_period;
     LOG_INFO("stopping: no new connections; open ones have %lldms to finish",
              static_cast<long long>(grace.count()));
+    systemd_.stopping("stopping: draining open connections");
     const auto deadline = Worker::Clock::now() + grace;
     for (auto& worker : workers_) worker->request_stop(deadline);
     return;
   }
   LOG_INFO("second stop signal: closing every connection now");
   for (auto& worker : workers_) worker->request_abort();
+}
+
+// systemd sees RELOADING=1 then READY=1 whatever the outcome: a refused file leaves the old
+// configuration serving, which is a ready service.
+void Server::reload_and_notify() {
+  if (stop_signals_ > 0) return;
+  const uint64_t before = generation_;
+  systemd_.reloading();
+  reload();
+  last_reload_failed_ = generation_ == before;
+  systemd_.ready(status_line());
+}
+
+std::string Server::status_line() const {
+  std::string status = service_status(*current_);
+  if (last_reload_failed_) status += "; last reload failed, see the log";
+  return status;
+}
+
+void Server::reopen_access_logs() {
+  LOG_INFO("reopening the access log");
+  access_log_reopens_.fetch_add(1, std::memory_order_relaxed);
+  for (auto& worker : workers_) worker->wake();
 }
 
 void Server::reload() {

@@ -87,6 +87,7 @@ void Worker::run() {
       next_upstream_sweep_ = ctx_.now + std::chrono::seconds(1);
     }
     resume_accepting_if_below_limit();
+    reopen_access_log_if_asked();
     access_log_.flush();
     int result = ring_.submit_and_wait(kLoopWait);
     if (result < 0 && result != -ETIME && result != -EINTR && result != -EBUSY) {
@@ -112,6 +113,15 @@ void Worker::arm_wake() {
   io_uring_sqe* sqe = ring_.sqe();
   io_uring_prep_read(sqe, wake_fd_, &wake_value_, sizeof(wake_value_), 0);
   io_uring_sqe_set_data64(sqe, OpTag{OpKind::kWake, 0, 0}.encode());
+}
+
+void Worker::reopen_access_log_if_asked() {
+  if (shared_.access_log_reopens == nullptr) return;
+  const uint64_t asked = shared_.access_log_reopens->load(std::memory_order_relaxed);
+  if (asked == access_log_reopens_seen_) return;
+  access_log_reopens_seen_ = asked;
+  std::string why;
+  if (!access_log_.reopen(why)) LOG_ERROR("%s; still writing to the old file", why.c_str());
 }
 
 void Worker::handle_commands() {

@@ -26,6 +26,9 @@ namespace ringlb {
 struct WorkerShared {
   SnapshotSlot* snapshots = nullptr;
   std::atomic<uint64_t>* connections = nullptr;  // open client connections over all workers
+  // Bumped by the control thread on SIGUSR1: each worker reopens its access log file when it
+  // sees a new value (logrotate has moved the old file away). Null = never reopen.
+  std::atomic<uint64_t>* access_log_reopens = nullptr;
 };
 
 class Worker {
@@ -76,6 +79,7 @@ class Worker {
   void abort_all_sessions(const char* cause);
   void retry_starved_receives();
   void arm_wake();
+  void reopen_access_log_if_asked();
   bool finished() const;
 
   const uint32_t id_;
@@ -96,6 +100,7 @@ class Worker {
 
   std::shared_ptr<const Snapshot> current_;
   uint64_t generation_seen_ = 0;
+  uint64_t access_log_reopens_seen_ = 0;
   std::vector<AcceptSlot> accepts_;
   bool accepting_paused_ = false;
   bool stopping_ = false;
