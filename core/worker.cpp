@@ -207,6 +207,10 @@ void Worker::retire_accept(uint32_t index) {
   AcceptSlot& slot = accepts_[index];
   if (!slot.in_use) return;
   slot.listener = nullptr;
+  // No snapshot this worker adopts uses the socket any more, but sessions keep their old
+  // snapshot (and so the socket) alive: unless it stops listening now, the kernel would keep
+  // completing connects into a backlog nobody accepts, and those clients would hang.
+  shutdown(slot.socket->fd, SHUT_RD);
   if (!slot.armed) {
     release_accept_slot(slot);
     return;
