@@ -50,7 +50,7 @@ AccessLog::~AccessLog() {
   if (owns_fd_) close(fd_);
 }
 
-void AccessLog::append(const std::string& line) {
+void AccessLog::append(std::string_view line) {
   pending_ += line;
   pending_ += '\n';
   if (pending_.size() >= kFlushThreshold) flush();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "config/config.hpp"
 
@@ -26,7 +27,7 @@ class AccessLog {
   bool enabled() const { return fd_ >= 0; }
   config::LogFormat format() const { return format_; }
   // Appends one line (without its newline). Flushed by flush() or when the buffer grows large.
-  void append(const std::string& line);
+  void append(std::string_view line);
   void flush();
 
  private:

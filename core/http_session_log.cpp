@@ -12,14 +12,19 @@ double milliseconds_between(TimerWheel::Clock::time_point from, TimerWheel::Cloc
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
-// The target as logged: at most 512 bytes, quotes and backslashes escaped for JSON. The parser
-// has already refused control characters.
-std::string loggable(std::string_view text) {
-  std::string out;
+// Copies `text` (at most 512 bytes of it) into `out` with quotes and backslashes escaped for
+// JSON, so a client's value cannot break the line. The parser has refused control characters.
+// Fixed buffers: logging allocates nothing.
+template <size_t N>
+const char* loggable(std::string_view text, char (&out)[N]) {
+  static_assert(N > 2 * 512);
+  if (text.empty()) return "-";
+  size_t used = 0;
   for (char c : text.substr(0, 512)) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+    if (c == '"' || c == '\\') out[used++] = '\\';
+    out[used++] = c;
   }
+  out[used] = '\0';
   return out;
 }
 
@@ -30,10 +35,11 @@ void HttpSession::log_access() {
   current().logged = true;
   const bool have_head = exchange_ && exchange_->request.head_done();
   const http::Head* head = have_head ? &exchange_->request.head() : nullptr;
-  const std::string method = head ? loggable(head->method) : "-";
-  const std::string target = head ? loggable(head->target) : "-";
-  const std::string upstream =
-      current().backend != balancers::kNoBackend ? backend_state().address() : std::string("-");
+  char method[1040];
+  char target[1040];
+  char request_id[1040];
+  const char* upstream =
+      current().backend != balancers::kNoBackend ? backend_state().address().c_str() : "-";
   const double connect_ms = milliseconds_between(current().request_started, current().connected_at);
   const double head_ms =
       milliseconds_between(current().request_started, current().response_head_at);
@@ -49,11 +55,12 @@ void HttpSession::log_access() {
                              "head_ms=%.3f total_ms=%.3f end=%s request_id=%s";
   char line[2048];
   std::snprintf(line, sizeof(line), format, listener_->config->name.c_str(), current().client_ip,
-                method.c_str(), target.c_str(), current().status,
+                loggable(head ? head->method : "", method),
+                loggable(head ? head->target : "", target), current().status,
                 static_cast<unsigned long long>(current().bytes_in),
-                static_cast<unsigned long long>(current().bytes_out), upstream.c_str(), connect_ms,
-                head_ms, total_ms, current().end_cause[0] ? current().end_cause : "done",
-                current().request_id[0] ? current().request_id : "-");
+                static_cast<unsigned long long>(current().bytes_out), upstream, connect_ms, head_ms,
+                total_ms, current().end_cause[0] ? current().end_cause : "done",
+                loggable(current().request_id, request_id));
   ctx_->access_log.append(line);
 }
 

@@ -28,7 +28,7 @@ int UpstreamPool::take(const health::BackendState& state, Clock::time_point now)
       close(newest.fd);
     }
   }
-  if (idle.empty()) backends_.erase(it);
+  // The entry stays even when empty, so the next put() allocates nothing; the sweep drops it.
   return fd;
 }
 

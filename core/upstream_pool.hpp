@@ -26,7 +26,7 @@ class UpstreamPool {
   // Keeps `fd` until `expires`. Holding the BackendState keeps its address from being reused by
   // another backend while connections to this one sit here.
   void put(std::shared_ptr<health::BackendState> backend, int fd, Clock::time_point expires);
-  // Closes expired connections. Cheap enough to call every loop turn.
+  // Closes expired connections and forgets backends with none left. Call about once a second.
   void close_expired(Clock::time_point now);
   size_t idle_count() const;
 
