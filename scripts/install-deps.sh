@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything ringlb needs to build, test and demo, from Debian 12 packages only.
+# systemd and man-db: tests/packaging runs systemd-analyze, -sysusers, -tmpfiles and man.
 # --bench also installs the peers and tools bench/compare runs (wrk, HAProxy, nginx, gnuplot).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -11,6 +12,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   liburing-dev libboost1.81-dev libssl-dev libtomlplusplus-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libsystemd-dev libcli11-dev \
   python3 curl procps valgrind \
+  systemd man-db \
   clang libclang-rt-14-dev  # RINGLB_FUZZ=ON: libFuzzer and its sanitizer runtimes
 if [ "${1:-}" = "--bench" ]; then
   $SUDO apt-get install -y -qq --no-install-recommends \
