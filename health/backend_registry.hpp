@@ -1,5 +1,6 @@
-// Owns every BackendState, keyed by pool name and address, so a reload that keeps a backend keeps
-// its state (health, drain, counters). Control thread only.
+// Owns every BackendState, keyed by pool name and address, and every PoolHealth, keyed by pool
+// name, so a reload that keeps a backend keeps its state (health, drain, counters) and a pool
+// keeps its panic state. Control thread only.
 #pragma once
 
 #include <map>
@@ -8,13 +9,18 @@
 #include <utility>
 
 #include "health/backend_state.hpp"
+#include "health/pool_health.hpp"
 
 namespace ringlb::health {
 
 class BackendRegistry {
  public:
-  // The state for (pool, address), created on first use.
-  std::shared_ptr<BackendState> get_or_create(const std::string& pool, const std::string& address);
+  // The state for (pool, address), created on first use; a new one starts up, or not up when
+  // `up_when_new` is false (initial_state = "unknown": ineligible until its first check passes).
+  std::shared_ptr<BackendState> get_or_create(const std::string& pool, const std::string& address,
+                                              bool up_when_new = true);
+  // The pool-wide state for `pool`, created on first use.
+  std::shared_ptr<PoolHealth> pool_health(const std::string& pool);
 
   // Forgets states no snapshot holds any more; a backend that comes back later starts afresh.
   void forget_unused();
@@ -23,6 +29,7 @@ class BackendRegistry {
 
  private:
   std::map<std::pair<std::string, std::string>, std::shared_ptr<BackendState>> states_;
+  std::map<std::string, std::shared_ptr<PoolHealth>> pools_;
 };
 
 }  // namespace ringlb::health

@@ -1,6 +1,7 @@
 // The live state of one backend, shared by every snapshot that names it (design.md §2): health,
-// drain flag and the active count. Workers read it on every pick; writers are the control thread
-// (health, admin) and the `on_start`/`on_end` pair around each attempt.
+// drain flag, slow start weight, the active count, and the passive signals. Workers read it on
+// every pick; writers are the control thread (health, admin) and the `on_start`/`on_end` pair
+// around each attempt, the one place where passive signals enter. No locks: relaxed atomics.
 #pragma once
 
 #include <atomic>
@@ -22,32 +23,77 @@ class BackendState {
   const std::string& pool() const { return pool_; }
   const std::string& address() const { return address_; }
 
-  // Whether balancers may send new work here. Lock-free; any thread.
-  bool eligible() const {
-    return up_.load(std::memory_order_relaxed) && !draining_.load(std::memory_order_relaxed);
+  // Whether balancers may send new work here: up, not ejected, not draining. One relaxed load;
+  // any thread.
+  bool eligible() const { return flags_.load(std::memory_order_relaxed) == 0; }
+  // The active checks' verdict: false while down, or unknown before a first pass.
+  bool up() const { return (flags_.load(std::memory_order_relaxed) & kDown) == 0; }
+  bool ejected() const { return (flags_.load(std::memory_order_relaxed) & kEjected) != 0; }
+  bool draining() const { return (flags_.load(std::memory_order_relaxed) & kDraining) != 0; }
+  // Control thread (tests too).
+  void set_up(bool up) { set_flag(kDown, !up); }
+  void set_ejected(bool ejected) { set_flag(kEjected, ejected); }
+  void set_draining(bool draining) { set_flag(kDraining, draining); }
+
+  // Slow start: the share of its configured weight the backend gets now, in per mille (1000 =
+  // all of it). Balancers that honour slow start multiply by it; the control thread ramps it.
+  uint32_t weight_permille() const { return weight_permille_.load(std::memory_order_relaxed); }
+  void set_weight_permille(uint32_t permille) {
+    weight_permille_.store(permille, std::memory_order_relaxed);
   }
-  bool up() const { return up_.load(std::memory_order_relaxed); }
-  bool draining() const { return draining_.load(std::memory_order_relaxed); }
-  void set_up(bool up) { up_.store(up, std::memory_order_relaxed); }
-  void set_draining(bool draining) { draining_.store(draining, std::memory_order_relaxed); }
 
   // Open connections (L4) or in-flight requests (L7): least-connections reads this.
   uint32_t active() const { return active_.load(std::memory_order_relaxed); }
 
   // Around every attempt: on_start when a connection to this backend is begun, on_end with how
-  // it went, exactly once per on_start.
+  // it went, exactly once per on_start. Any worker; never blocks, never allocates.
   void on_start() { active_.fetch_add(1, std::memory_order_relaxed); }
   void on_end(Outcome outcome);
+  // The status of each final response the backend sent (http): 5xx counts toward passive
+  // ejection when the pool asks for it. Any worker.
+  void on_response_status(unsigned status);
 
   uint64_t failed_attempts() const { return failed_attempts_.load(std::memory_order_relaxed); }
 
+  // Passive detection, set by the control thread: trip after `consecutive_failures` failed
+  // attempts (connect failed, timed out, reset) in a row, or as many 5xx in a row when
+  // `count_5xx`. 0 = off.
+  void set_passive(uint32_t consecutive_failures, bool count_5xx);
+  // Control thread: the thresholds reached since the last call (health::PassiveTrip bits), and
+  // clears them. A trip is latched, so a success right after it is not lost between two reads.
+  uint8_t take_trips() { return trips_.exchange(0, std::memory_order_relaxed); }
+  // Control thread, after an ejection ends: start counting afresh.
+  void reset_passive_counts();
+
  private:
+  enum Flag : uint8_t { kDown = 1, kEjected = 2, kDraining = 4 };
+  void set_flag(uint8_t flag, bool on) {
+    if (on) {
+      flags_.fetch_or(flag, std::memory_order_relaxed);
+    } else {
+      flags_.fetch_and(static_cast<uint8_t>(~flag), std::memory_order_relaxed);
+    }
+  }
+  // Counts one more failure in `counter` and latches `trip` at the threshold.
+  void count_failure(std::atomic<uint32_t>& counter, uint8_t trip);
+  static void reset_count(std::atomic<uint32_t>& counter) {
+    // Read first: the common case (already 0) then writes nothing, so workers do not bounce the
+    // cache line on every success.
+    if (counter.load(std::memory_order_relaxed) != 0) counter.store(0, std::memory_order_relaxed);
+  }
+
   const std::string pool_;
   const std::string address_;
-  std::atomic<bool> up_{true};
-  std::atomic<bool> draining_{false};
+  std::atomic<uint8_t> flags_{0};
+  std::atomic<uint32_t> weight_permille_{1000};
   std::atomic<uint32_t> active_{0};
   std::atomic<uint64_t> failed_attempts_{0};
+  // Passive detection.
+  std::atomic<uint32_t> failure_threshold_{0};
+  std::atomic<bool> count_5xx_{false};
+  std::atomic<uint32_t> consecutive_failures_{0};
+  std::atomic<uint32_t> consecutive_5xx_{0};
+  std::atomic<uint8_t> trips_{0};
 };
 
 }  // namespace ringlb::health

@@ -25,6 +25,41 @@ TEST(BackendRegistry, ForgetsStatesNoSnapshotHolds) {
   EXPECT_TRUE(registry.get_or_create("app", "127.0.0.1:2")->up());
 }
 
+TEST(BackendRegistry, ANewBackendStartsAsItsInitialStateSaysAndAKeptOneKeepsItsState) {
+  BackendRegistry registry;
+  auto unknown = registry.get_or_create("app", "127.0.0.1:1", /*up_when_new=*/false);
+  EXPECT_FALSE(unknown->eligible());
+  unknown->set_up(true);
+  EXPECT_TRUE(registry.get_or_create("app", "127.0.0.1:1", /*up_when_new=*/false)->up());
+}
+
+TEST(BackendRegistry, PoolHealthIsSharedByNameAndForgottenWhenUnused) {
+  BackendRegistry registry;
+  auto pool = registry.pool_health("app");
+  pool->set_panic(PanicMode::kFail);
+  EXPECT_EQ(registry.pool_health("app"), pool);
+  pool.reset();
+  registry.forget_unused();
+  EXPECT_EQ(registry.pool_health("app")->panic(), PanicMode::kNone);
+}
+
+TEST(BackendState, EligibleOnlyWhenUpNotEjectedNotDraining) {
+  BackendState state("app", "127.0.0.1:1");
+  EXPECT_TRUE(state.eligible());
+  state.set_ejected(true);
+  EXPECT_FALSE(state.eligible());
+  EXPECT_TRUE(state.up());
+  state.set_ejected(false);
+  state.set_up(false);
+  EXPECT_FALSE(state.eligible());
+  state.set_up(true);
+  state.set_draining(true);
+  EXPECT_FALSE(state.eligible());
+  state.set_draining(false);
+  EXPECT_TRUE(state.eligible());
+  EXPECT_EQ(state.weight_permille(), 1000u);
+}
+
 TEST(BackendState, ActiveCountFollowsStartAndEnd) {
   BackendState state("app", "127.0.0.1:1");
   state.on_start();
