@@ -10,8 +10,12 @@ const char* to_string(Verdict verdict) {
       return "pickable";
     case Verdict::kWeightZero:
       return "weight 0";
+    case Verdict::kPanicFail:
+      return "pool in panic (panic = \"fail\")";
     case Verdict::kDown:
       return "down";
+    case Verdict::kEjected:
+      return "ejected";
     case Verdict::kDraining:
       return "draining";
     case Verdict::kExcluded:
@@ -25,8 +29,9 @@ const char* to_string(Verdict verdict) {
 Verdict Balancer::verdict(uint32_t index, const PickContext& ctx) const {
   const BalancedBackend& backend = init_.backends[index];
   if (backend.weight == 0) return Verdict::kWeightZero;
-  if (!backend.state->up()) return Verdict::kDown;
+  if (panic() == health::PanicMode::kFail) return Verdict::kPanicFail;
   if (backend.state->draining()) return Verdict::kDraining;
+  if (!usable(backend)) return backend.state->up() ? Verdict::kEjected : Verdict::kDown;
   if (std::find(ctx.excluded.begin(), ctx.excluded.end(), index) != ctx.excluded.end()) {
     return Verdict::kExcluded;
   }
@@ -36,6 +41,10 @@ Verdict Balancer::verdict(uint32_t index, const PickContext& ctx) const {
 PickTrace Balancer::explain(const PickContext& ctx) const {
   PickTrace trace;
   trace.algorithm = describe();
+  if (panic() == health::PanicMode::kFail) {
+    trace.method = "the pool is in panic with panic = \"fail\": every request gets 503";
+    return trace;
+  }
   trace.chosen = pick(ctx);
   if (trace.chosen != kNoBackend) {
     trace.candidates.push_back(

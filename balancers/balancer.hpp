@@ -12,6 +12,7 @@
 
 #include "balancers/hash_key.hpp"
 #include "health/backend_state.hpp"
+#include "health/pool_health.hpp"
 
 namespace ringlb::balancers {
 
@@ -52,10 +53,21 @@ struct BalancerInit {
   // random, and least_connections with choices: each worker's generator starts from this seed,
   // so a test that sets it gets exactly the same picks every run.
   uint64_t random_seed = 0;
+  // The pool's panic state, shared across snapshots; null = never in panic.
+  std::shared_ptr<const health::PoolHealth> pool_health;
 };
 
 // Why a backend may or may not take a new request, checked in this order.
-enum class Verdict : uint8_t { kPickable, kWeightZero, kDown, kDraining, kExcluded, kOverBound };
+enum class Verdict : uint8_t {
+  kPickable,
+  kWeightZero,
+  kPanicFail,  // the pool is in panic with panic = "fail": nothing is picked
+  kDown,
+  kEjected,
+  kDraining,
+  kExcluded,
+  kOverBound
+};
 
 const char* to_string(Verdict verdict);
 
@@ -84,8 +96,12 @@ class Balancer {
 
   // The index of an eligible backend, or kNoBackend. Data path: called by worker `ctx.worker`
   // only for its own state, never blocks, never allocates. Eligibility is checked live, so an
-  // ineligible backend is never returned, even by a table built before it went down.
-  virtual uint32_t pick(const PickContext& ctx) const = 0;
+  // ineligible backend is never returned, even by a table built before it went down. A pool in
+  // panic with panic = "fail" picks nothing; with "serve_all", any backend not drained.
+  uint32_t pick(const PickContext& ctx) const {
+    if (panic() == health::PanicMode::kFail) return kNoBackend;
+    return choose(ctx);
+  }
 
   // True when the algorithm precomputes a table from the backends eligible at construction
   // (Maglev, ring). The control thread then builds a new balancer and republishes the snapshot
@@ -106,12 +122,33 @@ class Balancer {
   uint32_t workers() const { return init_.workers; }
   const BalancerInit& init() const { return init_; }
 
+  // What the pool does now (health::PanicMode::kNone unless in panic). One relaxed load.
+  health::PanicMode panic() const {
+    return init_.pool_health ? init_.pool_health->panic() : health::PanicMode::kNone;
+  }
+
  protected:
-  // Whether backend `index` may be picked for this context: weighted, eligible, not yet tried.
+  // The algorithm's pick, once panic = "fail" is ruled out. Same contract as pick().
+  virtual uint32_t choose(const PickContext& ctx) const = 0;
+
+  // Whether a backend may take work, weights and retries aside: eligible, or in a serve_all
+  // panic not drained. The panic state is read only for ineligible backends, so a healthy pool
+  // pays nothing for it.
+  bool usable(const BalancedBackend& backend) const {
+    if (backend.state->eligible()) return true;
+    return panic() == health::PanicMode::kServeAll && !backend.state->draining();
+  }
+  // Whether backend `index` may be picked for this context: weighted, usable, not yet tried.
   bool can_pick(uint32_t index, const PickContext& ctx) const {
     const BalancedBackend& backend = init_.backends[index];
-    if (backend.weight == 0 || !backend.state->eligible()) return false;
+    if (backend.weight == 0 || !usable(backend)) return false;
     return std::find(ctx.excluded.begin(), ctx.excluded.end(), index) == ctx.excluded.end();
+  }
+  // The weight the algorithms that honour slow start use: weight × the slow start share, in
+  // thousandths (a backend at full weight 1 counts 1000).
+  uint64_t effective_weight(uint32_t index) const {
+    const BalancedBackend& backend = init_.backends[index];
+    return uint64_t{backend.weight} * backend.state->weight_permille();
   }
   // The same test, saying which condition failed.
   Verdict verdict(uint32_t index, const PickContext& ctx) const;

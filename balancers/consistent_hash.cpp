@@ -9,10 +9,13 @@
 namespace ringlb::balancers {
 namespace {
 
-std::vector<HashNode> eligible_nodes(const std::vector<BalancedBackend>& backends) {
+// The backends the table holds: those usable at construction (eligible, or in a serve_all panic
+// not drained), with a weight.
+template <typename Usable>
+std::vector<HashNode> table_nodes(const std::vector<BalancedBackend>& backends, Usable&& usable) {
   std::vector<HashNode> nodes;
   for (uint32_t i = 0; i < backends.size(); ++i) {
-    if (backends[i].weight == 0 || !backends[i].state->eligible()) continue;
+    if (backends[i].weight == 0 || !usable(backends[i])) continue;
     nodes.push_back({backends[i].state->address(), backends[i].weight, i});
   }
   return nodes;
@@ -56,7 +59,8 @@ std::string hex(uint64_t value) {
 
 ConsistentHash::ConsistentHash(BalancerInit init)
     : Balancer(std::move(init)), fallback_(init_), per_worker_(init_.workers) {
-  const std::vector<HashNode> nodes = eligible_nodes(init_.backends);
+  const std::vector<HashNode> nodes =
+      table_nodes(init_.backends, [this](const BalancedBackend& b) { return usable(b); });
   if (init_.hash_method == HashMethod::kRing) {
     ring_.emplace(nodes, init_.ring_points_per_weight);
   } else {
@@ -89,7 +93,7 @@ ConsistentHash::PoolLoad ConsistentHash::current_load() const {
   PoolLoad load;
   load.known = true;
   for (const BalancedBackend& backend : init_.backends) {
-    if (backend.weight == 0 || !backend.state->eligible()) continue;
+    if (backend.weight == 0 || !usable(backend)) continue;
     load.active += backend.state->active();
     load.weight += backend.weight;
   }
@@ -141,7 +145,7 @@ uint32_t ConsistentHash::pick_without_key(const PickContext& ctx) const {
   return fallback_.pick(ctx);
 }
 
-uint32_t ConsistentHash::pick(const PickContext& ctx) const {
+uint32_t ConsistentHash::choose(const PickContext& ctx) const {
   if (!ctx.key_hash) return pick_without_key(ctx);
   NoTrace observer;
   return pick_by_key(ctx, *ctx.key_hash, observer);
@@ -159,6 +163,7 @@ std::string ConsistentHash::position_text(uint64_t key_hash) const {
 }
 
 PickTrace ConsistentHash::explain(const PickContext& ctx) const {
+  if (panic() == health::PanicMode::kFail) return Balancer::explain(ctx);
   PickTrace trace;
   trace.algorithm = describe();
   if (!ctx.key_hash) {

@@ -25,7 +25,6 @@ class ConsistentHash final : public Balancer {
   // Builds the table: off the data path, allocates.
   explicit ConsistentHash(BalancerInit init);
 
-  uint32_t pick(const PickContext& ctx) const override;
   bool rebuilds_on_eligibility_change() const override { return true; }
   bool uses_key() const override { return true; }
   std::string describe() const override;
@@ -40,6 +39,7 @@ class ConsistentHash final : public Balancer {
   const RingHash* ring() const { return ring_ ? &*ring_ : nullptr; }
 
  private:
+  uint32_t choose(const PickContext& ctx) const override;
   // Totals over the backends eligible now, for the load bound; read once per pick, when needed.
   struct PoolLoad {
     bool known = false;

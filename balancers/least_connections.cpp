@@ -1,6 +1,8 @@
 // Least connections over the shared active counts. Loads are compared as active_a * weight_b <
-// active_b * weight_a, so no division and no rounding. A full pick scans twice, like nginx's
-// least_conn: once for the least load, once to share the tie by smooth weighted round robin.
+// active_b * weight_a, so no division and no rounding; the weights are effective weights, so a
+// backend in slow start is held to its ramping share of the load. A full pick scans twice, like
+// nginx's least_conn: once for the least load, once to share the tie by smooth weighted round
+// robin.
 #include "balancers/least_connections.hpp"
 
 #include <array>
@@ -31,10 +33,10 @@ std::string LeastConnections::describe() const {
 
 bool LeastConnections::less_loaded(uint32_t a, uint64_t active_a, uint32_t b,
                                    uint64_t active_b) const {
-  return active_a * init_.backends[b].weight < active_b * init_.backends[a].weight;
+  return active_a * effective_weight(b) < active_b * effective_weight(a);
 }
 
-uint32_t LeastConnections::pick(const PickContext& ctx) const {
+uint32_t LeastConnections::choose(const PickContext& ctx) const {
   WorkerState& state = per_worker_[ctx.worker];
   if (init_.choices >= 2) return pick_from_sample(ctx, state);
   return pick_from_all(ctx, state);
@@ -66,8 +68,9 @@ uint32_t LeastConnections::pick_from_all(const PickContext& ctx, WorkerState& st
     if (less_loaded(i, active, best, best_active) || less_loaded(best, best_active, i, active)) {
       continue;
     }
-    current[i] += init_.backends[i].weight;
-    total += init_.backends[i].weight;
+    const auto weight = static_cast<int64_t>(effective_weight(i));
+    current[i] += weight;
+    total += weight;
     if (chosen == kNoBackend || current[i] > current[chosen]) chosen = i;
   }
   if (chosen == kNoBackend) return best;  // the counts moved between the two scans

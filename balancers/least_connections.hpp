@@ -14,10 +14,10 @@ namespace ringlb::balancers {
 class LeastConnections final : public Balancer {
  public:
   explicit LeastConnections(BalancerInit init);
-  uint32_t pick(const PickContext& ctx) const override;
   std::string describe() const override;
 
  private:
+  uint32_t choose(const PickContext& ctx) const override;
   struct alignas(64) WorkerState {
     std::vector<int64_t> current_weight;  // smooth round robin among tied backends
     SplitMix64 generator;

@@ -41,14 +41,22 @@ Random::Random(BalancerInit init) : Balancer(std::move(init)), sampler_(init_.ba
   }
 }
 
-uint32_t Random::pick(const PickContext& ctx) const {
+uint32_t Random::choose(const PickContext& ctx) const {
   SplitMix64& generator = per_worker_[ctx.worker].generator;
   for (int attempt = 0; attempt < kDrawAttempts; ++attempt) {
     const uint32_t candidate = sampler_.draw(generator);
     if (candidate == kNoBackend) return kNoBackend;
-    if (can_pick(candidate, ctx)) return candidate;
+    if (!can_pick(candidate, ctx)) continue;
+    // Slow start: keep the draw with probability permille / 1000, so the share follows the
+    // effective weight. A backend at full weight costs no extra draw.
+    const uint32_t permille = init_.backends[candidate].state->weight_permille();
+    if (permille >= health::kFullWeightPermille || generator.below(1000) < permille) {
+      return candidate;
+    }
   }
-  return draw_by_scan(init_.backends, generator, [&](uint32_t i) { return can_pick(i, ctx); });
+  return draw_by_scan(
+      init_.backends, generator, [&](uint32_t i) { return can_pick(i, ctx); },
+      [&](uint32_t i) { return effective_weight(i); });
 }
 
 std::unique_ptr<Balancer> make_random(BalancerInit init) {

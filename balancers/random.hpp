@@ -46,10 +46,10 @@ class WeightedSampler {
 class Random final : public Balancer {
  public:
   explicit Random(BalancerInit init);
-  uint32_t pick(const PickContext& ctx) const override;
   std::string describe() const override { return "random (weighted)"; }
 
  private:
+  uint32_t choose(const PickContext& ctx) const override;
   struct alignas(64) WorkerState {
     SplitMix64 generator;
   };
@@ -57,24 +57,28 @@ class Random final : public Balancer {
   mutable std::vector<WorkerState> per_worker_;
 };
 
-// Among the backends can-pick accepts, one drawn in proportion to weight, scanning them all:
-// the exact answer when rejection sampling keeps hitting ineligible backends. kNoBackend when
-// none is pickable.
-template <typename CanPick>
+// Among the backends can-pick accepts, one drawn in proportion to weight-of (the effective
+// weight), scanning them all: the exact answer when rejection sampling keeps hitting ineligible
+// backends. kNoBackend when none is pickable.
+template <typename CanPick, typename WeightOf>
 uint32_t draw_by_scan(const std::vector<BalancedBackend>& backends, SplitMix64& generator,
-                      CanPick&& can_pick) {
+                      CanPick&& can_pick, WeightOf&& weight_of) {
   uint64_t total = 0;
   for (uint32_t i = 0; i < backends.size(); ++i) {
-    if (can_pick(i)) total += backends[i].weight;
+    if (can_pick(i)) total += weight_of(i);
   }
   if (total == 0) return kNoBackend;
-  uint64_t point = generator.below(static_cast<uint32_t>(total));
+  // below() is exact enough for 32-bit totals; larger ones (thousands of heavy backends) take
+  // the modulo, whose bias (total / 2^64) is far below anything observable.
+  uint64_t point = total <= UINT32_MAX ? generator.below(static_cast<uint32_t>(total))
+                                       : generator.next() % total;
   uint32_t last = kNoBackend;
   for (uint32_t i = 0; i < backends.size(); ++i) {
     if (!can_pick(i)) continue;
     last = i;
-    if (point < backends[i].weight) return i;
-    point -= backends[i].weight;
+    const uint64_t weight = weight_of(i);
+    if (point < weight) return i;
+    point -= weight;
   }
   return last;  // eligibility moved between the two scans
 }

@@ -9,10 +9,11 @@ namespace ringlb::balancers {
 class RoundRobin final : public Balancer {
  public:
   explicit RoundRobin(BalancerInit init);
-  uint32_t pick(const PickContext& ctx) const override;
   std::string describe() const override { return "round_robin (smooth weighted)"; }
 
  private:
+  uint32_t choose(const PickContext& ctx) const override;
+
   // One cache line apart per worker so workers do not false-share.
   struct alignas(64) WorkerState {
     std::vector<int64_t> current_weight;
