@@ -100,11 +100,28 @@ struct BackendConfig {
 struct HealthConfig {
   std::string check = "none";  // http | tcp | none
   std::string path = "/healthz";
+  std::string host;  // the Host header of http checks; "" = the backend's address
   std::string expect_status = "200-399";
+  std::string expect_body;  // a substring the body must hold; "" = any body
   Duration interval = std::chrono::seconds(2);
   Duration timeout = std::chrono::seconds(1);
   uint32_t rise = 2;
   uint32_t fall = 3;
+  uint32_t jitter = 10;  // percent: each wait is interval × (1 ± jitter/100)
+  // While a rise or fall is under way / while down. The loader fills them from `interval`
+  // (half, double) when the file does not set them.
+  Duration fast_interval = std::chrono::seconds(1);
+  Duration down_interval = std::chrono::seconds(4);
+  std::string initial_state = "up";  // up | unknown (ineligible until the first pass)
+};
+
+// [pools.NAME.passive]: ejection on the signals of real traffic. Absent = off.
+struct PassiveConfig {
+  uint32_t consecutive_failures = 5;  // failed connects or resets in a row (and 5xx if counted)
+  Duration ejection_time = std::chrono::seconds(30);       // the first ejection; grows on repeats
+  Duration max_ejection_time = std::chrono::seconds(300);  // the cap
+  uint32_t max_ejected_percent = 50;  // of the pool's backends; at least one may always go
+  bool count_5xx = false;             // consecutive 5xx responses eject too (http)
 };
 
 struct PoolTls {
@@ -136,6 +153,11 @@ struct PoolConfig {
   uint32_t choices = 0;  // least_connections: 0 = every backend, d = least loaded of d random ones
   std::vector<BackendConfig> backends;
   std::optional<HealthConfig> health;
+  std::optional<PassiveConfig> passive;
+  // Panic: when fewer than this percent of the backends are eligible, `panic` decides. 0 = never.
+  uint32_t panic_threshold_percent = 0;
+  std::string panic = "fail";         // fail (503) | serve_all (every backend not drained)
+  Duration slow_start = Duration(0);  // ramp a returning backend's weight over this; 0 = off
   std::optional<PoolTls> tls;
   PoolTimeouts timeouts;
   SourcePosition position;

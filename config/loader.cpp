@@ -424,11 +424,42 @@ HealthConfig read_health(Section& section) {
   } else if (!expect.empty()) {
     health.expect_status = expect;
   }
+  std::string host;
+  if (section.read_string("host", host, /*allow_empty=*/false)) health.host = host;
+  section.read_string("expect_body", health.expect_body, /*allow_empty=*/false);
   section.read_duration("interval", health.interval, /*allow_zero=*/false);
   section.read_duration("timeout", health.timeout, /*allow_zero=*/false);
   section.read_integer("rise", 1, health.rise);
   section.read_integer("fall", 1, health.fall);
+  section.read_integer("jitter", 0, health.jitter, 50);
+  // Derived from the interval unless written: half of it while changing, double while down.
+  health.fast_interval = std::max(Duration(1), health.interval / 2);
+  health.down_interval = health.interval * 2;
+  section.read_duration("fast_interval", health.fast_interval, /*allow_zero=*/false);
+  section.read_duration("down_interval", health.down_interval, /*allow_zero=*/false);
+  std::vector<std::string> states = {"up", "unknown"};
+  if (auto state = section.read_choice("initial_state", states)) {
+    health.initial_state = states[*state];
+  }
   return health;
+}
+
+PassiveConfig read_passive(Section& section) {
+  PassiveConfig passive;
+  section.read_integer("consecutive_failures", 1, passive.consecutive_failures, 1000);
+  section.read_duration("ejection_time", passive.ejection_time, /*allow_zero=*/false);
+  section.read_duration("max_ejection_time", passive.max_ejection_time, /*allow_zero=*/false);
+  section.read_integer("max_ejected_percent", 0, passive.max_ejected_percent, 100);
+  section.read_bool("count_5xx", passive.count_5xx);
+  return passive;
+}
+
+// The pool-wide health settings: panic mode and slow start.
+void read_pool_health(Section& section, PoolConfig& pool) {
+  section.read_integer("panic_threshold_percent", 0, pool.panic_threshold_percent, 100);
+  std::vector<std::string> panics = {"fail", "serve_all"};
+  if (auto panic = section.read_choice("panic", panics)) pool.panic = panics[*panic];
+  section.read_duration("slow_start", pool.slow_start, /*allow_zero=*/true);
 }
 
 BackendConfig read_backend(Section& section) {
@@ -526,9 +557,11 @@ void read_pool(Section& section, const std::string& name, Config& config) {
     pool.hash_method = methods[*method];
   }
   read_balancer_tuning(section, pool);
+  read_pool_health(section, pool);
   read_entries(section, "backends", "{ address = \"10.0.0.1:8080\" }",
                [&](Section& entry) { pool.backends.push_back(read_backend(entry)); });
   read_section(section, "health", [&](Section& health) { pool.health = read_health(health); });
+  read_section(section, "passive", [&](Section& passive) { pool.passive = read_passive(passive); });
   read_section(section, "tls", [&](Section& tls) { pool.tls = read_pool_tls(tls); });
   read_section(section, "timeouts",
                [&](Section& timeouts) { read_pool_timeouts(timeouts, pool.timeouts); });

@@ -7,8 +7,6 @@ namespace {
 
 // ---- The messages, one per missing feature. -------------------------------------------------
 constexpr const char* kTlsUnsupported = "TLS is not supported yet in this build";
-constexpr const char* kHealthChecksPending =
-    "health checks are not implemented yet in this build; backends are always considered up";
 constexpr const char* kAdminPending = "the admin API is not implemented yet in this build";
 // -----------------------------------------------------------------------------------------------
 
@@ -25,9 +23,6 @@ void report_unimplemented_features(const Config& config, const SourceMap& source
   for (const PoolConfig& pool : config.pools) {
     std::string path = "pools." + pool.name;
     if (pool.tls) report.error(position_of(sources, path + ".tls", pool.position), kTlsUnsupported);
-    if (!pool.health || pool.health->check == "none") continue;
-    SourcePosition health_at = position_of(sources, path + ".health", pool.position);
-    report.warning(position_of(sources, path + ".health.check", health_at), kHealthChecksPending);
   }
 }
 

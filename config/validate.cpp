@@ -232,14 +232,50 @@ void check_backends(const PoolConfig& pool, const SourceMap& sources, Reporter& 
 }
 
 void check_health(const PoolConfig& pool, const SourceMap& sources, Reporter& report) {
-  if (!pool.health || pool.health->timeout <= pool.health->interval) return;
+  if (!pool.health) return;
+  const HealthConfig& health = *pool.health;
   std::string path = "pools." + pool.name + ".health";
+  if (health.check == "none") {
+    warn_ignored(sources, path,
+                 {"path", "host", "expect_status", "expect_body", "interval", "timeout", "rise",
+                  "fall", "jitter", "fast_interval", "down_interval", "initial_state"},
+                 "check = \"http\" or \"tcp\"", report);
+    return;
+  }
+  if (health.check == "tcp") {
+    warn_ignored(sources, path, {"path", "host", "expect_status", "expect_body"},
+                 "check = \"http\"", report);
+  }
+  if (health.timeout <= health.interval) return;
   SourcePosition at =
       position_of(sources, path + ".timeout", position_of(sources, path, pool.position));
-  report.warning(at, "health timeout (" + format_duration(pool.health->timeout) +
-                         ") is longer than its interval (" +
-                         format_duration(pool.health->interval) +
+  report.warning(at, "health timeout (" + format_duration(health.timeout) +
+                         ") is longer than its interval (" + format_duration(health.interval) +
                          "); a probe may still run when the next one is due");
+}
+
+void check_passive(const PoolConfig& pool, const SourceMap& sources, Reporter& report) {
+  if (!pool.passive || pool.passive->max_ejection_time >= pool.passive->ejection_time) return;
+  std::string path = "pools." + pool.name + ".passive";
+  report.error(position_of(sources, path + ".max_ejection_time", pool.position),
+               "max_ejection_time (" + format_duration(pool.passive->max_ejection_time) +
+                   ") is shorter than ejection_time (" +
+                   format_duration(pool.passive->ejection_time) + ")");
+}
+
+// Panic and slow start: settings that do nothing in some combinations say so.
+void check_pool_health(const PoolConfig& pool, const SourceMap& sources, const LoadOptions& options,
+                       Reporter& report) {
+  std::string path = "pools." + pool.name;
+  if (pool.panic_threshold_percent == 0) {
+    warn_ignored(sources, path, {"panic"}, "panic_threshold_percent is above 0", report);
+  }
+  if (pool.slow_start.count() > 0 && needs_hash_key(pool.balance, options)) {
+    report.warning(position_of(sources, path + ".slow_start", pool.position),
+                   "slow_start is ignored by balance = " + quoted(pool.balance) +
+                       ": hashing keeps each key on its backend, so a returning backend takes "
+                       "its keys back at once");
+  }
 }
 
 // A tcp listener never sees a URI, header or cookie, so a pool it feeds cannot hash on one.
@@ -308,6 +344,8 @@ void validate_config(const Config& config, const SourceMap& sources, const LoadO
     check_balance(pool, sources, options, report);
     check_backends(pool, sources, report);
     check_health(pool, sources, report);
+    check_passive(pool, sources, report);
+    check_pool_health(pool, sources, options, report);
   }
   check_hash_key_protocol(config, sources, options, report);
 }

@@ -9,9 +9,6 @@
 namespace ringlb::config {
 namespace {
 
-using std::chrono::milliseconds;
-using std::chrono::seconds;
-
 TEST(Unimplemented, TlsSectionsAreRefusedAndStillChecked) {
   LoadResult result = load_before_base({
       "[listeners.web.tls]",    // 1
@@ -29,38 +26,6 @@ TEST(Unimplemented, TlsSectionsAreRefusedAndStillChecked) {
                      "test.toml:4:1: TLS is not supported yet in this build",
                      "test.toml:5:10: 'verify' must be a boolean (true or false), not a "
                      "string"));
-}
-
-TEST(Unimplemented, HealthCheckLoadsWithAWarning) {
-  LoadResult result = load_before_base({
-      "[pools.app.health]",               // 1
-      "check = \"http\"",                 // 2
-      "path = \"/ready\"",                // 3
-      "expect_status = \"200-299,302\"",  // 4
-      "interval = \"5s\"",                // 5
-      "timeout = \"500ms\"",              // 6
-      "rise = 1",                         // 7
-      "fall = 5",                         // 8
-  });
-  EXPECT_EQ(printed(result),
-            expected("test.toml:2:9: warning: health checks are not implemented yet in this "
-                     "build; backends are always considered up"));
-  ASSERT_TRUE(result.config);
-  const HealthConfig& health = *result.config->pools[0].health;
-  EXPECT_EQ(health.check, "http");
-  EXPECT_EQ(health.path, "/ready");
-  EXPECT_EQ(health.expect_status, "200-299,302");
-  EXPECT_EQ(health.interval, seconds(5));
-  EXPECT_EQ(health.timeout, milliseconds(500));
-  EXPECT_EQ(health.rise, 1u);
-  EXPECT_EQ(health.fall, 5u);
-}
-
-TEST(Unimplemented, HealthCheckNoneIsSilent) {
-  LoadResult result = load_before_base({"[pools.app.health]", "check = \"none\""});
-  EXPECT_EQ(printed(result), expected());
-  ASSERT_TRUE(result.config);
-  EXPECT_EQ(result.config->pools[0].health->check, "none");
 }
 
 TEST(Unimplemented, AdminListenLoadsWithAWarning) {
