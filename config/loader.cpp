@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "config/suggest.hpp"
+#include "config/tls_files.hpp"
 #include "config/unimplemented.hpp"
 #include "config/units.hpp"
 #include "config/validate.hpp"
@@ -610,6 +611,8 @@ LoadResult load_parsed(const toml::table& table, const std::string& path,
   read_root(root, config);
   root.finish();
   validate_config(config, sources, options, report);
+  resolve_tls_paths(config);
+  check_tls_files(config, sources, report);
   report_unimplemented_features(config, sources, report);
   LoadResult result;
   result.diagnostics = report.take();

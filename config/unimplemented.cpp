@@ -7,6 +7,8 @@ namespace {
 
 // ---- The messages, one per missing feature. -------------------------------------------------
 constexpr const char* kTlsUnsupported = "TLS is not supported yet in this build";
+constexpr const char* kHttpsUnsupported =
+    "TLS on http listeners is not supported yet in this build (tcp listeners have it)";
 constexpr const char* kAdminPending = "the admin API is not implemented yet in this build";
 // -----------------------------------------------------------------------------------------------
 
@@ -16,9 +18,9 @@ void report_unimplemented_features(const Config& config, const SourceMap& source
                                    Reporter& report) {
   if (config.admin.listen) report.warning(position_of(sources, "admin.listen", {}), kAdminPending);
   for (const ListenerConfig& listener : config.listeners) {
-    if (!listener.tls) continue;
+    if (!listener.tls || listener.protocol != Protocol::kHttp) continue;
     std::string path = "listeners." + listener.name + ".tls";
-    report.error(position_of(sources, path, listener.position), kTlsUnsupported);
+    report.error(position_of(sources, path, listener.position), kHttpsUnsupported);
   }
   for (const PoolConfig& pool : config.pools) {
     std::string path = "pools." + pool.name;

@@ -69,6 +69,33 @@ std::unique_ptr<Pool> build_pool(const config::PoolConfig& pool_config, uint32_t
   return pool;
 }
 
+// The previous snapshot's TLS context for the same listener or pool when nothing it was built
+// from changed, else a new one. Reusing it keeps a health-driven rebuild from re-reading files.
+template <typename Context, typename Settings, typename Previous>
+std::shared_ptr<const Context> tls_context(const Settings& settings, const Previous* previous,
+                                           std::string& error) {
+  if (previous != nullptr && previous->tls && previous->tls->same_as(settings)) {
+    return previous->tls;
+  }
+  return Context::build(settings, error);
+}
+
+const Pool* find_previous_pool(const Snapshot* previous, const std::string& name) {
+  if (previous == nullptr) return nullptr;
+  for (const auto& pool : previous->pools) {
+    if (pool->config->name == name) return pool.get();
+  }
+  return nullptr;
+}
+
+const Listener* find_previous_listener(const Snapshot* previous, const std::string& name) {
+  if (previous == nullptr) return nullptr;
+  for (const Listener& listener : previous->listeners) {
+    if (listener.config->name == name) return &listener;
+  }
+  return nullptr;
+}
+
 const Pool* find_pool(const Snapshot& snapshot, const std::string& name) {
   for (const auto& pool : snapshot.pools) {
     if (pool->config->name == name) return pool.get();
@@ -91,6 +118,15 @@ std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t w
       error = "pool '" + pool_config.name + "': unknown balance '" + pool_config.balance + "'";
       return nullptr;
     }
+    if (pool_config.tls) {
+      const Pool* previous = find_previous_pool(deps.previous, pool_config.name);
+      snapshot->pools.back()->tls =
+          tls_context<TlsClientContext>(*pool_config.tls, previous, error);
+      if (!snapshot->pools.back()->tls) {
+        error = "pool '" + pool_config.name + "': TLS: " + error;
+        return nullptr;
+      }
+    }
   }
   for (const config::ListenerConfig& listener_config : snapshot->config.listeners) {
     Listener listener;
@@ -98,6 +134,14 @@ std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t w
     listener.pool = find_pool(*snapshot, listener_config.pool);
     for (const config::Route& route : listener_config.routes) {
       listener.routes.push_back({&route, find_pool(*snapshot, route.pool)});
+    }
+    if (listener_config.tls) {
+      const Listener* previous = find_previous_listener(deps.previous, listener_config.name);
+      listener.tls = tls_context<TlsServerContext>(*listener_config.tls, previous, error);
+      if (!listener.tls) {
+        error = "listener '" + listener_config.name + "': TLS: " + error;
+        return nullptr;
+      }
     }
     listener.sockets = find_sockets(deps.previous, listener_config.bind);
     if (!listener.sockets) listener.sockets = open_sockets(listener_config.bind, workers, error);

@@ -14,6 +14,7 @@
 #include "balancers/registry.hpp"
 #include "config/config.hpp"
 #include "core/socket_util.hpp"
+#include "core/tls_context.hpp"
 #include "health/backend_registry.hpp"
 
 namespace ringlb {
@@ -39,6 +40,7 @@ struct Pool {
   const config::PoolConfig* config = nullptr;  // points into the owning Snapshot
   std::vector<SocketAddress> addresses;        // index-aligned with balancer->backends()
   std::unique_ptr<balancers::Balancer> balancer;
+  std::shared_ptr<const TlsClientContext> tls;  // set when the pool speaks TLS to its backends
 };
 
 // A route with its pool resolved, so matching a request costs no lookup by name.
@@ -52,6 +54,7 @@ struct Listener {
   const Pool* pool = nullptr;       // the default pool
   std::vector<RouteTarget> routes;  // first match wins
   std::shared_ptr<ListenerSockets> sockets;
+  std::shared_ptr<const TlsServerContext> tls;  // set when the listener terminates TLS
 };
 
 struct Snapshot {
@@ -74,7 +77,8 @@ struct SnapshotDeps {
 balancers::BalancerInit make_balancer_init(const config::PoolConfig& pool, uint32_t workers,
                                            health::BackendRegistry& backends);
 
-// Builds a snapshot; opens sockets for new binds. On failure returns nullptr with `error` set
+// Builds a snapshot; opens sockets for new binds and loads TLS certificates (those whose files
+// did not change since `deps.previous` are kept). On failure returns nullptr with `error` set
 // (e.g. "cannot listen on 127.0.0.1:80: bind: Permission denied"). Control thread only.
 std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t workers,
                                                uint64_t generation, SnapshotDeps deps,

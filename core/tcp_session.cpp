@@ -1,5 +1,5 @@
 // The L4 tunnel's state machine: connect (with one retry elsewhere), pump both directions with
-// one buffer each, carry FINs, close by cancelling what is in flight.
+// one buffer each, carry FINs, close by cancelling what is in flight; TLS on either socket.
 #include "core/tcp_session.hpp"
 
 #include <netinet/tcp.h>
@@ -17,6 +17,8 @@ namespace {
 
 // A connect that fails is retried once on another backend (spec.md, "Proxy behaviour").
 constexpr uint32_t kMaxConnectAttempts = 2;
+// How long a closing TLS connection waits for its last alert or close_notify to go out.
+constexpr auto kCloseNotifyTimeout = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -32,6 +34,7 @@ void TcpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
     getpeername(client_fd, reinterpret_cast<sockaddr*>(&client_address_), &length);
   }
   ctx.timers.schedule(timer_, ctx.now + listener.config->timeouts.client_idle);
+  if (listener.tls) return start_tls(kClientSocket, listener.tls->initial());
   connect_next();
 }
 
@@ -74,9 +77,8 @@ void TcpSession::on_connected(int result) {
     return;
   }
   if (result == 0) {
-    arm_receive(kUpstream);
-    arm_receive(kDownstream);
-    return;
+    if (listener_->pool->tls) return start_tls(kBackendSocket, listener_->pool->tls->context());
+    return start_pumping();
   }
   const bool timed_out = result == -ECANCELED;
   log_connect_failure(*listener_->pool->config, backend_state().address(), result);
@@ -89,6 +91,17 @@ void TcpSession::on_connected(int result) {
     connect_next();
   } else {
     begin_close("connect failed");
+  }
+}
+
+void TcpSession::start_pumping() {
+  for (Direction direction : {kUpstream, kDownstream}) {
+    const Pipe& pipe = pipes_[direction];
+    if (pipe.buffer_id >= 0 && pipe.sent < pipe.length) {
+      send_pending(direction);  // plaintext that came with the client's handshake
+    } else {
+      arm_receive(direction);
+    }
   }
 }
 
@@ -117,6 +130,14 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
     if (closing_ || cqe.res <= 0) return_buffer(pipe);
   }
   if (closing_) return;
+  TlsChannel* tls = tls_[direction].get();  // the source socket's channel
+  if (cqe.res > 0 && tls != nullptr) {
+    last_activity_ = ctx_->now;
+    tls->feed(ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id)), pipe.length);
+    pipe.length = 0;
+    if (!tls->established()) return advance_handshake(static_cast<Socket>(direction));
+    return deliver_plaintext(direction);
+  }
   if (cqe.res > 0) {
     last_activity_ = ctx_->now;
     send_pending(direction);
@@ -136,6 +157,14 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
 
 void TcpSession::send_pending(Direction direction) {
   Pipe& pipe = pipes_[direction];
+  const Socket sink = direction == kUpstream ? kBackendSocket : kClientSocket;
+  if (TlsChannel* tls = tls_[sink].get()) {
+    const char* data = ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id)) + pipe.sent;
+    tls->write({data, pipe.length - pipe.sent});
+    pipe.flush_mark = tls->produced();
+    pipe.sending = true;
+    return flush_tls(sink);
+  }
   io_uring_sqe* sqe = ctx_->ring.sqe();
   const char* data = ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id)) + pipe.sent;
   io_uring_prep_send(sqe, sink_fd(direction), data, pipe.length - pipe.sent, MSG_NOSIGNAL);
@@ -164,13 +193,29 @@ void TcpSession::on_send(Direction direction, int result) {
     send_pending(direction);  // short send: the rest of the same buffer, in order
     return;
   }
+  on_pipe_sent(direction);
+}
+
+// The pipe's buffer went out whole: decrypt what the source's channel still holds into the same
+// buffer, or give the buffer back and receive again (or carry the FIN on).
+void TcpSession::on_pipe_sent(Direction direction) {
+  Pipe& pipe = pipes_[direction];
+  if (pipe.more) return deliver_plaintext(direction);
   return_buffer(pipe);
+  if (pipe.eof) return finish_direction_if_drained(direction);
   arm_receive(direction);
 }
 
 void TcpSession::finish_direction_if_drained(Direction direction) {
   Pipe& pipe = pipes_[direction];
   if (!pipe.eof || pipe.buffer_id >= 0 || pipe.sending || pipe.shutting || pipe.shut) return;
+  const Socket sink = direction == kUpstream ? kBackendSocket : kClientSocket;
+  if (TlsChannel* tls = tls_[sink].get(); tls != nullptr && tls->established()) {
+    tls->shutdown();  // close_notify first, so the peer can tell the end from a truncation
+    flush_tls(sink);
+    pipe.close_notify = !tls->flushed();
+    if (pipe.close_notify) return;  // on_tls_sent() comes back here
+  }
   io_uring_sqe* sqe = ctx_->ring.sqe();
   io_uring_prep_shutdown(sqe, sink_fd(direction), SHUT_WR);
   pipe.shutting = true;
@@ -202,10 +247,18 @@ void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
       on_receive(kDownstream, cqe);
       break;
     case OpKind::kSendBackend:
-      on_send(kUpstream, cqe.res);
+      if (tls_[kBackendSocket]) {
+        on_tls_sent(kBackendSocket, cqe.res);
+      } else {
+        on_send(kUpstream, cqe.res);
+      }
       break;
     case OpKind::kSendClient:
-      on_send(kDownstream, cqe.res);
+      if (tls_[kClientSocket]) {
+        on_tls_sent(kClientSocket, cqe.res);
+      } else {
+        on_send(kDownstream, cqe.res);
+      }
       break;
     case OpKind::kShutdownBackend:
       on_shutdown(kUpstream, cqe.res);
@@ -220,6 +273,7 @@ void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
 
 void TcpSession::on_timer() {
   if (closing_) return;
+  if (close_when_flushed_ != nullptr) return begin_close(close_when_flushed_, false);
   const auto idle = listener_->config->timeouts.client_idle;
   if (ctx_->now - last_activity_ >= idle) {
     begin_close("idle timeout");
@@ -228,8 +282,20 @@ void TcpSession::on_timer() {
   ctx_->timers.schedule(timer_, last_activity_ + idle);
 }
 
-void TcpSession::begin_close(const char* cause) {
+void TcpSession::begin_close(const char* cause, bool graceful) {
   if (closing_) return;
+  TlsChannel* tls = tls_[kClientSocket].get();
+  if (graceful && close_when_flushed_ == nullptr && tls != nullptr && tls->established() &&
+      !tls->sending()) {
+    // A TLS client learns the end from close_notify, not from a bare FIN (a truncation).
+    tls->shutdown();
+    flush_tls(kClientSocket);
+    if (!tls->flushed()) {
+      close_when_flushed_ = cause;
+      ctx_->timers.schedule(timer_, ctx_->now + kCloseNotifyTimeout);
+      return;
+    }
+  }
   end_cause_ = cause;
   cancel_all({client_fd_, backend_fd_});
 }
@@ -242,12 +308,154 @@ void TcpSession::return_buffer(Pipe& pipe) {
 
 void TcpSession::release() {
   for (Pipe& pipe : pipes_) return_buffer(pipe);
+  for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel
   if (backend_started_) backend_state().on_end(outcome_);
   backend_started_ = false;
   if (ctx_->access_log.enabled()) log_access();
   close_fd(client_fd_);
   close_fd(backend_fd_);
   snapshot_.reset();
+}
+
+// ---- TLS ----
+
+void TcpSession::start_tls(Socket socket, SSL_CTX* context) {
+  const auto role = socket == kClientSocket ? TlsChannel::Role::kServer : TlsChannel::Role::kClient;
+  const config::PoolTls* pool_tls =
+      socket == kBackendSocket ? &listener_->pool->tls->config() : nullptr;
+  tls_[socket] = pool_tls
+                     ? std::make_unique<TlsChannel>(context, role, pool_tls->sni, pool_tls->verify)
+                     : std::make_unique<TlsChannel>(context, role);
+  if (!tls_[socket]->valid()) {
+    LOG_ERROR("cannot create a TLS connection (out of memory?)");
+    return begin_close("tls error");
+  }
+  advance_handshake(socket);
+}
+
+// One step of a handshake, after new bytes came in (the pipe reading this socket then holds the
+// buffer they came in) or to start a client's.
+void TcpSession::advance_handshake(Socket socket) {
+  TlsChannel& tls = *tls_[socket];
+  TlsChannel::Status status = tls.handshake();
+  const auto from_socket = static_cast<Direction>(socket);
+  Pipe& pipe = pipes_[from_socket];
+  if (status == TlsChannel::Status::kOk && pipe.buffer_id >= 0) {
+    // Application data may have come with the handshake's last flight.
+    status = read_plaintext(from_socket);
+    if (status == TlsChannel::Status::kWantRead) status = TlsChannel::Status::kOk;
+  }
+  flush_tls(socket);
+  if (pipe.length == 0) return_buffer(pipe);
+  if (status == TlsChannel::Status::kWantRead) return arm_receive(from_socket);
+  if (status != TlsChannel::Status::kOk && !tls.established()) {
+    if (socket == kClientSocket) {
+      ctx_->tls.count_failure(tls.plain_http());
+      LOG_DEBUG("listener %s: TLS handshake with a client failed: %s",
+                listener_->config->name.c_str(), tls.failure().c_str());
+      return close_after_flush(socket, "tls handshake failed");
+    }
+    LOG_WARN("pool %s: TLS handshake with %s failed: %s", listener_->pool->config->name.c_str(),
+             backend_state().address().c_str(), tls.failure().c_str());
+    outcome_ = health::Outcome::kConnectFailed;
+    return begin_close("backend tls handshake failed");
+  }
+  if (status == TlsChannel::Status::kFailed) {
+    LOG_DEBUG("TLS error right after the handshake: %s", tls.failure().c_str());
+    return begin_close(socket == kClientSocket ? "client error" : "backend error");
+  }
+  // Plaintext that came along waits in the pipe's buffer until start_pumping() sends it.
+  if (socket == kBackendSocket) return start_pumping();
+  ++ctx_->tls.handshakes;
+  connect_next();
+}
+
+// Decrypts what the source's channel holds into the pipe's buffer, up to its size.
+TlsChannel::Status TcpSession::read_plaintext(Direction direction) {
+  Pipe& pipe = pipes_[direction];
+  TlsChannel& tls = *tls_[direction];
+  char* buffer = ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id));
+  const uint32_t capacity = ctx_->buffers.buffer_size();
+  uint32_t filled = 0;
+  TlsChannel::Status status = TlsChannel::Status::kOk;
+  while (filled < capacity) {
+    size_t read = 0;
+    status = tls.read(buffer + filled, capacity - filled, read);
+    filled += static_cast<uint32_t>(read);
+    if (status != TlsChannel::Status::kOk) break;
+  }
+  pipe.length = filled;
+  pipe.sent = 0;
+  pipe.more = status == TlsChannel::Status::kOk;  // the buffer filled up first
+  if (status == TlsChannel::Status::kClosed) pipe.eof = true;
+  return status;
+}
+
+// Decrypts what the source's channel holds into the pipe's buffer, then sends it on.
+void TcpSession::deliver_plaintext(Direction direction) {
+  Pipe& pipe = pipes_[direction];
+  TlsChannel& tls = *tls_[direction];
+  const TlsChannel::Status status = read_plaintext(direction);
+  const uint32_t filled = pipe.length;
+  flush_tls(static_cast<Socket>(direction));  // reading may have produced a reply (key update)
+  if (status == TlsChannel::Status::kFailed) {
+    LOG_DEBUG("TLS error from %s: %s", direction == kUpstream ? "client" : "backend",
+              tls.failure().c_str());
+    if (direction == kDownstream) outcome_ = health::Outcome::kReset;
+    return begin_close(direction == kUpstream ? "client error" : "backend error");
+  }
+  if (filled > 0) return send_pending(direction);
+  return_buffer(pipe);
+  if (pipe.eof) return finish_direction_if_drained(direction);
+  arm_receive(direction);
+}
+
+void TcpSession::flush_tls(Socket socket) {
+  TlsChannel* tls = tls_[socket].get();
+  const int fd = socket == kClientSocket ? client_fd_ : backend_fd_;
+  if (tls == nullptr || tls->sending() || closing_ || fd < 0) return;
+  const std::string_view bytes = tls->next_send();
+  if (bytes.empty()) return;
+  io_uring_sqe* sqe = ctx_->ring.sqe();
+  io_uring_prep_send(sqe, fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  submit(sqe, socket == kClientSocket ? OpKind::kSendClient : OpKind::kSendBackend);
+}
+
+void TcpSession::on_tls_sent(Socket socket, int result) {
+  TlsChannel& tls = *tls_[socket];
+  tls.on_sent(result > 0 ? static_cast<size_t>(result) : 0);
+  if (closing_) return;
+  if (result < 0) {
+    LOG_DEBUG("send to %s: %s", socket == kClientSocket ? "client" : "backend",
+              std::strerror(-result));
+    if (socket == kBackendSocket) outcome_ = health::Outcome::kReset;
+    return begin_close(socket == kClientSocket ? "client error" : "backend error");
+  }
+  last_activity_ = ctx_->now;
+  flush_tls(socket);
+  if (close_when_flushed_ != nullptr) {
+    if (tls.flushed()) begin_close(close_when_flushed_, false);
+    return;
+  }
+  const Direction into = socket == kClientSocket ? kDownstream : kUpstream;
+  Pipe& pipe = pipes_[into];
+  if (pipe.sending && tls.sent_total() >= pipe.flush_mark) {
+    pipe.sending = false;
+    pipe.bytes += pipe.length - pipe.sent;
+    pipe.sent = pipe.length;
+    return on_pipe_sent(into);
+  }
+  if (pipe.close_notify && tls.flushed()) {
+    pipe.close_notify = false;
+    finish_direction_if_drained(into);
+  }
+}
+
+// Lets an alert the channel produced reach the peer before the connection closes.
+void TcpSession::close_after_flush(Socket socket, const char* cause) {
+  if (tls_[socket]->flushed()) return begin_close(cause, false);
+  close_when_flushed_ = cause;
+  ctx_->timers.schedule(timer_, ctx_->now + kCloseNotifyTimeout);
 }
 
 void TcpSession::log_access() {

@@ -3,6 +3,12 @@
 // fully sent: the slower side sets the pace (backpressure). FINs are carried separately in each
 // direction (half-close).
 //
+// TLS, on either socket: a TLS listener's session first completes the handshake with the client
+// and only then connects to a backend; a TLS pool's session does a client handshake once
+// connected. Received ciphertext is decrypted in place into the same provided buffer; plaintext
+// for a TLS socket is encrypted into its channel and the pipe waits until that ciphertext has
+// been sent, so backpressure works as without TLS. A FIN toward a TLS socket is preceded by a
+// close_notify.
 #pragma once
 
 #include <liburing.h>
@@ -17,6 +23,7 @@
 #include "core/session.hpp"
 #include "core/snapshot.hpp"
 #include "core/timer_wheel.hpp"
+#include "core/tls_channel.hpp"
 #include "core/worker_context.hpp"
 
 namespace ringlb {
@@ -30,7 +37,7 @@ class TcpSession final : public Session {
   void on_completion(OpKind kind, const io_uring_cqe& cqe) override;
   void on_timer() override;  // the idle timeout
   void retry_receive(OpKind kind) override;
-  void abort(const char* cause) override { begin_close(cause); }
+  void abort(const char* cause) override { begin_close(cause, false); }
   void release() override;
 
  private:
@@ -41,12 +48,16 @@ class TcpSession final : public Session {
     uint32_t sent = 0;
     bool receiving = false;
     bool sending = false;
-    bool eof = false;       // the source sent FIN
-    bool shut = false;      // we sent FIN onward (shutdown completed)
-    bool shutting = false;  // shutdown in flight
+    bool eof = false;           // the source sent FIN
+    bool shut = false;          // we sent FIN onward (shutdown completed)
+    bool shutting = false;      // shutdown in flight
+    bool more = false;          // TLS source: plaintext may remain beyond what filled the buffer
+    bool close_notify = false;  // TLS sink: waiting for close_notify to go out before the FIN
+    uint64_t flush_mark = 0;    // TLS sink: the pipe's bytes are sent once this much ciphertext is
     uint64_t bytes = 0;
   };
-  enum Direction { kUpstream = 0, kDownstream = 1 };  // client→backend, backend→client
+  enum Direction { kUpstream = 0, kDownstream = 1 };      // client→backend, backend→client
+  enum Socket { kClientSocket = 0, kBackendSocket = 1 };  // a direction's source is its socket
 
   void connect_next();
   void on_connected(int result);
@@ -56,7 +67,18 @@ class TcpSession final : public Session {
   void send_pending(Direction direction);
   void finish_direction_if_drained(Direction direction);
   void on_shutdown(Direction direction, int result);
-  void begin_close(const char* cause);
+  void start_pumping();
+  void on_pipe_sent(Direction direction);
+  // ---- TLS ----
+  void start_tls(Socket socket, SSL_CTX* context);
+  void advance_handshake(Socket socket);
+  TlsChannel::Status read_plaintext(Direction direction);
+  void deliver_plaintext(Direction direction);
+  void flush_tls(Socket socket);
+  void on_tls_sent(Socket socket, int result);
+  void close_after_flush(Socket socket, const char* cause);
+  // Closes the session; `graceful` first lets a TLS client's close_notify go out.
+  void begin_close(const char* cause, bool graceful = true);
   health::BackendState& backend_state() const;
   void return_buffer(Pipe& pipe);
   void log_access();
@@ -69,6 +91,8 @@ class TcpSession final : public Session {
 
   int client_fd_ = -1;
   int backend_fd_ = -1;
+  std::array<std::unique_ptr<TlsChannel>, 2> tls_;  // by Socket; null = plain
+  const char* close_when_flushed_ = nullptr;        // a TLS alert goes out, then the session closes
   std::shared_ptr<const Snapshot> snapshot_;
   const Listener* listener_ = nullptr;
   uint32_t backend_ = balancers::kNoBackend;  // index in the pool, or none

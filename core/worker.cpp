@@ -98,6 +98,12 @@ void Worker::run() {
   }
   access_log_.flush();
   current_.reset();
+  if (ctx_.tls.handshakes + ctx_.tls.failed_handshakes > 0) {
+    LOG_INFO("tls: %llu client handshakes, %llu failed (%llu of them plain HTTP)",
+             static_cast<unsigned long long>(ctx_.tls.handshakes),
+             static_cast<unsigned long long>(ctx_.tls.failed_handshakes),
+             static_cast<unsigned long long>(ctx_.tls.plain_http));
+  }
   LOG_DEBUG("worker stopped");
 }
 

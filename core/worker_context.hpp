@@ -14,6 +14,17 @@
 
 namespace ringlb {
 
+// What happened to TLS handshakes with clients on this worker; logged when the worker stops.
+struct TlsCounters {
+  uint64_t handshakes = 0;
+  uint64_t failed_handshakes = 0;
+  uint64_t plain_http = 0;  // of the failed: a plain HTTP request on a TLS port
+  void count_failure(bool was_plain_http) {
+    ++failed_handshakes;
+    if (was_plain_http) ++plain_http;
+  }
+};
+
 struct WorkerContext {
   Ring& ring;
   BufferRing& buffers;
@@ -26,6 +37,7 @@ struct WorkerContext {
   // Receives that found the buffer ring empty (-ENOBUFS); the worker re-arms them next turn.
   std::vector<OpTag> starved;
   uint64_t random_state = 0x9E3779B97F4A7C15ull;  // seeded per worker; request ids only
+  TlsCounters tls{};
 };
 
 // 32 lowercase hex digits from the worker's generator (splitmix64): unique enough to correlate

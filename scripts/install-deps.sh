@@ -11,10 +11,10 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build pkg-config \
   liburing-dev libboost1.81-dev libssl-dev libtomlplusplus-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libsystemd-dev libcli11-dev \
-  python3 curl procps valgrind \
+  python3 curl procps valgrind openssl \
   systemd man-db \
   clang libclang-rt-14-dev  # RINGLB_FUZZ=ON: libFuzzer and its sanitizer runtimes
 if [ "${1:-}" = "--bench" ]; then
   $SUDO apt-get install -y -qq --no-install-recommends \
-    wrk haproxy nginx libnginx-mod-stream gnuplot-nox
+    wrk haproxy nginx libnginx-mod-stream gnuplot-nox nghttp2-client testssl.sh
 fi

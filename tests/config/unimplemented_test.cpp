@@ -19,7 +19,6 @@ TEST(Unimplemented, TlsSectionsAreRefusedAndStillChecked) {
   });
   EXPECT_EQ(printed(result),
             expected("test.toml:1:1: TLS needs at least one entry in 'certificates'",
-                     "test.toml:1:1: TLS is not supported yet in this build",
                      "test.toml:2:15: 'min_version' must be \"1.2\" or \"1.3\", not \"1.4\"; "
                      "did you mean \"1.2\"?",
                      "test.toml:3:15: 'alpn' must hold only strings, not an integer",

@@ -1,0 +1,86 @@
+// One TLS connection driven through memory BIOs: the session feeds it the ciphertext its ring
+// received and sends the ciphertext it produces through the same ring, so OpenSSL never touches
+// a socket and never blocks. SSL_ERROR_WANT_READ means "arm a receive"; output is always
+// accepted (the memory BIO grows) and waits in the channel until the ring sends it.
+//
+// Sending: next_send() hands out the ciphertext to send; it stays valid and unchanged until
+// on_sent() reports the send's completion, whatever is encrypted meanwhile. One send at a time.
+// Worker thread only.
+#pragma once
+
+#include <openssl/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ringlb {
+
+class TlsChannel {
+ public:
+  enum class Role { kServer, kClient };
+  enum class Status {
+    kOk,        // done, or bytes were read
+    kWantRead,  // needs more ciphertext from the peer
+    kClosed,    // the peer sent close_notify
+    kFailed,    // a protocol error; failure() says which
+  };
+
+  // kClient: `server_name` is sent as SNI and, when `verify_name`, checked against the
+  // certificate. Check valid() afterwards.
+  TlsChannel(SSL_CTX* context, Role role, const std::string& server_name = "",
+             bool verify_name = false);
+  ~TlsChannel();
+  TlsChannel(const TlsChannel&) = delete;
+  TlsChannel& operator=(const TlsChannel&) = delete;
+
+  bool valid() const { return ssl_ != nullptr; }
+  bool established() const { return established_; }
+
+  // Ciphertext from the peer (copied).
+  void feed(const char* data, size_t length);
+  // Advances the handshake; kOk once it is complete.
+  Status handshake();
+  // Decrypts up to `capacity` bytes into `out`; `length` says how many. kOk when some were read.
+  Status read(char* out, size_t capacity, size_t& length);
+  // Encrypts all of `plaintext`; only once established().
+  void write(std::string_view plaintext);
+  // Queues close_notify (once; only once established()).
+  void shutdown();
+
+  // The ciphertext to send next (empty when none); marks a send in flight.
+  std::string_view next_send();
+  // The send handed out by next_send() completed with `sent` bytes (fewer = send the rest).
+  void on_sent(size_t sent);
+  bool sending() const { return sending_; }
+  // Nothing waits to be sent and no send is in flight.
+  bool flushed() const;
+  // Ciphertext bytes produced so far / handed to the kernel so far.
+  uint64_t produced() const;
+  uint64_t sent_total() const { return sent_total_; }
+
+  // Why the last kFailed happened, for a debug log line ("http request", "wrong version number",
+  // "certificate verify failed: ...").
+  const std::string& failure() const { return failure_; }
+  // True when the peer's first bytes were a plain HTTP request.
+  bool plain_http() const { return plain_http_; }
+  // The negotiated ALPN protocol, or empty.
+  std::string_view alpn() const;
+
+ private:
+  Status status_of(int result);
+
+  SSL* ssl_ = nullptr;
+  BIO* in_ = nullptr;   // ciphertext from the peer, read by OpenSSL
+  BIO* out_ = nullptr;  // ciphertext for the peer, written by OpenSSL
+  std::string sending_buffer_;
+  size_t sending_offset_ = 0;
+  uint64_t sent_total_ = 0;
+  bool sending_ = false;
+  bool established_ = false;
+  bool shut_ = false;
+  bool plain_http_ = false;
+  std::string failure_;
+};
+
+}  // namespace ringlb

@@ -1,0 +1,349 @@
+// Building the SSL_CTXs: Mozilla's "intermediate" settings (TLS 1.2 and 1.3, AEAD ciphers with
+// forward secrecy), SNI by the certificates' own names, ALPN, and stateless session tickets
+// whose keys live only in this process and rotate every hour.
+#include "core/tls_context.hpp"
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+
+namespace ringlb {
+namespace {
+
+// Mozilla's intermediate configuration (v5.7) for TLS 1.2; TLS 1.3 keeps OpenSSL's defaults,
+// which are the same three suites Mozilla lists.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+constexpr const char* kGroups = "X25519:prime256v1:secp384r1";
+constexpr unsigned char kSessionIdContext[] = "ringlb";
+constexpr auto kTicketKeyLifetime = std::chrono::hours(1);
+
+std::string openssl_errors() {
+  std::string text;
+  while (unsigned long code = ERR_get_error()) {
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof(buffer));
+    if (!text.empty()) text += "; ";
+    // "error:0A00018F:SSL routines::ee key too small" -> the reason after the last colon
+    const char* reason = std::strrchr(buffer, ':');
+    text += reason ? reason + 1 : buffer;
+  }
+  return text.empty() ? "unknown OpenSSL error" : text;
+}
+
+int no_passphrase(char*, int, int, void*) { return -1; }
+
+// The keys session tickets are sealed with: made at random in memory, never written anywhere,
+// replaced every kTicketKeyLifetime. The previous key still opens tickets (and asks for a new
+// one), so a ticket stays good for one to two lifetimes. Shared by every listener and worker;
+// the lock is taken once per full handshake or resumption, never per byte.
+class TicketKeys {
+ public:
+  struct Key {
+    std::array<unsigned char, 16> name;
+    std::array<unsigned char, 32> cipher_key;
+    std::array<unsigned char, 32> mac_key;
+  };
+
+  // The key to seal a new ticket with.
+  Key current() {
+    std::lock_guard lock(mutex_);
+    rotate_if_due();
+    return keys_[0];
+  }
+  // The key named `name`: 1 = current, 2 = previous (renew the ticket), 0 = unknown.
+  int find(const unsigned char* name, Key& out) {
+    std::lock_guard lock(mutex_);
+    rotate_if_due();
+    for (int i = 0; i < 2; ++i) {
+      if (valid_[i] && std::memcmp(keys_[i].name.data(), name, 16) == 0) {
+        out = keys_[i];
+        return i + 1;
+      }
+    }
+    return 0;
+  }
+
+ private:
+  void rotate_if_due() {
+    const auto now = std::chrono::steady_clock::now();
+    if (valid_[0] && now - made_ < kTicketKeyLifetime) return;
+    keys_[1] = keys_[0];
+    valid_[1] = valid_[0];
+    RAND_bytes(keys_[0].name.data(), 16);
+    RAND_bytes(keys_[0].cipher_key.data(), 32);
+    RAND_bytes(keys_[0].mac_key.data(), 32);
+    valid_[0] = true;
+    made_ = now;
+  }
+
+  std::mutex mutex_;
+  std::array<Key, 2> keys_{};
+  std::array<bool, 2> valid_{};
+  std::chrono::steady_clock::time_point made_{};
+};
+
+TicketKeys& ticket_keys() {
+  static TicketKeys keys;
+  return keys;
+}
+
+int ticket_key_callback(SSL*, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
+                        EVP_MAC_CTX* mac, int encrypt) {
+  TicketKeys::Key key;
+  int found = 1;
+  if (encrypt) {
+    key = ticket_keys().current();
+    std::memcpy(name, key.name.data(), 16);
+    if (RAND_bytes(iv, 16) != 1) return -1;
+  } else {
+    found = ticket_keys().find(name, key);
+    if (found == 0) return 0;
+  }
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string("key", key.mac_key.data(), key.mac_key.size()),
+      OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+      OSSL_PARAM_construct_end(),
+  };
+  if (EVP_MAC_CTX_set_params(mac, params) != 1) return -1;
+  const int ok =
+      encrypt ? EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.cipher_key.data(), iv)
+              : EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.cipher_key.data(), iv);
+  if (ok != 1) return -1;
+  return found;
+}
+
+int select_alpn(SSL*, const unsigned char** out, unsigned char* out_length,
+                const unsigned char* offered, unsigned int offered_length, void* arg) {
+  const auto* ours = static_cast<const std::string*>(arg);
+  unsigned char* chosen = nullptr;
+  if (SSL_select_next_proto(
+          &chosen, out_length, reinterpret_cast<const unsigned char*>(ours->data()),
+          static_cast<unsigned>(ours->size()), offered, offered_length) != OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;  // no protocol in common: carry on without ALPN
+  }
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+int select_certificate(SSL* ssl, int*, void* arg) {
+  const char* host = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (host == nullptr) return SSL_TLSEXT_ERR_OK;  // no SNI: the default certificate
+  const auto* context = static_cast<const TlsServerContext*>(arg);
+  if (SSL_CTX* chosen = context->find(host)) SSL_set_SSL_CTX(ssl, chosen);
+  return SSL_TLSEXT_ERR_OK;  // an unknown name gets the default certificate
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// The DNS names a certificate is for: its subjectAltName entries, or its CN when it has none.
+std::vector<std::string> certificate_names(X509* certificate) {
+  std::vector<std::string> names;
+  auto* alt_names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr));
+  if (alt_names != nullptr) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(alt_names); ++i) {
+      const GENERAL_NAME* name = sk_GENERAL_NAME_value(alt_names, i);
+      if (name->type != GEN_DNS) continue;
+      const ASN1_STRING* dns = name->d.dNSName;
+      names.push_back(lowercase(std::string_view(
+          reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)), ASN1_STRING_length(dns))));
+    }
+    GENERAL_NAMES_free(alt_names);
+  }
+  if (!names.empty()) return names;
+  char common_name[256];
+  const int length = X509_NAME_get_text_by_NID(X509_get_subject_name(certificate), NID_commonName,
+                                               common_name, sizeof(common_name));
+  if (length > 0) names.push_back(lowercase(std::string_view(common_name, length)));
+  return names;
+}
+
+bool set_common_options(SSL_CTX* context, int min_version, std::string& error) {
+  SSL_CTX_set_min_proto_version(context, min_version);
+  SSL_CTX_set_max_proto_version(context, TLS1_3_VERSION);
+  SSL_CTX_set_options(context, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_mode(context, SSL_MODE_RELEASE_BUFFERS);
+  if (SSL_CTX_set_cipher_list(context, kTls12Ciphers) != 1 ||
+      SSL_CTX_set1_groups_list(context, kGroups) != 1) {
+    error = "cipher settings: " + openssl_errors();
+    return false;
+  }
+  return true;
+}
+
+SSL_CTX* new_server_context(const config::ListenerTls& tls, const config::TlsCertificate& entry,
+                            std::string& error) {
+  SSL_CTX* context = SSL_CTX_new(TLS_server_method());
+  if (context == nullptr) {
+    error = openssl_errors();
+    return nullptr;
+  }
+  const int min_version = tls.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
+  bool ok = set_common_options(context, min_version, error);
+  SSL_CTX_set_dh_auto(context, 1);
+  SSL_CTX_set_session_cache_mode(context, SSL_SESS_CACHE_OFF);  // tickets only: no shared cache
+  SSL_CTX_set_session_id_context(context, kSessionIdContext, sizeof(kSessionIdContext) - 1);
+  SSL_CTX_set_num_tickets(context, 1);
+  SSL_CTX_set_timeout(context, std::chrono::seconds(kTicketKeyLifetime).count());
+  SSL_CTX_set_tlsext_ticket_key_evp_cb(context, ticket_key_callback);
+  SSL_CTX_set_default_passwd_cb(context, no_passphrase);
+  if (ok && SSL_CTX_use_certificate_chain_file(context, entry.cert.c_str()) != 1) {
+    error = "certificate " + entry.cert + ": " + openssl_errors();
+    ok = false;
+  }
+  if (ok && SSL_CTX_use_PrivateKey_file(context, entry.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    error = "private key " + entry.key + ": " + openssl_errors();
+    ok = false;
+  }
+  if (ok && SSL_CTX_check_private_key(context) != 1) {
+    error = "private key " + entry.key + " does not match certificate " + entry.cert;
+    ok = false;
+  }
+  if (!ok) {
+    ERR_clear_error();
+    SSL_CTX_free(context);
+    return nullptr;
+  }
+  return context;
+}
+
+bool files_unchanged(const std::vector<FileStamp>& files) {
+  return std::all_of(files.begin(), files.end(), [](const FileStamp& f) { return f.unchanged(); });
+}
+
+}  // namespace
+
+FileStamp FileStamp::of(const std::string& path) {
+  FileStamp stamp;
+  stamp.path = path;
+  struct stat status {};
+  if (stat(path.c_str(), &status) == 0) {
+    stamp.device = status.st_dev;
+    stamp.inode = status.st_ino;
+    stamp.size = status.st_size;
+    stamp.modified = status.st_mtim;
+  }
+  return stamp;
+}
+
+bool FileStamp::unchanged() const {
+  const FileStamp now = of(path);
+  return now.device == device && now.inode == inode && now.size == size &&
+         now.modified.tv_sec == modified.tv_sec && now.modified.tv_nsec == modified.tv_nsec;
+}
+
+TlsServerContext::~TlsServerContext() {
+  for (SSL_CTX* context : contexts_) SSL_CTX_free(context);
+}
+
+std::shared_ptr<const TlsServerContext> TlsServerContext::build(const config::ListenerTls& tls,
+                                                                std::string& error) {
+  std::shared_ptr<TlsServerContext> built(new TlsServerContext());
+  built->config_ = tls;
+  for (const std::string& protocol : tls.alpn) {
+    built->alpn_.push_back(static_cast<char>(protocol.size()));
+    built->alpn_ += protocol;
+  }
+  for (const config::TlsCertificate& entry : tls.certificates) {
+    built->files_.push_back(FileStamp::of(entry.cert));
+    built->files_.push_back(FileStamp::of(entry.key));
+    SSL_CTX* context = new_server_context(tls, entry, error);
+    if (context == nullptr) return nullptr;
+    built->contexts_.push_back(context);
+    if (!built->alpn_.empty()) SSL_CTX_set_alpn_select_cb(context, select_alpn, &built->alpn_);
+    for (const std::string& name : certificate_names(SSL_CTX_get0_certificate(context))) {
+      built->names_.emplace(name, context);  // an earlier certificate keeps a shared name
+    }
+  }
+  if (built->contexts_.empty()) {
+    error = "no certificates";
+    return nullptr;
+  }
+  SSL_CTX_set_tlsext_servername_callback(built->initial(), select_certificate);
+  SSL_CTX_set_tlsext_servername_arg(built->initial(), built.get());
+  return built;
+}
+
+bool TlsServerContext::same_as(const config::ListenerTls& tls) const {
+  if (tls.min_version != config_.min_version || tls.alpn != config_.alpn) return false;
+  if (tls.certificates.size() != config_.certificates.size()) return false;
+  for (size_t i = 0; i < tls.certificates.size(); ++i) {
+    if (tls.certificates[i].cert != config_.certificates[i].cert ||
+        tls.certificates[i].key != config_.certificates[i].key) {
+      return false;
+    }
+  }
+  return files_unchanged(files_);
+}
+
+SSL_CTX* TlsServerContext::find(std::string_view host) const {
+  std::string name = lowercase(host);
+  if (auto exact = names_.find(name); exact != names_.end()) return exact->second;
+  const size_t dot = name.find('.');
+  if (dot == std::string::npos || dot == 0) return nullptr;
+  name.replace(0, dot, "*");  // "a.example.com" -> "*.example.com": one label only
+  if (auto wildcard = names_.find(name); wildcard != names_.end()) return wildcard->second;
+  return nullptr;
+}
+
+TlsClientContext::~TlsClientContext() { SSL_CTX_free(context_); }
+
+std::shared_ptr<const TlsClientContext> TlsClientContext::build(const config::PoolTls& tls,
+                                                                std::string& error) {
+  std::shared_ptr<TlsClientContext> built(new TlsClientContext());
+  built->config_ = tls;
+  SSL_CTX* context = SSL_CTX_new(TLS_client_method());
+  if (context == nullptr) {
+    error = openssl_errors();
+    return nullptr;
+  }
+  built->context_ = context;
+  if (!set_common_options(context, TLS1_2_VERSION, error)) return nullptr;
+  SSL_CTX_set_verify(context, tls.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  if (tls.verify) {
+    const bool loaded = tls.ca.empty()
+                            ? SSL_CTX_set_default_verify_paths(context) == 1
+                            : SSL_CTX_load_verify_locations(context, tls.ca.c_str(), nullptr) == 1;
+    if (!loaded) {
+      error = "CA bundle " + (tls.ca.empty() ? std::string("of the system") : tls.ca) + ": " +
+              openssl_errors();
+      return nullptr;
+    }
+    if (!tls.ca.empty()) built->files_.push_back(FileStamp::of(tls.ca));
+  }
+  return built;
+}
+
+bool TlsClientContext::same_as(const config::PoolTls& tls) const {
+  return tls.verify == config_.verify && tls.ca == config_.ca && tls.sni == config_.sni &&
+         files_unchanged(files_);
+}
+
+bool kernel_offers_ktls() {
+  std::ifstream file("/proc/sys/net/ipv4/tcp_available_ulp");
+  std::string word;
+  while (file >> word) {
+    if (word == "tls") return true;
+  }
+  return false;
+}
+
+}  // namespace ringlb
