@@ -456,6 +456,7 @@ void HttpSession::on_response_head() {
     return;
   }
   current().response_head_at = ctx_->now;
+  backend_state().on_response_status(head.status);  // passive health counts runs of 5xx
   current().to_client_framing = head.framing;
   if (head.framing == Framing::kChunked || head.framing == Framing::kUntilClose) {
     current().to_client_framing = request.version == 11 ? Framing::kChunked : Framing::kUntilClose;

@@ -20,6 +20,10 @@ enum class OpKind : uint8_t {
   kShutdownClient,   // FIN toward the client (downstream pipe drained)
   kShutdownBackend,  // FIN toward the backend (upstream pipe drained)
   kCancel,
+  // The control thread's ring (core/server.cpp, core/health_checker.cpp).
+  kSignal,        // the signalfd is readable
+  kProbe,         // slot = health probe slot, for this kind and the next
+  kProbeTimeout,  // the linked timeout of a probe's current operation
 };
 
 struct OpTag {

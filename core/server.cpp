@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <future>
@@ -16,6 +17,7 @@
 
 #include "balancers/registry.hpp"
 #include "config/loader.hpp"
+#include "core/health_checker.hpp"
 #include "core/log.hpp"
 #include "core/privileges.hpp"
 #include "core/snapshot.hpp"
@@ -82,6 +84,8 @@ class Server {
   std::string status_line() const;
   void on_stop_signal();
   void control_loop();
+  bool wait_for_signal(std::chrono::milliseconds timeout);
+  void republish_for_health();
   void join_workers();
 
   const std::string path_;
@@ -100,6 +104,10 @@ class Server {
   uint64_t generation_ = 0;
   int signal_fd_ = -1;
   int stop_signals_ = 0;
+  // The control thread's own ring: health probes, and a poll on signal_fd_ (design.md §4).
+  Ring control_ring_;
+  bool signal_poll_armed_ = false;
+  HealthChecker health_{control_ring_, backends_, [this] { republish_for_health(); }};
 };
 
 int Server::run() {
@@ -136,6 +144,13 @@ int Server::run() {
   }
   log_running_user(*privileges);
   if (int code = start_workers(log_config); code != 0) return code;
+  if (int result = control_ring_.init(1024); result < 0) {
+    LOG_ERROR("cannot create the control thread's io_uring: %s", std::strerror(-result));
+    for (auto& worker : workers_) worker->request_abort();
+    join_workers();
+    return kExitStart;
+  }
+  health_.on_reload(*current_);
   for (const Listener& listener : current_->listeners) {
     LOG_INFO("listening on %s (%s, listener %s, pool %s)",
              listener.config->bind.to_string().c_str(),
@@ -146,6 +161,7 @@ int Server::run() {
            current_->listeners.size(), current_->pools.size(), path_.c_str());
   systemd_.ready(status_line());
   control_loop();
+  health_.shutdown(std::chrono::seconds(1));
   join_workers();
   LOG_INFO("ringlb stopped");
   return 0;
@@ -182,14 +198,14 @@ int Server::start_workers(const config::LogConfig& log) {
 
 void Server::control_loop() {
   for (;;) {
-    pollfd waiting{signal_fd_, POLLIN, 0};
-    poll(&waiting, 1, stop_signals_ > 0 ? 50 : 1000);
+    const bool signalled =
+        wait_for_signal(std::chrono::milliseconds(stop_signals_ > 0 ? 50 : 1000));
     if (stop_signals_ > 0) {
       bool all_done = true;
       for (const auto& done : worker_done_) all_done = all_done && done->load();
       if (all_done) return;
     }
-    if (!(waiting.revents & POLLIN)) {
+    if (!signalled) {
       if (stop_signals_ == 0) systemd_.status(status_line());
       continue;
     }
@@ -210,6 +226,59 @@ void Server::control_loop() {
         break;
     }
   }
+}
+
+// Runs the health checks on the control ring until signal_fd_ is readable (true) or `timeout`
+// passed (false). The one place the control thread sleeps.
+bool Server::wait_for_signal(std::chrono::milliseconds timeout) {
+  using Clock = HealthChecker::Clock;
+  const Clock::time_point deadline = Clock::now() + timeout;
+  for (;;) {
+    if (!signal_poll_armed_) {
+      io_uring_sqe* sqe = control_ring_.sqe();
+      io_uring_prep_poll_add(sqe, signal_fd_, POLLIN);
+      io_uring_sqe_set_data64(sqe, OpTag{OpKind::kSignal, 0, 0}.encode());
+      signal_poll_armed_ = true;
+    }
+    Clock::time_point now = Clock::now();
+    health_.run(now);
+    if (now >= deadline) return false;
+    const Clock::time_point until = std::min(deadline, health_.next_wakeup());
+    control_ring_.submit_and_wait(std::max(until - now, Clock::duration::zero()));
+    bool signalled = false;
+    control_ring_.for_each_completion([&](const io_uring_cqe& cqe) {
+      const OpTag tag = OpTag::decode(cqe.user_data);
+      if (tag.kind == OpKind::kSignal) {
+        signal_poll_armed_ = false;
+        // Only a readable mask makes the read below safe: the signalfd blocks.
+        signalled = signalled || (cqe.res > 0 && (cqe.res & POLLIN) != 0);
+      } else if (tag.kind == OpKind::kProbe || tag.kind == OpKind::kProbeTimeout) {
+        health_.on_completion(tag, cqe.res);
+      }
+    });
+    if (signalled) {
+      health_.run(Clock::now());  // results that arrived with the signal take effect first
+      return true;
+    }
+  }
+}
+
+// Balancers whose tables hold the eligible backends (consistent_hash) get new tables: the same
+// configuration, sockets and backend states, built again and published.
+void Server::republish_for_health() {
+  std::string error;
+  auto snapshot =
+      rebuild_snapshot(*current_, generation_ + 1, {balancers_, backends_, nullptr}, error);
+  if (!snapshot) {
+    LOG_ERROR("cannot rebuild the balancer tables after a health change: %s", error.c_str());
+    return;
+  }
+  ++generation_;
+  current_ = std::move(snapshot);
+  snapshots_.publish(current_);
+  for (auto& worker : workers_) worker->wake();
+  LOG_DEBUG("balancer tables rebuilt after a health change (generation %llu)",
+            static_cast<unsigned long long>(generation_));
 }
 
 void Server::on_stop_signal() {
@@ -279,6 +348,7 @@ void Server::reload() {
   current_ = std::move(snapshot);
   snapshots_.publish(current_);
   for (auto& worker : workers_) worker->wake();
+  health_.on_reload(*current_);
   backends_.forget_unused();
   log::set_level(level);
   LOG_INFO("configuration reloaded (generation %llu): %zu listeners, %zu pools",

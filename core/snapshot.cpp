@@ -14,9 +14,13 @@ balancers::BalancerInit make_balancer_init(const config::PoolConfig& pool, uint3
                                            health::BackendRegistry& backends) {
   balancers::BalancerInit init;
   init.workers = workers;
+  // A backend new to this pool starts as its initial_state says, before any table is built.
+  const bool checked = pool.health && pool.health->check != "none";
+  const bool up_when_new = !checked || pool.health->initial_state != "unknown";
   for (const config::BackendConfig& backend : pool.backends) {
     init.backends.push_back(
-        {backends.get_or_create(pool.name, backend.address.to_string()), backend.weight});
+        {backends.get_or_create(pool.name, backend.address.to_string(), up_when_new),
+         backend.weight});
   }
   init.hash_key = balancers::parse_hash_key(pool.hash_key);
   init.hash_method =
@@ -25,6 +29,7 @@ balancers::BalancerInit make_balancer_init(const config::PoolConfig& pool, uint3
   init.ring_points_per_weight = pool.ring_points_per_weight;
   init.hash_balance_factor = pool.hash_balance_factor;
   init.choices = pool.choices;
+  init.pool_health = backends.pool_health(pool.name);
   std::random_device entropy;
   init.random_seed = uint64_t{entropy()} << 32 | entropy();
   return init;
@@ -149,6 +154,12 @@ std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t w
     snapshot->listeners.push_back(std::move(listener));
   }
   return snapshot;
+}
+
+std::shared_ptr<const Snapshot> rebuild_snapshot(const Snapshot& current, uint64_t generation,
+                                                 SnapshotDeps deps, std::string& error) {
+  deps.previous = &current;
+  return build_snapshot(current.config, current.workers, generation, deps, error);
 }
 
 void SnapshotSlot::publish(std::shared_ptr<const Snapshot> snapshot) {

@@ -84,6 +84,13 @@ std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t w
                                                uint64_t generation, SnapshotDeps deps,
                                                std::string& error);
 
+// The same configuration built again, with the same sockets and backend states, so that
+// balancers whose tables follow eligibility (consistent_hash) are rebuilt after a health change
+// without re-reading the file. `deps.previous` is ignored: `current` provides the sockets.
+// Control thread only.
+std::shared_ptr<const Snapshot> rebuild_snapshot(const Snapshot& current, uint64_t generation,
+                                                 SnapshotDeps deps, std::string& error);
+
 // Where the control thread publishes and workers pick up the current snapshot. Workers poll
 // generation() each loop turn (one relaxed load) and take the lock only when it moved.
 class SnapshotSlot {

@@ -551,17 +551,27 @@ class HttpBackend(_ThreadedServer):
     Every response has X-Backend: NAME and X-Backend-Conn: INDEX. HEAD gets no body.
     `idle_close`: close a keep-alive connection idle that long (a stale pooled connection).
     `body_delay`: wait that long before reading a request body (backpressure tests).
+    Health checks: requests for `health_path` ("/healthz") are answered with `health_status`
+    and `health_body` (a test flips them), counted in `health_checks`, and not recorded in
+    `requests`, so traffic counts never include probes. `forced_status`, when set, answers
+    every other request with that status (a backend failing its real traffic).
     """
 
     RAW_CAP = 1 << 20
     BODY_CAP = 8 << 20
 
     def __init__(self, name: str = "backend", *, idle_close: float | None = None,
-                 body_delay: float = 0.0, send_continue: bool = True):
+                 body_delay: float = 0.0, send_continue: bool = True,
+                 health_path: str = "/healthz"):
         self.name = name
         self.idle_close = idle_close
         self.body_delay = body_delay
         self.send_continue = send_continue
+        self.health_path = health_path
+        self.health_status = 200
+        self.health_body = b"ok\n"
+        self.health_checks = 0
+        self.forced_status: int | None = None
         self._records = threading.Lock()
         self.requests: list[Request] = []
         self.conns: list[BackendConn] = []
@@ -632,6 +642,10 @@ class HttpBackend(_ThreadedServer):
                 conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
                              b"Connection: close\r\n\r\n")
                 raise
+            if request.path == self.health_path:
+                if not self._answer_health(conn, reader, request):
+                    return
+                continue
             with self._records:
                 self.requests.append(request)
                 record.requests.append(request)
@@ -705,7 +719,11 @@ class HttpBackend(_ThreadedServer):
         close = self._wants_close(request)
         head_only = request.method == "HEAD"
 
-        if parts[0] == "echo":
+        if self.forced_status is not None:
+            self._send(conn, self.forced_status, [("Content-Type", "text/plain")],
+                       f"{self.name} forced {self.forced_status}\n".encode(), request=request,
+                       close=close)
+        elif parts[0] == "echo":
             self._send(conn, 200, [("Content-Type", "application/json")],
                        json.dumps(self._echo(request)).encode(), request=request, close=close)
         elif parts[0] == "stream" and len(parts) > 1:
@@ -766,6 +784,21 @@ class HttpBackend(_ThreadedServer):
                        b"hop\n", request=request, close=close)
         else:
             self._default(conn, request, close)
+        return not close
+
+    def set_health(self, status: int, body: bytes | None = None):
+        """What the next health checks get: `status`, and `body` when given."""
+        self.health_status = status
+        if body is not None:
+            self.health_body = body
+
+    def _answer_health(self, conn, reader: _Reader, request: Request) -> bool:
+        self._read_body(reader, request)
+        with self._records:
+            self.health_checks += 1
+        close = self._wants_close(request)
+        self._send(conn, self.health_status, [("Content-Type", "text/plain")], self.health_body,
+                   request=request, close=close)
         return not close
 
     def _default(self, conn, request: Request, close: bool):
