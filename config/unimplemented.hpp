@@ -9,7 +9,7 @@
 namespace ringlb::config {
 
 // Warns about settings that parse but have no effect yet, and refuses those that would silently
-// weaken what the user asked for (TLS: serving plaintext instead is not acceptable).
+// weaken what the user asked for.
 void report_unimplemented_features(const Config& config, const SourceMap& sources,
                                    Reporter& report);
 

@@ -78,6 +78,10 @@ struct PendingOutput {
   size_t piece_offset = 0;  // first iovec not completely sent
   msghdr message{};
   bool sending = false;
+  // Toward a TLS socket: the plan went into the channel whole; it counts as sent once the
+  // channel has sent `tls_mark` ciphertext bytes. `plan_bytes` is its plaintext size.
+  uint64_t tls_mark = 0;
+  size_t plan_bytes = 0;
 
   bool empty() const { return plan.empty(); }
   void add_scratch(std::string_view bytes) {

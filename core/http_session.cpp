@@ -76,6 +76,11 @@ void HttpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   socklen_t length = sizeof(client_address_);
   getpeername(client_fd, reinterpret_cast<sockaddr*>(&client_address_), &length);
   set_phase(Phase::kIdle);
+  if (listener.tls) {
+    tls_[kClient] =
+        std::make_unique<TlsChannel>(listener.tls->initial(), TlsChannel::Role::kServer);
+    if (!tls_[kClient]->valid()) return close_now("cannot create a TLS connection", false);
+  }
   arm_receive(kClient);
 }
 
@@ -100,6 +105,11 @@ TimerWheel::Clock::time_point HttpSession::deadline() const {
       if (current().request_done)
         return current().request_done_at + pool_config().timeouts.response;
       return last_activity_ + timeouts.client_idle;
+    case Phase::kConnecting:
+      // A TLS handshake with the backend gets the connect timeout, like the connect itself.
+      if (tls_[kBackend] && !tls_[kBackend]->established())
+        return current().connected_at + pool_config().timeouts.connect;
+      return last_activity_ + timeouts.client_idle;
     default:
       return last_activity_ + timeouts.client_idle;
   }
@@ -107,6 +117,7 @@ TimerWheel::Clock::time_point HttpSession::deadline() const {
 
 void HttpSession::on_timer() {
   if (closing_) return;
+  if (close_when_flushed_ != nullptr) return close_now(close_when_flushed_, false);
   const auto due = deadline();
   if (ctx_->now < due) {
     ctx_->timers.schedule(timer_, due);
@@ -127,6 +138,12 @@ void HttpSession::on_timer() {
       }
       close_now("idle timeout");
       return;
+    case Phase::kConnecting:
+      if (tls_[kBackend] && !tls_[kBackend]->established()) {
+        return on_backend_handshake_failed("timed out");
+      }
+      close_now("idle timeout");
+      return;
     default:
       close_now("idle timeout");
       return;
@@ -143,10 +160,18 @@ void HttpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
       on_receive(kBackend, cqe);
       break;
     case OpKind::kSendClient:
-      on_sent(kClient, cqe.res);
+      if (tls_[kClient]) {
+        on_tls_sent(kClient, cqe.res);
+      } else {
+        on_sent(kClient, cqe.res);
+      }
       break;
     case OpKind::kSendBackend:
-      on_sent(kBackend, cqe.res);
+      if (tls_[kBackend]) {
+        on_tls_sent(kBackend, cqe.res);
+      } else {
+        on_sent(kBackend, cqe.res);
+      }
       break;
     case OpKind::kConnect:
       on_connected(cqe.res);
@@ -165,6 +190,14 @@ void HttpSession::retry_receive(OpKind kind) {
 void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
   receiving_[from] = false;
   const bool has_buffer = (cqe.flags & IORING_CQE_F_BUFFER) != 0;
+  if (close_when_flushed_ != nullptr && has_buffer) {
+    ctx_->buffers.give_back(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
+    return;
+  }
+  if (close_when_flushed_ != nullptr) return;
+  if (tls_[from] && !closing_ && phase_ != Phase::kClosingAfterSend && cqe.res > 0 && has_buffer) {
+    return on_tls_receive(from, cqe);
+  }
   if (closing_ || phase_ == Phase::kClosingAfterSend || cqe.res <= 0 || !has_buffer) {
     if (has_buffer)
       ctx_->buffers.give_back(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
@@ -287,7 +320,7 @@ bool HttpSession::on_request_head() {
     std::memcpy(current().request_id, client_id.data(), kept);
     current().request_id[kept] = '\0';
   }
-  const http::ForwardContext context{current().client_ip, "http",
+  const http::ForwardContext context{current().client_ip, listener_->tls ? "https" : "http",
                                      client_id.empty() ? current().request_id : ""};
   PendingOutput& output = exchange_->output[kBackend];
   const size_t start = output.scratch.size();
@@ -326,7 +359,7 @@ void HttpSession::connect_to(uint32_t index, bool allow_pooled) {
   state.on_start();
   current().backend_started = true;
   current().outcome = health::Outcome::kSuccess;
-  const int pooled = allow_pooled ? ctx_->upstreams.take(state, ctx_->now) : -1;
+  const int pooled = allow_pooled ? ctx_->upstreams.take(state, ctx_->now, &tls_[kBackend]) : -1;
   if (pooled >= 0) {
     backend_fd_ = pooled;
     current().backend_reused = true;
@@ -347,6 +380,7 @@ void HttpSession::on_connected(int result) {
   if (closing_ || phase_ == Phase::kClosingAfterSend) return;
   if (result == 0) {
     current().connected_at = ctx_->now;
+    if (current().pool->tls) return start_backend_tls();
     return start_forwarding();
   }
   const bool timed_out = result == -ECANCELED;
@@ -356,6 +390,31 @@ void HttpSession::on_connected(int result) {
   close_fd(backend_fd_);
   if (current().attempts < kMaxConnectAttempts) return connect_backend();
   fail(503, "backend connect failed");
+}
+
+void HttpSession::start_backend_tls() {
+  const TlsClientContext& context = *current().pool->tls;
+  const config::PoolTls& settings = context.config();
+  tls_[kBackend] = std::make_unique<TlsChannel>(context.context(), TlsChannel::Role::kClient,
+                                                settings.sni, settings.verify);
+  if (!tls_[kBackend]->valid()) return fail(502, "cannot create a TLS connection");
+  ctx_->timers.schedule(timer_, deadline());  // the handshake gets the connect timeout
+  advance_handshake(kBackend);
+}
+
+// Retried on another backend like a failed connect, unless an operation on the connection is
+// still in flight (a receive while the handshake timed out): then the request gets 502.
+void HttpSession::on_backend_handshake_failed(const char* why) {
+  LOG_WARN("pool %s: TLS handshake with %s failed: %s", pool_config().name.c_str(),
+           backend_state().address().c_str(), why);
+  finish_backend_attempt(health::Outcome::kConnectFailed);
+  if (receiving_[kBackend] || tls_[kBackend]->sending()) {
+    return fail(502, "TLS handshake with the backend failed");
+  }
+  tls_[kBackend].reset();
+  close_fd(backend_fd_);
+  if (current().attempts < kMaxConnectAttempts) return connect_backend();
+  fail(502, "TLS handshake with the backend failed");
 }
 
 void HttpSession::start_forwarding() {
@@ -370,7 +429,8 @@ void HttpSession::start_forwarding() {
 bool HttpSession::can_resend_after_stale_reuse() const {
   return current().backend_reused && !current().response_started && current().request_done &&
          !exchange_->retry_head.empty() && !exchange_->output[kBackend].sending &&
-         current().stale_retries < kMaxStaleRetries;
+         current().stale_retries < kMaxStaleRetries &&
+         (!tls_[kBackend] || !tls_[kBackend]->sending());
 }
 
 void HttpSession::retry_after_stale_connection() {
@@ -379,6 +439,7 @@ void HttpSession::retry_after_stale_connection() {
             backend_state().address().c_str());
   finish_backend_attempt(health::Outcome::kSuccess);  // not the backend's fault
   close_fd(backend_fd_);
+  tls_[kBackend].reset();  // nothing of it is in flight (can_resend_after_stale_reuse)
   drop_input(kBackend);
   exchange_->output[kBackend].clear();
   exchange_->output[kBackend].add_scratch(exchange_->retry_head);
@@ -499,15 +560,18 @@ void HttpSession::pump_tunnel(Side from) {
 void HttpSession::finish_exchange() {
   log_access();
   const bool backend_idle = current().request_done && !exchange_->output[kBackend].sending &&
-                            !receiving_[kBackend] && pending(kBackend).empty();
+                            !receiving_[kBackend] && pending(kBackend).empty() &&
+                            (!tls_[kBackend] || tls_[kBackend]->flushed());
   finish_backend_attempt(health::Outcome::kSuccess);
   if (backend_fd_ >= 0 && backend_idle) {
     if (current().backend_keep_alive) {
       ctx_->upstreams.put(current().pool->balancer->backends()[current().backend].state,
-                          backend_fd_, ctx_->now + pool_config().timeouts.idle);
+                          backend_fd_, ctx_->now + pool_config().timeouts.idle,
+                          std::move(tls_[kBackend]));
       backend_fd_ = -1;
     } else {
       close_fd(backend_fd_);
+      tls_[kBackend].reset();
     }
   }
   if (!client_keep_alive_ || client_eof_ || backend_fd_ >= 0) return close_now("done");
@@ -566,8 +630,9 @@ void HttpSession::fail(unsigned status, const char* reason) {
   send_output(kClient);
 }
 
-void HttpSession::close_now(const char* cause) {
+void HttpSession::close_now(const char* cause, bool graceful) {
   if (closing_) return;
+  if (graceful && close_tls_gracefully(cause)) return;
   if (exchange_ && phase_ != Phase::kIdle) {
     if (current().end_cause[0] == '\0') current().end_cause = cause;
     log_access();
@@ -596,6 +661,7 @@ void HttpSession::release() {
   }
   close_fd(client_fd_);
   close_fd(backend_fd_);
+  for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel
   snapshot_.reset();
 }
 

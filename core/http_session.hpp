@@ -3,6 +3,11 @@
 // new connection with a re-serialized head, and its response is parsed and re-framed on the way
 // back. Bodies stream with one buffer in flight per direction (backpressure). A websocket
 // upgrade turns the session into a byte tunnel after the backend's 101.
+//
+// TLS (a TLS listener, a TLS pool) sits between the ring and the parser: received ciphertext
+// goes into the side's channel and the plaintext into that side's input stash; a send plan is
+// encrypted whole into the channel and counts as sent once its ciphertext has been sent, so
+// every flow below is the same with or without TLS.
 #pragma once
 
 #include <linux/time_types.h>
@@ -14,6 +19,7 @@
 #include "core/http_exchange.hpp"
 #include "core/session.hpp"
 #include "core/snapshot.hpp"
+#include "core/tls_channel.hpp"
 
 namespace ringlb {
 
@@ -25,7 +31,7 @@ class HttpSession final : public Session {
   void on_completion(OpKind kind, const io_uring_cqe& cqe) override;
   void on_timer() override;
   void retry_receive(OpKind kind) override;
-  void abort(const char* cause) override { close_now(cause); }
+  void abort(const char* cause) override { close_now(cause, false); }
   void release() override;
 
  private:
@@ -50,6 +56,23 @@ class HttpSession final : public Session {
   void send_output(Side to);
   void on_sent(Side to, int result);
   void add_body(Side to, std::string_view bytes, http::Framing framing);
+  // Handles a send that failed (result < 0) the same way with or without TLS.
+  void on_send_failed(Side to, int result);
+  // The whole plan toward `to` went out: release what it pointed into and move on.
+  void on_output_sent(Side to);
+
+  // ---- TLS (http_session_tls.cpp) ----
+  void on_tls_receive(Side from, const io_uring_cqe& cqe);
+  // Drives a handshake after bytes came in; true once it is complete.
+  bool advance_handshake(Side side);
+  void start_backend_tls();
+  void on_backend_handshake_failed(const char* why);
+  TlsChannel::Status decrypt_into_stash(Side from);
+  void send_tls(Side to);
+  void flush_tls(Side side);
+  void on_tls_sent(Side to, int result);
+  // Sends close_notify (or a handshake alert) before the close; false when the close may go on.
+  bool close_tls_gracefully(const char* cause);
   int fd_of(Side side) const { return side == kClient ? client_fd_ : backend_fd_; }
 
   // ---- the request/response flow (http_session.cpp) ----
@@ -76,7 +99,8 @@ class HttpSession final : public Session {
   void finish_backend_attempt(health::Outcome outcome);
   // Answers `status` if nothing of a response reached the client yet, then closes.
   void fail(unsigned status, const char* reason);
-  void close_now(const char* cause);
+  // Closes the session; `graceful` lets a TLS client's close_notify go out first.
+  void close_now(const char* cause, bool graceful = true);
   void drop_input(Side from);
   void log_access();
   void set_phase(Phase phase);
@@ -89,6 +113,8 @@ class HttpSession final : public Session {
 
   int client_fd_ = -1;
   int backend_fd_ = -1;
+  std::array<std::unique_ptr<TlsChannel>, 2> tls_;  // by Side; null = plain
+  const char* close_when_flushed_ = nullptr;        // closing once the channel's last bytes left
   std::shared_ptr<const Snapshot> snapshot_;
   const Listener* listener_ = nullptr;
   std::unique_ptr<HttpExchange> exchange_;

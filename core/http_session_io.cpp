@@ -97,6 +97,7 @@ void HttpSession::add_body(Side to, std::string_view bytes, http::Framing framin
 void HttpSession::send_output(Side to) {
   PendingOutput& output = exchange_->output[to];
   if (output.sending || output.empty() || fd_of(to) < 0) return;
+  if (tls_[to]) return send_tls(to);
   output.pieces.clear();
   for (const PendingOutput::Piece& piece : output.plan) {
     const char* data = piece.data ? piece.data : output.scratch.data() + piece.scratch_offset;
@@ -115,20 +116,8 @@ void HttpSession::send_output(Side to) {
 void HttpSession::on_sent(Side to, int result) {
   PendingOutput& output = exchange_->output[to];
   output.sending = false;
-  const Side from = to == kClient ? kBackend : kClient;
   if (closing_) return;
-  if (result < 0) {
-    LOG_DEBUG("send to %s: %s", to == kClient ? "client" : "backend", std::strerror(-result));
-    if (to == kBackend && can_resend_after_stale_reuse() && !receiving_[kBackend]) {
-      retry_after_stale_connection();
-    } else if (to == kBackend && !current().response_started) {
-      current().outcome = health::Outcome::kReset;
-      fail(502, "backend closed the connection while the request was sent");
-    } else {
-      close_now(to == kClient ? "client error" : "backend error");
-    }
-    return;
-  }
+  if (result < 0) return on_send_failed(to, result);
   last_activity_ = ctx_->now;
   if (to == kClient) current().bytes_out += static_cast<uint64_t>(result);
   // A short send: skip what went out and send the rest, in order.
@@ -149,6 +138,24 @@ void HttpSession::on_sent(Side to, int result) {
     submit(sqe, to == kClient ? OpKind::kSendClient : OpKind::kSendBackend);
     return;
   }
+  on_output_sent(to);
+}
+
+void HttpSession::on_send_failed(Side to, int result) {
+  LOG_DEBUG("send to %s: %s", to == kClient ? "client" : "backend", std::strerror(-result));
+  if (to == kBackend && can_resend_after_stale_reuse() && !receiving_[kBackend]) {
+    retry_after_stale_connection();
+  } else if (to == kBackend && !current().response_started) {
+    current().outcome = health::Outcome::kReset;
+    fail(502, "backend closed the connection while the request was sent");
+  } else {
+    close_now(to == kClient ? "client error" : "backend error", false);
+  }
+}
+
+void HttpSession::on_output_sent(Side to) {
+  PendingOutput& output = exchange_->output[to];
+  const Side from = to == kClient ? kBackend : kClient;
   output.clear();
   if (phase_ == Phase::kClosingAfterSend && to == kClient) {
     close_now(current().end_cause);

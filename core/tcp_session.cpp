@@ -141,6 +141,8 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
   if (cqe.res > 0) {
     last_activity_ = ctx_->now;
     send_pending(direction);
+  } else if (cqe.res == 0 && tls != nullptr && !tls->established()) {
+    begin_close("client closed during the handshake");  // a truncated ClientHello, a probe
   } else if (cqe.res == 0) {
     pipe.eof = true;
     finish_direction_if_drained(direction);

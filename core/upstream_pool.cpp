@@ -14,16 +14,18 @@ UpstreamPool::~UpstreamPool() {
   }
 }
 
-int UpstreamPool::take(const health::BackendState& state, Clock::time_point now) {
+int UpstreamPool::take(const health::BackendState& state, Clock::time_point now,
+                       std::unique_ptr<TlsChannel>* tls) {
   auto it = backends_.find(&state);
   if (it == backends_.end()) return -1;
   std::vector<Idle>& idle = it->second.idle;
   int fd = -1;
   while (fd < 0 && !idle.empty()) {
-    const Idle newest = idle.back();
+    Idle newest = std::move(idle.back());
     idle.pop_back();
     if (now < newest.expires) {
       fd = newest.fd;
+      if (tls != nullptr) *tls = std::move(newest.tls);
     } else {
       close(newest.fd);
     }
@@ -33,14 +35,14 @@ int UpstreamPool::take(const health::BackendState& state, Clock::time_point now)
 }
 
 void UpstreamPool::put(std::shared_ptr<health::BackendState> state, int fd,
-                       Clock::time_point expires) {
+                       Clock::time_point expires, std::unique_ptr<TlsChannel> tls) {
   Backend& backend = backends_[state.get()];
   if (!backend.state) backend.state = std::move(state);
   if (backend.idle.size() >= kMaxIdlePerBackend) {
     close(backend.idle.front().fd);
     backend.idle.erase(backend.idle.begin());
   }
-  backend.idle.push_back({fd, expires});
+  backend.idle.push_back({fd, expires, std::move(tls)});
 }
 
 void UpstreamPool::close_expired(Clock::time_point now) {

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/log.hpp"
+#include "core/tls_context.hpp"
 
 namespace ringlb {
 namespace {
@@ -71,6 +72,10 @@ void Worker::request_abort() {
 void Worker::run() {
   const std::string name = "w" + std::to_string(id_);
   log::set_thread_name(name.c_str());
+  if (id_ == 0) {
+    LOG_DEBUG("kTLS is %s; TLS records are made in user space",
+              kernel_offers_ktls() ? "offered by the kernel but not used" : "not offered");
+  }
   arm_wake();
   while (!finished()) {
     ctx_.now = Clock::now();

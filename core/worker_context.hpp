@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/access_log.hpp"
@@ -38,6 +39,7 @@ struct WorkerContext {
   std::vector<OpTag> starved;
   uint64_t random_state = 0x9E3779B97F4A7C15ull;  // seeded per worker; request ids only
   TlsCounters tls{};
+  std::string tls_plaintext{};  // where a send plan is gathered before it is encrypted, reused
 };
 
 // 32 lowercase hex digits from the worker's generator (splitmix64): unique enough to correlate

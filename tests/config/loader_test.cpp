@@ -132,8 +132,6 @@ TEST(Loader, UnknownKeysAreReportedAtEveryLevel) {
           "test.toml:14:1: unknown key 'max_body_byte' in [listeners.web.limits]; did you mean "
           "'max_body_bytes'?",
           "test.toml:17:1: unknown key 'prefix' in listeners.web.routes[0]",
-          "test.toml:18:1: TLS on http listeners is not supported yet in this build (tcp "
-          "listeners have it)",
           "test.toml:19:26: cannot read certificate c: No such file or directory",
           "test.toml:19:37: cannot read private key k: No such file or directory",
           "test.toml:19:42: unknown key 'chain' in listeners.web.tls.certificates[0]",
@@ -144,7 +142,6 @@ TEST(Loader, UnknownKeysAreReportedAtEveryLevel) {
           "test.toml:23:1: unknown key 'balanse' in [pools.app]; did you mean 'balance'?",
           "test.toml:25:1: unknown key 'intervl' in [pools.app.health]; did you mean "
           "'interval'?",
-          "test.toml:26:1: TLS is not supported yet in this build",
           "test.toml:27:1: unknown key 'verfy' in [pools.app.tls]; did you mean 'verify'?",
           "test.toml:29:1: unknown key 'conect' in [pools.app.timeouts]; did you mean "
           "'connect'?"));

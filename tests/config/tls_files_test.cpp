@@ -74,15 +74,9 @@ class TlsFiles : public ::testing::Test {
     return load_config_file(path, known_balancers());
   }
 
-  // As printed, with the temporary directory shown as DIR, and without the refusals of what this
-  // build does not do yet (unimplemented_test covers those).
+  // As printed, with the temporary directory shown as DIR.
   std::vector<std::string> printed_relative(const LoadResult& result) {
-    std::vector<std::string> lines;
-    for (std::string& line : printed(result)) {
-      if (line.find("is not supported yet in this build") == std::string::npos) {
-        lines.push_back(std::move(line));
-      }
-    }
+    std::vector<std::string> lines = printed(result);
     for (std::string& line : lines) {
       for (size_t at = line.find(dir_); at != std::string::npos; at = line.find(dir_)) {
         line.replace(at, dir_.size(), "DIR");
@@ -116,6 +110,28 @@ TEST_F(TlsFiles, AGoodPairLoadsWithRelativePathsResolvedNextToTheConfig) {
   EXPECT_EQ(tls.certificates[0].key, dir_ + "/site.key");
   EXPECT_EQ(tls.min_version, "1.2");
   EXPECT_EQ(tls.alpn, std::vector<std::string>{"http/1.1"});
+}
+
+TEST_F(TlsFiles, APoolCaBundleAndSniLoad) {
+  EVP_PKEY* key = new_key();
+  write_certificate(key, "ca.pem");
+  EVP_PKEY_free(key);
+  LoadResult result = load_file({
+      "[listeners.web]",
+      "bind = \"127.0.0.1:8080\"",
+      "pool = \"app\"",
+      "[pools.app]",
+      "backends = [{ address = \"127.0.0.1:9001\" }]",
+      "[pools.app.tls]",
+      "ca = \"ca.pem\"",
+      "sni = \"app.internal\"",
+  });
+  EXPECT_EQ(printed_relative(result), expected());
+  ASSERT_TRUE(result.config);
+  const PoolTls& tls = *result.config->pools[0].tls;
+  EXPECT_TRUE(tls.verify);
+  EXPECT_EQ(tls.ca, dir_ + "/ca.pem");
+  EXPECT_EQ(tls.sni, "app.internal");
 }
 
 TEST_F(TlsFiles, MissingFilesAreErrorsAtTheSettingThatNamesThem) {
@@ -214,6 +230,23 @@ TEST_F(TlsFiles, FilesThatAreNotPemAreErrors) {
                      "DIR/ringlb.toml:9:6: DIR/junk holds no PEM certificate",
                      "DIR/ringlb.toml:10:7: 'sni' must be a host name like \"app.internal\", not "
                      "\"bad name\""));
+}
+
+TEST(TlsSections, AreCheckedLikeEveryOtherSection) {
+  LoadResult result = load_before_base({
+      "[listeners.web.tls]",    // 1
+      "min_version = \"1.4\"",  // 2
+      "alpn = [\"h2\", 11]",    // 3
+      "[pools.app.tls]",        // 4
+      "verify = \"yes\"",       // 5
+  });
+  EXPECT_EQ(printed(result),
+            expected("test.toml:1:1: TLS needs at least one entry in 'certificates'",
+                     "test.toml:2:15: 'min_version' must be \"1.2\" or \"1.3\", not \"1.4\"; "
+                     "did you mean \"1.2\"?",
+                     "test.toml:3:15: 'alpn' must hold only strings, not an integer",
+                     "test.toml:5:10: 'verify' must be a boolean (true or false), not a "
+                     "string"));
 }
 
 }  // namespace

@@ -7,10 +7,9 @@ import shutil
 import socket
 import ssl
 import subprocess
-import threading
 from pathlib import Path
 
-from harness import HOST, DEFAULT_TIMEOUT, _ThreadedServer
+from harness import DEFAULT_TIMEOUT, HOST
 
 
 def have_openssl() -> bool:
@@ -96,26 +95,6 @@ def recv_all_tls(sock: ssl.SSLSocket) -> bytes:
         if not data:
             return b"".join(chunks)
         chunks.append(data)
-
-
-class TlsWrapped(_ThreadedServer):
-    """Wraps each accepted connection in TLS with `context`, then lets `inner` handle it."""
-
-    def __init__(self, context: ssl.SSLContext, inner):
-        self.context = context
-        self.inner = inner
-        self.handshakes = 0
-        self._count_lock = threading.Lock()
-        super().__init__()
-
-    def handle(self, conn):
-        try:
-            tls = self.context.wrap_socket(conn, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        with self._count_lock:
-            self.handshakes += 1
-        self.inner.handle(tls)
 
 
 def server_context(cert: str, key: str) -> ssl.SSLContext:
