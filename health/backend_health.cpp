@@ -62,7 +62,7 @@ std::string BackendHealth::verdict_reason(const CheckResult& result, bool first)
   if (first) return text + " (first check)";
   const uint32_t count = result.passed() ? passes_ : fails_;
   return text + " (" + std::to_string(count) + (result.passed() ? " passed" : " failed") +
-         " checks in a row)";
+         (count == 1 ? " check" : " checks") + " in a row)";
 }
 
 std::optional<Transition> BackendHealth::on_check(const CheckResult& result, TimePoint now) {

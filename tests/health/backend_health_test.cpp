@@ -181,6 +181,13 @@ TEST(BackendHealth, TurningChecksOffBringsADownBackendUp) {
   EXPECT_EQ(up->reason, "health checks turned off");
 }
 
+TEST(BackendHealth, WithFallOneTheReasonSaysOneCheck) {
+  BackendHealth health(State::kUp, {.rise = 1, .fall = 1}, kStart);
+  health.on_check(kPass, kStart);
+  EXPECT_EQ(health.on_check(kRefused, kStart + seconds(1))->reason,
+            "connect refused (1 failed check in a row)");
+}
+
 TEST(BackendHealth, ComingUpFromUnknownIsNotAComeback) {
   BackendHealth health(State::kUnknown, {}, kStart);
   health.on_check(kPass, kStart + seconds(1));
