@@ -81,6 +81,24 @@ class HttpsListenerTest(HttpTestCase):
             self.assertEqual(response.status, 200, target)
             self.assertEqual(hashlib.sha256(response.body).hexdigest(), pattern_sha256(size))
 
+    def test_a_websocket_tunnel_carries_bytes_both_ways_over_tls(self):
+        conn = self.conn(timeout=10)
+        conn.send(build_request("GET", "/ws", [
+            ("Connection", "Upgrade"), ("Upgrade", "websocket"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Sec-WebSocket-Version", "13")]))
+        self.assertEqual(conn.read_response().status, 101)
+        greeting = b"hello from backend\n"
+        payload = os.urandom(300000)
+        received = bytes(conn.buf)
+        conn.buf.clear()
+        conn.send(payload)
+        deadline = time.monotonic() + 10
+        while len(received) < len(greeting) + len(payload):
+            data = conn._recv(deadline)
+            self.assertTrue(data, "the tunnel closed early")
+            received += data
+        self.assertEqual(received, greeting + payload)
+
     def test_connection_close_ends_with_close_notify(self):
         conn = self.conn()
         response = conn.request("GET", "/x", [("Connection", "close")])
