@@ -65,6 +65,7 @@ bool HttpSession::advance_handshake(Side side) {
   if (status == TlsChannel::Status::kOk) {
     if (side == kClient) {
       ++ctx_->tls.handshakes;
+      if (tls.resumed()) ++ctx_->tls.resumed;
       return true;
     }
     start_forwarding();

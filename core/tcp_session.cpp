@@ -369,6 +369,7 @@ void TcpSession::advance_handshake(Socket socket) {
   // Plaintext that came along waits in the pipe's buffer until start_pumping() sends it.
   if (socket == kBackendSocket) return start_pumping();
   ++ctx_->tls.handshakes;
+  if (tls.resumed()) ++ctx_->tls.resumed;
   connect_next();
 }
 

@@ -138,6 +138,8 @@ bool TlsChannel::flushed() const {
   return !sending_ && sending_offset_ == sending_buffer_.size() && BIO_ctrl_pending(out_) == 0;
 }
 
+bool TlsChannel::resumed() const { return SSL_session_reused(ssl_) == 1; }
+
 uint64_t TlsChannel::produced() const { return BIO_number_written(out_); }
 
 std::string_view TlsChannel::alpn() const {

@@ -36,6 +36,8 @@ class TlsChannel {
 
   bool valid() const { return ssl_ != nullptr; }
   bool established() const { return established_; }
+  // The handshake resumed a session (a ticket) instead of a full key exchange and signature.
+  bool resumed() const;
 
   // Ciphertext from the peer (copied).
   void feed(const char* data, size_t length);

@@ -104,8 +104,9 @@ void Worker::run() {
   access_log_.flush();
   current_.reset();
   if (ctx_.tls.handshakes + ctx_.tls.failed_handshakes > 0) {
-    LOG_INFO("tls: %llu client handshakes, %llu failed (%llu of them plain HTTP)",
+    LOG_INFO("tls: %llu client handshakes (%llu resumed), %llu failed (%llu of them plain HTTP)",
              static_cast<unsigned long long>(ctx_.tls.handshakes),
+             static_cast<unsigned long long>(ctx_.tls.resumed),
              static_cast<unsigned long long>(ctx_.tls.failed_handshakes),
              static_cast<unsigned long long>(ctx_.tls.plain_http));
   }

@@ -18,6 +18,7 @@ namespace ringlb {
 // What happened to TLS handshakes with clients on this worker; logged when the worker stops.
 struct TlsCounters {
   uint64_t handshakes = 0;
+  uint64_t resumed = 0;  // of the handshakes: resumed with a session ticket
   uint64_t failed_handshakes = 0;
   uint64_t plain_http = 0;  // of the failed: a plain HTTP request on a TLS port
   void count_failure(bool was_plain_http) {

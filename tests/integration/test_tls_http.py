@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import time
 import unittest
 
@@ -99,6 +100,26 @@ class HttpsListenerTest(HttpTestCase):
             received += data
         self.assertEqual(received, greeting + payload)
 
+    def test_sessions_resume_one_after_another_with_fresh_tickets(self):
+        # Like a client reconnecting in a loop: each connection resumes the session the previous
+        # one ended with, which needs a new ticket on every resumed connection (TLS 1.3 tickets
+        # are used once).
+        results = []
+        session_in = []
+        for i in range(4):
+            session_out = os.path.join(self.tmpdir, f"session{i}")
+            out = subprocess.run(
+                ["openssl", "s_client", "-connect", f"{HOST}:{self.port}", "-servername",
+                 "a.test", "-ign_eof", *session_in, "-sess_out", session_out],
+                input=b"GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n",
+                capture_output=True, timeout=10).stdout.decode(errors="replace")
+            results.append("Reused" if "\nReused, " in out else "New")
+            session_in = ["-sess_in", session_out]
+        self.assertEqual(results, ["New", "Reused", "Reused", "Reused"])
+        self.ringlb_.send_signal(signal.SIGTERM)
+        self.assertExits(0, 10)
+        self.assertIn("tls: 4 client handshakes (3 resumed)", self.ringlb_.log())
+
     def test_connection_close_ends_with_close_notify(self):
         conn = self.conn()
         response = conn.request("GET", "/x", [("Connection", "close")])
@@ -120,7 +141,7 @@ class HttpsListenerTest(HttpTestCase):
         self.assertEqual(len(self.backend_.requests), 1)
         self.ringlb_.send_signal(signal.SIGTERM)
         self.assertExits(0, 10)
-        self.assertIn("tls: 1 client handshakes, 2 failed (1 of them plain HTTP)",
+        self.assertIn("tls: 1 client handshakes (0 resumed), 2 failed (1 of them plain HTTP)",
                       self.ringlb_.log())
 
 

@@ -125,7 +125,7 @@ class TlsTcpListenerTest(RinglbTestCase):
         ringlb.wait_for_log("TLS handshake with a client failed: http request")
         ringlb.send_signal(signal.SIGTERM)
         self.assertExits(0, 10)
-        self.assertIn("tls: 1 client handshakes, 2 failed (1 of them plain HTTP)", ringlb.log())
+        self.assertIn("tls: 1 client handshakes (0 resumed), 2 failed (1 of them plain HTTP)", ringlb.log())
 
     def test_reload_swaps_the_certificate_and_open_connections_keep_working(self):
         ringlb = self.start(certificates=[self.a])
