@@ -99,6 +99,8 @@ void TcpSession::start_pumping() {
     const Pipe& pipe = pipes_[direction];
     if (pipe.buffer_id >= 0 && pipe.sent < pipe.length) {
       send_pending(direction);  // plaintext that came with the client's handshake
+    } else if (pipe.eof) {
+      finish_direction_if_drained(direction);  // a close_notify came with it
     } else {
       arm_receive(direction);
     }

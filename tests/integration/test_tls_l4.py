@@ -4,6 +4,7 @@
 # while an open connection keeps its own.
 import hashlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -14,8 +15,8 @@ import time
 import unittest
 from pathlib import Path
 
-from harness import (HOST, EchoBackend, RinglbTestCase, free_port, recv_exact, runtime_user_lines,
-                     wait_closed)
+from harness import (HOST, EchoBackend, RinglbTestCase, free_port, recv_exact, run_ringlb,
+                     runtime_user_lines, wait_closed)
 from tls_harness import Pki, client_context, have_openssl, peer_names, recv_all_tls, tls_connect
 
 
@@ -147,6 +148,23 @@ class TlsTcpListenerTest(RinglbTestCase):
         self.assertEqual(new_der, ssl.PEM_cert_to_DER_cert(Path(fresh_cert).read_text()))
         old.sendall(b"after")
         self.assertEqual(recv_exact(old, 5), b"after")
+
+    def test_check_reports_bad_tls_files_at_their_line_and_column(self):
+        expired = self.pki.leaf("old", ["a.test"], days=-1)
+        os.chmod(self.a[1], 0o644)
+        text = tls_l4_config(self.port, self.echo.port,
+                             [self.a, expired, ("missing.pem", self.b[1])])
+        path = self.write_config(text)
+        result = run_ringlb("--check", "-c", path)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        line = next(i for i, l in enumerate(text.splitlines(), 1) if l.startswith("certificates"))
+        out = result.stdout + result.stderr
+        self.assertRegex(out, rf"{re.escape(path)}:{line}:\d+: warning: private key "
+                              rf"{re.escape(self.a[1])} is readable by every user")
+        self.assertRegex(out, rf"{re.escape(path)}:{line}:\d+: certificate "
+                              rf"{re.escape(expired[0])} expired on ")
+        self.assertRegex(out, rf"{re.escape(path)}:{line}:\d+: cannot read certificate "
+                              rf"\S*missing.pem: No such file or directory")
 
     def test_a_bad_certificate_refuses_the_reload_and_the_old_one_keeps_serving(self):
         ringlb = self.start(certificates=[self.a])
