@@ -12,7 +12,7 @@
 namespace ringlb {
 namespace {
 
-constexpr size_t kDecryptChunk = 16 * 1024;  // one TLS record's worth of plaintext at most
+constexpr size_t kDecryptChunk = size_t{16} * 1024;  // one TLS record's worth of plaintext at most
 // How long a closing TLS connection waits for its close_notify (or alert) to go out.
 constexpr auto kCloseNotifyTimeout = std::chrono::seconds(1);
 

@@ -10,7 +10,7 @@
 namespace ringlb {
 namespace {
 
-constexpr size_t kKeptSendCapacity = 64 * 1024;  // larger send buffers are freed once sent
+constexpr size_t kKeptSendCapacity = size_t{64} * 1024;  // larger send buffers are freed once sent
 
 }  // namespace
 

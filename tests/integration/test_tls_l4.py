@@ -112,7 +112,9 @@ class TlsTcpListenerTest(RinglbTestCase):
     def test_bad_input_is_closed_cleanly_and_others_are_served(self):
         ringlb = self.start()
         truncated_hello = bytes.fromhex("160301020001000200030300") + os.urandom(20)
-        for junk in (b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n", os.urandom(3000),
+        # Garbage starts with bytes no TLS record starts with: random bytes that happen to look
+        # like a record header make OpenSSL wait for the rest, like any slow client would.
+        for junk in (b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n", b"\0\0\0" + os.urandom(2997),
                      truncated_hello):
             with socket.create_connection((HOST, self.port), timeout=5) as sock:
                 sock.sendall(junk)
