@@ -10,7 +10,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import threading
 import time
 import unittest
 from pathlib import Path
@@ -74,11 +73,13 @@ class TlsTcpListenerTest(RinglbTestCase):
     def test_bytes_tunnel_intact_and_end_with_close_notify(self):
         self.start()
         payload = os.urandom(3 << 20)
+        received = bytearray()
         with tls_connect(self.port, client_context(self.pki), "a.test", timeout=15) as sock:
-            sender = threading.Thread(target=sock.sendall, args=(payload,))
-            sender.start()
-            received = recv_exact(sock, len(payload), timeout=15)
-            sender.join(15)
+            # One thread only: an SSL socket must not be read and written concurrently.
+            for start in range(0, len(payload), 64 << 10):
+                chunk = payload[start:start + (64 << 10)]
+                sock.sendall(chunk)
+                received += recv_exact(sock, len(chunk), timeout=15)
             self.assertEqual(hashlib.sha256(received).digest(), hashlib.sha256(payload).digest())
             sock.sendall(b"last words")
             self.assertEqual(recv_exact(sock, 10), b"last words")
