@@ -129,6 +129,29 @@ class TlsTcpBackendTest(RinglbTestCase):
         self.assertEqual(echo_roundtrip(self.client(port, timeout=15), payload, timeout=15),
                          payload)
 
+    def test_a_tcp_listener_terminates_and_originates_tls_at_once(self):
+        pki = Pki(os.path.join(self.tmpdir, "pki"))
+        cert, key = pki.leaf("app", ["app.internal"])
+        front = pki.leaf("front", ["front.test"])
+        echo = self.backend(TlsEchoBackend, server_context(cert, key))
+        port = free_port()
+        config = "\n".join([
+            "[runtime]", "workers = 1", *runtime_user_lines(), "[log]", 'access = "off"',
+            "[listeners.l4]", f'bind = "{HOST}:{port}"', 'protocol = "tcp"', 'pool = "app"',
+            "[pools.app]", f'backends = [ {{ address = "{HOST}:{echo.port}" }} ]',
+        ]) + pool_tls_section("app", pki.ca, "app.internal") + tls_section("l4", [front])
+        self.start_ringlb(config, port)
+        with tls_connect(port, client_context(pki), "front.test", timeout=15) as sock:
+            for size in (1, 16385, 60000):
+                payload = os.urandom(size)
+                sock.sendall(payload)
+                received = bytearray()
+                while len(received) < size:
+                    data = sock.recv(1 << 16)
+                    self.assertTrue(data, "the tunnel closed early")
+                    received += data
+                self.assertEqual(bytes(received), payload)
+
 
 if __name__ == "__main__":
     unittest.main()
