@@ -73,6 +73,8 @@ void HttpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   snapshot_ = std::move(snapshot);
   listener_ = &listener;
   last_activity_ = ctx.now;
+  listener_stats().accepted.add();
+  listener_stats().active_up.add();
   socklen_t length = sizeof(client_address_);
   getpeername(client_fd, reinterpret_cast<sockaddr*>(&client_address_), &length);
   set_phase(Phase::kIdle);
@@ -385,10 +387,14 @@ void HttpSession::on_connected(int result) {
   }
   const bool timed_out = result == -ECANCELED;
   log_connect_failure(pool_config(), backend_state().address(), result);
+  backend_state().stats(ctx_->worker_id).connect_failures.add();
   finish_backend_attempt(timed_out ? health::Outcome::kConnectTimeout
                                    : health::Outcome::kConnectFailed);
   close_fd(backend_fd_);
-  if (current().attempts < kMaxConnectAttempts) return connect_backend();
+  if (current().attempts < kMaxConnectAttempts) {
+    listener_stats().retries.add();
+    return connect_backend();
+  }
   fail(503, "backend connect failed");
 }
 
@@ -413,7 +419,11 @@ void HttpSession::on_backend_handshake_failed(const char* why) {
   }
   tls_[kBackend].reset();
   close_fd(backend_fd_);
-  if (current().attempts < kMaxConnectAttempts) return connect_backend();
+  backend_state().stats(ctx_->worker_id).connect_failures.add();
+  if (current().attempts < kMaxConnectAttempts) {
+    listener_stats().retries.add();
+    return connect_backend();
+  }
   fail(502, "TLS handshake with the backend failed");
 }
 
@@ -435,6 +445,7 @@ bool HttpSession::can_resend_after_stale_reuse() const {
 
 void HttpSession::retry_after_stale_connection() {
   ++current().stale_retries;
+  listener_stats().retries.add();
   LOG_DEBUG("reused connection to %s was closed; resending on a new one",
             backend_state().address().c_str());
   finish_backend_attempt(health::Outcome::kSuccess);  // not the backend's fault
@@ -662,6 +673,7 @@ void HttpSession::release() {
   close_fd(client_fd_);
   close_fd(backend_fd_);
   for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel
+  listener_stats().active_down.add();
   snapshot_.reset();
 }
 

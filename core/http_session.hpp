@@ -102,7 +102,12 @@ class HttpSession final : public Session {
   // Closes the session; `graceful` lets a TLS client's close_notify go out first.
   void close_now(const char* cause, bool graceful = true);
   void drop_input(Side from);
+  // Once per request, however it ended: the counters, then the access log line.
   void log_access();
+  void count_request();
+  health::ListenerWorkerStats& listener_stats() const {
+    return listener_->stats->at(ctx_->worker_id);
+  }
   void set_phase(Phase phase);
   TimerWheel::Clock::time_point deadline() const;
   health::BackendState& backend_state() const;

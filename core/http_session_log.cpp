@@ -30,9 +30,36 @@ const char* loggable(std::string_view text, char (&out)[N]) {
 
 }  // namespace
 
+void HttpSession::count_request() {
+  const RequestState& request = current();
+  const auto since_start = [&](TimerWheel::Clock::time_point at) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(at - request.request_started);
+  };
+  health::ListenerWorkerStats& listener = listener_stats();
+  listener.requests.add();
+  if (request.status != 0) listener.responses[health::status_class_index(request.status)].add();
+  listener.bytes_in.add(request.bytes_in);
+  listener.bytes_out.add(request.bytes_out);
+  listener.request_duration.observe(since_start(ctx_->now));
+  if (request.backend == balancers::kNoBackend) return;
+  health::BackendWorkerStats& backend = backend_state().stats(ctx_->worker_id);
+  backend.requests.add();
+  if (request.response_head_at != TimerWheel::Clock::time_point{}) {
+    backend.responses[health::status_class_index(request.status)].add();
+    backend.response_head_time.observe(since_start(request.response_head_at));
+  }
+  backend.bytes_in.add(request.bytes_in);
+  backend.bytes_out.add(request.bytes_out);
+  if (!request.backend_reused && request.connected_at != TimerWheel::Clock::time_point{}) {
+    backend.connect_time.observe(since_start(request.connected_at));
+  }
+}
+
 void HttpSession::log_access() {
-  if (current().logged || !ctx_->access_log.enabled()) return;
+  if (current().logged) return;
   current().logged = true;
+  count_request();
+  if (!ctx_->access_log.enabled()) return;
   const bool have_head = exchange_ && exchange_->request.head_done();
   const http::Head* head = have_head ? &exchange_->request.head() : nullptr;
   char method[1040];

@@ -76,6 +76,7 @@ bool HttpSession::advance_handshake(Side side) {
     return false;
   }
   ctx_->tls.count_failure(tls.plain_http());
+  listener_stats().tls_handshake_failures.add();
   LOG_DEBUG("listener %s: TLS handshake with a client failed: %s", listener_->config->name.c_str(),
             tls.failure().c_str());
   close_now("tls handshake failed");

@@ -128,6 +128,7 @@ int Server::run() {
   }
   signal_fd_ = block_signals();
   worker_count_ = resolve_workers(*loaded.config);
+  backends_.set_workers(worker_count_);
   const config::LogConfig log_config = loaded.config->log;
   std::string error;
   current_ = build_snapshot(std::move(*loaded.config), worker_count_, ++generation_,

@@ -137,11 +137,13 @@ std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t w
     Listener listener;
     listener.config = &listener_config;
     listener.pool = find_pool(*snapshot, listener_config.pool);
+    const Listener* previous = find_previous_listener(deps.previous, listener_config.name);
+    listener.stats = previous != nullptr ? previous->stats
+                                         : std::make_shared<health::ListenerStats>(workers);
     for (const config::Route& route : listener_config.routes) {
       listener.routes.push_back({&route, find_pool(*snapshot, route.pool)});
     }
     if (listener_config.tls) {
-      const Listener* previous = find_previous_listener(deps.previous, listener_config.name);
       listener.tls = tls_context<TlsServerContext>(*listener_config.tls, previous, error);
       if (!listener.tls) {
         error = "listener '" + listener_config.name + "': TLS: " + error;

@@ -16,6 +16,7 @@
 #include "core/socket_util.hpp"
 #include "core/tls_context.hpp"
 #include "health/backend_registry.hpp"
+#include "health/stats.hpp"
 
 namespace ringlb {
 
@@ -55,6 +56,8 @@ struct Listener {
   std::vector<RouteTarget> routes;  // first match wins
   std::shared_ptr<ListenerSockets> sockets;
   std::shared_ptr<const TlsServerContext> tls;  // set when the listener terminates TLS
+  // Per-worker counters; kept across reloads for a listener of the same name.
+  std::shared_ptr<health::ListenerStats> stats;
 };
 
 struct Snapshot {

@@ -29,6 +29,8 @@ void TcpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   snapshot_ = std::move(snapshot);
   listener_ = &listener;
   started_ = last_activity_ = ctx.now;
+  listener_stats().accepted.add();
+  listener_stats().active_up.add();
   if (ctx.access_log.enabled() || listener.pool->balancer->uses_key()) {
     socklen_t length = sizeof(client_address_);
     getpeername(client_fd, reinterpret_cast<sockaddr*>(&client_address_), &length);
@@ -77,17 +79,23 @@ void TcpSession::on_connected(int result) {
     return;
   }
   if (result == 0) {
+    health::BackendWorkerStats& stats = backend_state().stats(ctx_->worker_id);
+    stats.requests.add();
+    stats.connect_time.observe(
+        std::chrono::duration_cast<std::chrono::microseconds>(ctx_->now - started_));
     if (listener_->pool->tls) return start_tls(kBackendSocket, listener_->pool->tls->context());
     return start_pumping();
   }
   const bool timed_out = result == -ECANCELED;
   log_connect_failure(*listener_->pool->config, backend_state().address(), result);
+  backend_state().stats(ctx_->worker_id).connect_failures.add();
   backend_state().on_end(timed_out ? health::Outcome::kConnectTimeout
                                    : health::Outcome::kConnectFailed);
   backend_started_ = false;
   close(backend_fd_);
   backend_fd_ = -1;
   if (attempts_ < kMaxConnectAttempts) {
+    listener_stats().retries.add();
     connect_next();
   } else {
     begin_close("connect failed");
@@ -315,6 +323,7 @@ void TcpSession::release() {
   for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel
   if (backend_started_) backend_state().on_end(outcome_);
   backend_started_ = false;
+  count_connection();
   if (ctx_->access_log.enabled()) log_access();
   close_fd(client_fd_);
   close_fd(backend_fd_);
@@ -355,6 +364,7 @@ void TcpSession::advance_handshake(Socket socket) {
   if (status != TlsChannel::Status::kOk && !tls.established()) {
     if (socket == kClientSocket) {
       ctx_->tls.count_failure(tls.plain_http());
+      listener_stats().tls_handshake_failures.add();
       LOG_DEBUG("listener %s: TLS handshake with a client failed: %s",
                 listener_->config->name.c_str(), tls.failure().c_str());
       return close_after_flush(socket, "tls handshake failed");
@@ -461,6 +471,19 @@ void TcpSession::close_after_flush(Socket socket, const char* cause) {
   if (tls_[socket]->flushed()) return begin_close(cause, false);
   close_when_flushed_ = cause;
   ctx_->timers.schedule(timer_, ctx_->now + kCloseNotifyTimeout);
+}
+
+void TcpSession::count_connection() {
+  health::ListenerWorkerStats& listener = listener_stats();
+  listener.active_down.add();
+  listener.bytes_in.add(pipes_[kUpstream].bytes);
+  listener.bytes_out.add(pipes_[kDownstream].bytes);
+  listener.request_duration.observe(
+      std::chrono::duration_cast<std::chrono::microseconds>(ctx_->now - started_));
+  if (backend_ == balancers::kNoBackend) return;
+  health::BackendWorkerStats& backend = backend_state().stats(ctx_->worker_id);
+  backend.bytes_in.add(pipes_[kUpstream].bytes);
+  backend.bytes_out.add(pipes_[kDownstream].bytes);
 }
 
 void TcpSession::log_access() {

@@ -82,6 +82,11 @@ class TcpSession final : public Session {
   health::BackendState& backend_state() const;
   void return_buffer(Pipe& pipe);
   void log_access();
+  // At release: the listener's and backend's byte counts, the connection's duration.
+  void count_connection();
+  health::ListenerWorkerStats& listener_stats() const {
+    return listener_->stats->at(ctx_->worker_id);
+  }
   int source_fd(Direction direction) const {
     return direction == kUpstream ? client_fd_ : backend_fd_;
   }

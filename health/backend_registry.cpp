@@ -8,7 +8,7 @@ std::shared_ptr<BackendState> BackendRegistry::get_or_create(const std::string& 
                                                              bool up_when_new) {
   auto [it, inserted] = states_.try_emplace({pool, address});
   if (inserted) {
-    it->second = std::make_shared<BackendState>(pool, address);
+    it->second = std::make_shared<BackendState>(pool, address, workers_);
     it->second->set_up(up_when_new);
   }
   return it->second;

@@ -15,6 +15,9 @@ namespace ringlb::health {
 
 class BackendRegistry {
  public:
+  // How many workers keep counters in each state created from now on (one slot each).
+  void set_workers(uint32_t workers) { workers_ = workers; }
+
   // The state for (pool, address), created on first use; a new one starts up, or not up when
   // `up_when_new` is false (initial_state = "unknown": ineligible until its first check passes).
   std::shared_ptr<BackendState> get_or_create(const std::string& pool, const std::string& address,
@@ -30,6 +33,7 @@ class BackendRegistry {
  private:
   std::map<std::pair<std::string, std::string>, std::shared_ptr<BackendState>> states_;
   std::map<std::string, std::shared_ptr<PoolHealth>> pools_;
+  uint32_t workers_ = 1;
 };
 
 }  // namespace ringlb::health

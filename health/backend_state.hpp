@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "health/stats.hpp"
+
 namespace ringlb::health {
 
 // How one attempt on a backend ended. The single place where passive signals enter.
@@ -15,8 +17,9 @@ enum class Outcome { kSuccess, kConnectFailed, kConnectTimeout, kReset };
 
 class BackendState {
  public:
-  BackendState(std::string pool, std::string address)
-      : pool_(std::move(pool)), address_(std::move(address)) {}
+  // `workers`: how many workers write counters (one slot each).
+  BackendState(std::string pool, std::string address, uint32_t workers = 1)
+      : pool_(std::move(pool)), address_(std::move(address)), stats_(workers) {}
   BackendState(const BackendState&) = delete;
   BackendState& operator=(const BackendState&) = delete;
 
@@ -52,6 +55,10 @@ class BackendState {
   // The status of each final response the backend sent (http): 5xx counts toward passive
   // ejection when the pool asks for it. Any worker.
   void on_response_status(unsigned status);
+
+  // The counters one worker keeps for this backend; summed by the admin API.
+  BackendWorkerStats& stats(uint32_t worker) { return stats_.at(worker); }
+  const PerWorker<BackendWorkerStats>& stats() const { return stats_; }
 
   uint64_t failed_attempts() const { return failed_attempts_.load(std::memory_order_relaxed); }
 
@@ -94,6 +101,7 @@ class BackendState {
   std::atomic<uint32_t> consecutive_failures_{0};
   std::atomic<uint32_t> consecutive_5xx_{0};
   std::atomic<uint8_t> trips_{0};
+  PerWorker<BackendWorkerStats> stats_;
 };
 
 }  // namespace ringlb::health
