@@ -249,12 +249,16 @@ void HealthChecker::start_check(Target& target, TimePoint now) {
   // Nothing is due while this attempt runs; apply_check() schedules the next one.
   target.next_check = TimePoint::max();
   ++target.check_version;
+  target.check_started = now;
   if (auto verdict = entry.probe->start(ring_, target.probe_slot, entry.generation, now)) {
     apply_check(target, *verdict, now);
   }
 }
 
 void HealthChecker::apply_check(Target& target, const health::CheckResult& result, TimePoint now) {
+  target.last_latency =
+      std::chrono::duration_cast<std::chrono::microseconds>(now - target.check_started);
+  ++target.checks[static_cast<size_t>(result.kind) % kResultKinds];
   LOG_DEBUG("pool %s: backend %s: check %s: %s", pools_[target.pool].name.c_str(),
             target.state->address().c_str(), health::layer_name(result.kind),
             health::describe(result).c_str());
@@ -299,6 +303,7 @@ void HealthChecker::try_eject(Target& target, uint8_t trips, TimePoint now) {
   }
   const milliseconds duration = target.ejections.start(now, settings);
   const std::string reason = why + "; ejected for " + health::format_duration(duration);
+  ++target.ejections_count;
   if (auto transition = target.machine.eject(now, reason)) publish(target, *transition);
   timers_.push({*target.ejections.until(), &target, 0, TimerKind::kEjectionEnd});
 }
@@ -442,6 +447,47 @@ void HealthChecker::shutdown(milliseconds limit) {
   for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
     if (slots_[slot].probe && !slots_[slot].probe->busy()) free_slot(slot);
   }
+}
+
+// ---- admin API ----
+
+std::optional<HealthChecker::BackendView> HealthChecker::view(
+    const health::BackendState& state) const {
+  const auto found = targets_.find(&state);
+  if (found == targets_.end()) return std::nullopt;
+  const Target& target = *found->second;
+  BackendView view;
+  view.state = target.machine.state();
+  view.reason = target.machine.reason();
+  view.since = target.machine.since();
+  view.checked = pools_[target.pool].probe != ProbeKind::kNone;
+  view.last_result = target.machine.last_result();
+  view.last_latency = target.last_latency;
+  view.checks = target.checks;
+  view.ejections = target.ejections_count;
+  return view;
+}
+
+bool HealthChecker::in_panic(const std::string& pool) const {
+  for (const PoolEntry& entry : pools_) {
+    if (entry.name == pool) return entry.in_panic;
+  }
+  return false;
+}
+
+bool HealthChecker::set_draining(const health::BackendState& state, bool draining) {
+  const auto found = targets_.find(&state);
+  if (found == targets_.end()) return false;
+  Target& target = *found->second;
+  if (target.machine.draining() == draining) return true;
+  const TimePoint now = Clock::now();
+  if (auto transition = target.machine.set_draining(draining, now)) {
+    publish(target, *transition);
+  } else {
+    sync_flags(target);
+  }
+  compute_next_wakeup(now);
+  return true;
 }
 
 }  // namespace ringlb

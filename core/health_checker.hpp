@@ -5,6 +5,7 @@
 // pointer into a snapshot, so state survives reloads for every (pool, address) kept.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -52,6 +53,26 @@ class HealthChecker {
   // the ring still refers to a probe's memory.
   void shutdown(std::chrono::milliseconds limit);
 
+  // ---- for the admin API (control thread) ----
+
+  static constexpr size_t kResultKinds = 16;  // room for every health::ResultKind
+  struct BackendView {
+    health::State state = health::State::kUnknown;
+    std::string reason;
+    TimePoint since;
+    bool checked = false;  // the pool runs active checks
+    std::optional<health::CheckResult> last_result;
+    std::chrono::microseconds last_latency{0};
+    std::array<uint64_t, kResultKinds> checks{};  // results so far, by health::ResultKind
+    uint64_t ejections = 0;                       // passive ejections so far
+  };
+  // What the checker knows of `state`; nullopt for a backend it does not watch.
+  std::optional<BackendView> view(const health::BackendState& state) const;
+  bool in_panic(const std::string& pool) const;
+  // Drains (or undoes the drain of) a watched backend: a transition with a log line, effective
+  // on the next pick. False when the checker does not watch `state`.
+  bool set_draining(const health::BackendState& state, bool draining);
+
  private:
   enum class ProbeKind : uint8_t { kNone, kTcp, kHttp };
   struct Target;
@@ -91,6 +112,11 @@ class HealthChecker {
     health::EjectionHistory ejections;
     bool ramping = false;        // slow start under way
     bool refusal_noted = false;  // an ejection refused by max_ejected_percent was logged
+    // For the admin API.
+    TimePoint check_started;
+    std::chrono::microseconds last_latency{0};
+    std::array<uint64_t, kResultKinds> checks{};
+    uint64_t ejections_count = 0;
   };
 
   struct ProbeSlot {

@@ -24,6 +24,9 @@ enum class OpKind : uint8_t {
   kSignal,        // the signalfd is readable
   kProbe,         // slot = health probe slot, for this kind and the next
   kProbeTimeout,  // the linked timeout of a probe's current operation
+  kAdminAccept,   // the admin listener (core/admin_server.cpp)
+  kAdminRecv,     // slot = admin connection, for this kind and the next
+  kAdminSend,
 };
 
 struct OpTag {

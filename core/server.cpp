@@ -5,17 +5,23 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <future>
+#include <map>
 #include <memory>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include "balancers/registry.hpp"
+#include "core/admin_api.hpp"
+#include "core/admin_server.hpp"
 #include "config/loader.hpp"
 #include "core/health_checker.hpp"
 #include "core/log.hpp"
@@ -71,12 +77,25 @@ int block_signals() {
   return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-class Server {
+bool is_loopback(const config::Address& address) {
+  return address.host.starts_with("127.") || address.host == "::1" || address.host == "localhost";
+}
+
+class Server final : public AdminControl {
  public:
   explicit Server(std::string path) : path_(std::move(path)) {}
   int run();
 
+  // AdminControl (control thread).
+  const Snapshot& snapshot() const override { return *current_; }
+  const HealthChecker& health() const override { return health_; }
+  AdminInfo info() const override;
+  void set_draining(const Pool& pool, uint32_t backend, bool draining) override;
+  std::string set_weight(const Pool& pool, uint32_t backend, uint32_t weight) override;
+
  private:
+  using BackendKey = std::pair<std::string, std::string>;  // pool, address
+  void reset_admin_changes();
   int start_workers(const config::LogConfig& log);
   void reload();
   void reload_and_notify();
@@ -108,6 +127,18 @@ class Server {
   Ring control_ring_;
   bool signal_poll_armed_ = false;
   HealthChecker health_{control_ring_, backends_, [this] { republish_for_health(); }};
+  AdminServer admin_{control_ring_,
+                     [this](const AdminRequest& request) {
+                       return handle_admin_request(request, *this);
+                     }};
+  bool admin_on_loopback_ = true;
+  std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();
+  std::chrono::system_clock::time_point loaded_at_ = started_at_;
+  uint64_t reloads_ = 0;
+  uint64_t reloads_failed_ = 0;
+  // What the admin changed since the last reload, which resets it (and says so in its log).
+  std::set<BackendKey> admin_drained_;
+  std::map<BackendKey, uint32_t> admin_weights_;  // the weight the configuration gave
 };
 
 int Server::run() {
@@ -138,6 +169,13 @@ int Server::run() {
     return kExitStart;
   }
   snapshots_.publish(current_);
+  if (const auto& admin = current_->config.admin.listen) {
+    if (std::string failed = admin_.bind(*admin); !failed.empty()) {
+      LOG_ERROR("%s", failed.c_str());
+      return kExitStart;
+    }
+    admin_on_loopback_ = is_loopback(*admin);
+  }
   // Listeners are bound: switch user before any worker thread (and its ring) exists.
   if (std::string failed = apply_privileges(*privileges); !failed.empty()) {
     LOG_ERROR("cannot switch to user %s: %s", privileges->user.c_str(), failed.c_str());
@@ -152,6 +190,11 @@ int Server::run() {
     return kExitStart;
   }
   health_.on_reload(*current_);
+  if (admin_.listening()) {
+    admin_.start();
+    LOG_INFO("admin API on %s%s", current_->config.admin.listen->to_string().c_str(),
+             current_->config.admin.token.empty() ? "" : " (bearer token required)");
+  }
   for (const Listener& listener : current_->listeners) {
     LOG_INFO("listening on %s (%s, listener %s, pool %s)",
              listener.config->bind.to_string().c_str(),
@@ -162,6 +205,12 @@ int Server::run() {
            current_->listeners.size(), current_->pools.size(), path_.c_str());
   systemd_.ready(status_line());
   control_loop();
+  admin_.shutdown(std::chrono::seconds(1), [this](const io_uring_cqe& cqe) {
+    const OpTag tag = OpTag::decode(cqe.user_data);
+    if (tag.kind == OpKind::kProbe || tag.kind == OpKind::kProbeTimeout) {
+      health_.on_completion(tag, cqe.res);
+    }
+  });
   health_.shutdown(std::chrono::seconds(1));
   join_workers();
   LOG_INFO("ringlb stopped");
@@ -255,8 +304,12 @@ bool Server::wait_for_signal(std::chrono::milliseconds timeout) {
         signalled = signalled || (cqe.res > 0 && (cqe.res & POLLIN) != 0);
       } else if (tag.kind == OpKind::kProbe || tag.kind == OpKind::kProbeTimeout) {
         health_.on_completion(tag, cqe.res);
+      } else if (tag.kind == OpKind::kAdminAccept || tag.kind == OpKind::kAdminRecv ||
+                 tag.kind == OpKind::kAdminSend) {
+        admin_.on_completion(tag, cqe.res);
       }
     });
+    admin_.sweep(AdminServer::Clock::now());
     if (signalled) {
       health_.run(Clock::now());  // results that arrived with the signal take effect first
       return true;
@@ -305,6 +358,12 @@ void Server::reload_and_notify() {
   systemd_.reloading();
   reload();
   last_reload_failed_ = generation_ == before;
+  if (last_reload_failed_) {
+    ++reloads_failed_;
+  } else {
+    ++reloads_;
+    loaded_at_ = std::chrono::system_clock::now();
+  }
   systemd_.ready(status_line());
 }
 
@@ -337,6 +396,9 @@ void Server::reload() {
   if (loaded.config->runtime.user != current_->config.runtime.user) {
     LOG_WARN("runtime.user changed: the user switch happens only at start");
   }
+  if (loaded.config->admin.listen != current_->config.admin.listen) {
+    LOG_WARN("admin.listen changed: the admin listener moves only at restart");
+  }
   const config::LogLevel level = loaded.config->log.level;
   std::string error;
   auto snapshot = build_snapshot(std::move(*loaded.config), worker_count_, generation_ + 1,
@@ -350,11 +412,88 @@ void Server::reload() {
   snapshots_.publish(current_);
   for (auto& worker : workers_) worker->wake();
   health_.on_reload(*current_);
+  reset_admin_changes();
   backends_.forget_unused();
   log::set_level(level);
   LOG_INFO("configuration reloaded (generation %llu): %zu listeners, %zu pools",
            static_cast<unsigned long long>(generation_), current_->listeners.size(),
            current_->pools.size());
+}
+
+// ---- admin API ----
+
+AdminInfo Server::info() const {
+  char resolved[PATH_MAX];
+  return {.config_path = realpath(path_.c_str(), resolved) != nullptr ? resolved : path_,
+          .started_at = started_at_,
+          .loaded_at = loaded_at_,
+          .reloads = reloads_,
+          .reloads_failed = reloads_failed_,
+          .stopping = stop_signals_ > 0,
+          .admin_on_loopback = admin_on_loopback_};
+}
+
+void Server::set_draining(const Pool& pool, uint32_t backend, bool draining) {
+  const health::BackendState& state = *pool.balancer->backends()[backend].state;
+  const BackendKey key{pool.config->name, state.address()};
+  LOG_INFO("admin: pool %s: backend %s %s", key.first.c_str(), key.second.c_str(),
+           draining ? "drained: no new work, open connections finish" : "enabled");
+  health_.set_draining(state, draining);
+  if (draining) {
+    admin_drained_.insert(key);
+  } else {
+    admin_drained_.erase(key);
+  }
+}
+
+// A new snapshot from the running configuration with one weight changed: the same sockets and
+// backend states, new balancers (so round robin and the hash tables see the weight at once).
+std::string Server::set_weight(const Pool& pool, uint32_t backend, uint32_t weight) {
+  config::Config changed = current_->config;
+  config::PoolConfig* pool_config = nullptr;
+  for (config::PoolConfig& candidate : changed.pools) {
+    if (candidate.name == pool.config->name) pool_config = &candidate;
+  }
+  config::BackendConfig& target = pool_config->backends[backend];
+  const BackendKey key{pool_config->name, target.address.to_string()};
+  const uint32_t before = target.weight;
+  if (before == weight) return {};
+  target.weight = weight;
+  std::string error;
+  auto snapshot = build_snapshot(std::move(changed), worker_count_, generation_ + 1,
+                                 {balancers_, backends_, current_.get()}, error);
+  if (!snapshot) return "cannot apply the weight: " + error;
+  admin_weights_.try_emplace(key, before);  // the first change remembers the configured weight
+  ++generation_;
+  current_ = std::move(snapshot);
+  snapshots_.publish(current_);
+  for (auto& worker : workers_) worker->wake();
+  health_.on_reload(*current_);
+  LOG_INFO("admin: pool %s: backend %s weight %u -> %u (until the next reload)",
+           key.first.c_str(), key.second.c_str(), before, weight);
+  return {};
+}
+
+// After a reload the file is the truth again: drains undone, weights as configured.
+void Server::reset_admin_changes() {
+  if (admin_drained_.empty() && admin_weights_.empty()) return;
+  std::string undone;
+  for (const BackendKey& key : admin_drained_) {
+    for (const auto& pool : current_->pools) {
+      if (pool->config->name != key.first) continue;
+      for (const auto& backend : pool->balancer->backends()) {
+        if (backend.state->address() == key.second) health_.set_draining(*backend.state, false);
+      }
+    }
+    undone += " drain of " + key.first + "/" + key.second + ";";
+  }
+  for (const auto& [key, configured] : admin_weights_) {
+    undone += " weight of " + key.first + "/" + key.second + ";";
+  }
+  undone.pop_back();
+  LOG_INFO("reload reset the admin API's changes to the configuration:%s", undone.c_str());
+  admin_drained_.clear();
+  admin_weights_.clear();
 }
 
 void Server::join_workers() {

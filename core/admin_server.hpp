@@ -1,0 +1,86 @@
+// The admin listener's connections on the control thread's ring (design.md: the admin API is
+// served by the control thread, never by a worker). One request per connection: accept, read a
+// head (and a small body) with the data path's parser, hand it to the handler, send the answer
+// and close. What the answer says is core/admin_api.cpp's business.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/http_parser.hpp"
+#include "core/op_tag.hpp"
+#include "core/ring.hpp"
+
+namespace ringlb {
+
+struct AdminRequest {
+  std::string method;
+  std::string path;   // without the query
+  std::string query;  // after '?', undecoded
+  std::string authorization;
+  bool from_loopback = false;
+};
+
+struct AdminResponse {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+class AdminServer {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Handler = std::function<AdminResponse(const AdminRequest&)>;
+
+  AdminServer(Ring& ring, Handler handler);
+  ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  // Binds now (before the process gives up root); accepting starts with start(). Returns an
+  // empty string or why it failed.
+  std::string bind(const config::Address& address);
+  void start();
+  bool listening() const { return listen_fd_ >= 0; }
+
+  // A completion whose tag is one of the kAdmin kinds.
+  void on_completion(OpTag tag, int result);
+  // Closes connections that sent nothing useful for too long. Call about once a second.
+  void sweep(Clock::time_point now);
+  // Cancels everything and waits (at most `limit`) for the completions; completions of other
+  // kinds that arrive meanwhile go to `others`.
+  void shutdown(std::chrono::milliseconds limit,
+                const std::function<void(const io_uring_cqe&)>& others);
+
+ private:
+  struct Connection;
+
+  void arm_accept();
+  void on_accept(int result);
+  void arm_receive(uint32_t slot);
+  void on_receive(Connection& connection, int result);
+  void respond(Connection& connection, const AdminResponse& response);
+  void arm_send(uint32_t slot);
+  void on_send(Connection& connection, int result);
+  void close(Connection& connection);
+  void free_if_done(Connection& connection);
+
+  Ring& ring_;
+  Handler handler_;
+  int listen_fd_ = -1;
+  bool accept_armed_ = false;
+  // The peer address of the accept in flight (one at a time): loopback or not.
+  sockaddr_storage accept_peer_{};
+  socklen_t accept_peer_length_ = sizeof(accept_peer_);
+  std::vector<std::unique_ptr<Connection>> connections_;  // by slot; null when free
+  std::vector<uint32_t> generations_;
+};
+
+}  // namespace ringlb
