@@ -257,6 +257,7 @@ void AdminServer::shutdown(std::chrono::milliseconds limit,
       const OpTag tag = OpTag::decode(cqe.user_data);
       if (tag.kind == OpKind::kAdminAccept) {
         accept_armed_ = false;
+        if (cqe.res >= 0) ::close(cqe.res);  // accepted just before the cancel
       } else if (tag.kind == OpKind::kAdminRecv || tag.kind == OpKind::kAdminSend) {
         on_completion(tag, cqe.res);
       } else {

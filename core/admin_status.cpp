@@ -150,7 +150,8 @@ std::string render_status(const Snapshot& snapshot, const HealthChecker& health,
       {"listeners", std::move(listeners)},
       {"pools", std::move(pools)},
   };
-  return status.dump(2) + "\n";
+  // Invalid UTF-8 (a config path in another encoding) is replaced, never thrown.
+  return status.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace ringlb
