@@ -4,10 +4,68 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <vector>
+
 #include "tests/balancers/pool_helpers.hpp"
 
 namespace ringlb::balancers {
 namespace {
+
+// Weighted least connections written plainly, as nginx's least_conn does it: one scan for the
+// least load per unit of effective weight, a second to share the tie by smooth weighted round
+// robin. Reads every backend live, with ringlb's rules for panic and retries.
+class PlainLeastConnections {
+ public:
+  explicit PlainLeastConnections(const BalancerInit& init)
+      : init_(init), current_(init.workers, std::vector<int64_t>(init.backends.size(), 0)) {}
+
+  uint32_t pick(const PickContext& ctx) {
+    const health::PanicMode panic = init_.pool_health->panic();
+    if (panic == health::PanicMode::kFail) return kNoBackend;
+    uint32_t best = kNoBackend;
+    for (uint32_t i = 0; i < init_.backends.size(); ++i) {
+      if (pickable(i, ctx, panic) && (best == kNoBackend || less_loaded(i, best))) best = i;
+    }
+    std::vector<uint32_t> tied;
+    for (uint32_t i = 0; i < init_.backends.size(); ++i) {
+      if (best == kNoBackend || !pickable(i, ctx, panic)) continue;
+      if (!less_loaded(i, best) && !less_loaded(best, i)) tied.push_back(i);
+    }
+    if (tied.size() <= 1) return best;
+    std::vector<int64_t>& current = current_[ctx.worker];
+    uint32_t chosen = kNoBackend;
+    int64_t total = 0;
+    for (uint32_t i : tied) {
+      current[i] += static_cast<int64_t>(weight(i));
+      total += static_cast<int64_t>(weight(i));
+      if (chosen == kNoBackend || current[i] > current[chosen]) chosen = i;
+    }
+    current[chosen] -= total;
+    return chosen;
+  }
+
+ private:
+  bool pickable(uint32_t i, const PickContext& ctx, health::PanicMode panic) const {
+    const BalancedBackend& backend = init_.backends[i];
+    const bool usable = backend.state->eligible() ||
+                        (panic == health::PanicMode::kServeAll && !backend.state->draining());
+    const bool tried = std::find(ctx.excluded.begin(), ctx.excluded.end(), i) != ctx.excluded.end();
+    return backend.weight != 0 && usable && !tried;
+  }
+  uint64_t weight(uint32_t i) const {
+    return uint64_t{init_.backends[i].weight} * init_.backends[i].state->weight_permille();
+  }
+  bool less_loaded(uint32_t a, uint32_t b) const {
+    return uint64_t{init_.backends[a].state->active()} * weight(b) <
+           uint64_t{init_.backends[b].state->active()} * weight(a);
+  }
+
+  const BalancerInit init_;
+  std::vector<std::vector<int64_t>> current_;
+};
 
 void open_connections(const Balancer& balancer, uint32_t backend, uint32_t count) {
   for (uint32_t i = 0; i < count; ++i) balancer.backends()[backend].state->on_start();
@@ -132,6 +190,30 @@ TEST(LeastConnectionsSampled, FindsTheLastEligibleBackend) {
   for (int i = 0; i < 50; ++i) EXPECT_EQ(balancer.pick({}), 13u);
   balancer.backends()[13].state->set_draining(true);
   EXPECT_EQ(balancer.pick({}), kNoBackend);
+}
+
+TEST(LeastConnections, PicksExactlyAsThePlainAlgorithmWhateverThePoolDoes) {
+  BalancerInit init = lettered_pool({3, 1, 0, 2, 5, 1, 1, 4, 2, 1}, 2);
+  auto pool = std::make_shared<health::PoolHealth>();
+  init.pool_health = pool;
+  LeastConnections balancer(init);
+  PlainLeastConnections plain(init);
+  PoolChurn churn(balancer.backends(), *pool, 11);
+  // Each pick opens a connection and the oldest of 12 closes, so loads stay small and tie often.
+  std::deque<uint32_t> open;
+  for (uint32_t i = 0; i < 50000; ++i) {
+    if (i % 3 == 0) churn.change();
+    const PickContext ctx{.worker = i % 2, .excluded = churn.tried()};
+    const uint32_t picked = balancer.pick(ctx);
+    ASSERT_EQ(picked, plain.pick(ctx)) << "pick " << i;
+    if (picked == kNoBackend) continue;
+    balancer.backends()[picked].state->on_start();
+    open.push_back(picked);
+    if (open.size() <= 12) continue;
+    health::BackendState& oldest = *balancer.backends()[open.front()].state;
+    if (oldest.active() > 0) oldest.on_end(health::Outcome::kSuccess);
+    open.pop_front();
+  }
 }
 
 TEST(LeastConnections, DescribesItsMode) {

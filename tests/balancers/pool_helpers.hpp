@@ -2,9 +2,12 @@
 // result by address.
 #pragma once
 
+#include <array>
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -59,5 +62,62 @@ inline uint32_t pick_key(const Balancer& balancer, uint64_t key_hash,
                          std::span<const uint32_t> excluded = {}) {
   return balancer.pick({.worker = 0, .excluded = excluded, .key_hash = key_hash});
 }
+
+// Changes a pool the way a running proxy does, at random but the same on every run: backends go
+// down and up, are ejected and drained, ramp through slow start, gain and lose connections, and
+// the pool enters and leaves panic. Requests now and then come back as retries.
+class PoolChurn {
+ public:
+  PoolChurn(const std::vector<BalancedBackend>& backends, health::PoolHealth& pool, uint32_t seed)
+      : backends_(backends), pool_(pool), random_(seed) {}
+
+  // One change to one backend, or now and then to the pool's panic mode.
+  void change() {
+    health::BackendState& state = *backends_[random_() % backends_.size()].state;
+    switch (random_() % 9) {
+      case 0:
+        state.set_up(random_() % 4 != 0);
+        break;
+      case 1:
+        state.set_ejected(random_() % 4 == 0);
+        break;
+      case 2:
+        state.set_draining(random_() % 4 == 0);
+        break;
+      case 3:
+      case 4:
+        state.set_weight_permille(kRamp[random_() % kRamp.size()]);
+        break;
+      case 5:
+        state.on_start();
+        break;
+      case 6:
+      case 7:
+        if (state.active() > 0) state.on_end(health::Outcome::kSuccess);
+        break;
+      default:
+        pool_.set_panic(kPanics[random_() % kPanics.size()]);
+        break;
+    }
+  }
+
+  // The backends a request already tried: usually none, sometimes one or two.
+  std::span<const uint32_t> tried() {
+    const uint32_t count = random_() % 4 == 0 ? 1 + random_() % 2 : 0;
+    for (uint32_t i = 0; i < count; ++i) tried_[i] = random_() % backends_.size();
+    return {tried_.data(), count};
+  }
+
+ private:
+  static constexpr std::array<uint32_t, 5> kRamp = {10, 100, 250, 1000, 1000};
+  static constexpr std::array<health::PanicMode, 5> kPanics = {
+      health::PanicMode::kNone, health::PanicMode::kNone, health::PanicMode::kNone,
+      health::PanicMode::kServeAll, health::PanicMode::kFail};
+
+  const std::vector<BalancedBackend>& backends_;
+  health::PoolHealth& pool_;
+  std::mt19937 random_;
+  std::array<uint32_t, 2> tried_{};
+};
 
 }  // namespace ringlb::balancers

@@ -3,12 +3,50 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "tests/balancers/pool_helpers.hpp"
 
 namespace ringlb::balancers {
 namespace {
+
+// nginx's smooth weighted round robin written plainly, reading every backend live on each pick,
+// with ringlb's rules for panic, slow start and retries: what RoundRobin must answer.
+class PlainSmoothRoundRobin {
+ public:
+  explicit PlainSmoothRoundRobin(const BalancerInit& init)
+      : init_(init), current_(init.workers, std::vector<int64_t>(init.backends.size(), 0)) {}
+
+  uint32_t pick(const PickContext& ctx) {
+    const health::PanicMode panic = init_.pool_health->panic();
+    if (panic == health::PanicMode::kFail) return kNoBackend;
+    std::vector<int64_t>& current = current_[ctx.worker];
+    uint32_t best = kNoBackend;
+    int64_t total = 0;
+    for (uint32_t i = 0; i < init_.backends.size(); ++i) {
+      const BalancedBackend& backend = init_.backends[i];
+      const bool usable = backend.state->eligible() ||
+                          (panic == health::PanicMode::kServeAll && !backend.state->draining());
+      const bool tried =
+          std::find(ctx.excluded.begin(), ctx.excluded.end(), i) != ctx.excluded.end();
+      if (backend.weight == 0 || !usable || tried) continue;
+      const auto weight =
+          static_cast<int64_t>(uint64_t{backend.weight} * backend.state->weight_permille());
+      current[i] += weight;
+      total += weight;
+      if (best == kNoBackend || current[i] > current[best]) best = i;
+    }
+    if (best != kNoBackend) current[best] -= total;
+    return best;
+  }
+
+ private:
+  const BalancerInit init_;
+  std::vector<std::vector<int64_t>> current_;
+};
 
 TEST(RoundRobin, WeightsFiveOneOneGiveNginxSmoothSequence) {
   RoundRobin balancer(lettered_pool({5, 1, 1}));
@@ -57,6 +95,20 @@ TEST(RoundRobin, EachWorkerKeepsItsOwnSequence) {
   EXPECT_EQ(picks(balancer, 3, 0), "aab");
   EXPECT_EQ(picks(balancer, 7, 1), "aabacaa");
   EXPECT_EQ(picks(balancer, 4, 0), "acaa");
+}
+
+TEST(RoundRobin, PicksExactlyAsThePlainAlgorithmWhateverThePoolDoes) {
+  BalancerInit init = lettered_pool({3, 1, 0, 2, 5, 1, 1, 4, 2, 1}, 2);
+  auto pool = std::make_shared<health::PoolHealth>();
+  init.pool_health = pool;
+  RoundRobin balancer(init);
+  PlainSmoothRoundRobin plain(init);
+  PoolChurn churn(balancer.backends(), *pool, 7);
+  for (uint32_t i = 0; i < 50000; ++i) {
+    if (i % 5 == 0) churn.change();
+    const PickContext ctx{.worker = i % 2, .excluded = churn.tried()};
+    ASSERT_EQ(balancer.pick(ctx), plain.pick(ctx)) << "pick " << i;
+  }
 }
 
 }  // namespace
