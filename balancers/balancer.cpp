@@ -26,15 +26,22 @@ const char* to_string(Verdict verdict) {
   return "?";
 }
 
-Verdict Balancer::verdict(uint32_t index, const PickContext& ctx) const {
+Balancer::Balancer(BalancerInit init) : init_(std::move(init)) {
+  for (uint32_t i = 0; i < init_.backends.size(); ++i) {
+    const BalancedBackend& backend = init_.backends[i];
+    if (backend.weight != 0) weighted_.push_back({backend.state.get(), backend.weight, i});
+  }
+}
+
+Verdict Balancer::verdict(uint32_t index, const PickContext& ctx, health::PanicMode panic) const {
   const BalancedBackend& backend = init_.backends[index];
   if (backend.weight == 0) return Verdict::kWeightZero;
-  if (panic() == health::PanicMode::kFail) return Verdict::kPanicFail;
+  if (panic == health::PanicMode::kFail) return Verdict::kPanicFail;
   if (backend.state->draining()) return Verdict::kDraining;
-  if (!usable(backend)) return backend.state->up() ? Verdict::kEjected : Verdict::kDown;
-  if (std::find(ctx.excluded.begin(), ctx.excluded.end(), index) != ctx.excluded.end()) {
-    return Verdict::kExcluded;
+  if (!usable(*backend.state, panic)) {
+    return backend.state->up() ? Verdict::kEjected : Verdict::kDown;
   }
+  if (excluded(ctx, index)) return Verdict::kExcluded;
   return Verdict::kPickable;
 }
 

@@ -89,7 +89,7 @@ struct PickTrace {
 
 class Balancer {
  public:
-  explicit Balancer(BalancerInit init) : init_(std::move(init)) {}
+  explicit Balancer(BalancerInit init);
   virtual ~Balancer() = default;
   Balancer(const Balancer&) = delete;
   Balancer& operator=(const Balancer&) = delete;
@@ -99,8 +99,9 @@ class Balancer {
   // ineligible backend is never returned, even by a table built before it went down. A pool in
   // panic with panic = "fail" picks nothing; with "serve_all", any backend not drained.
   uint32_t pick(const PickContext& ctx) const {
-    if (panic() == health::PanicMode::kFail) return kNoBackend;
-    return choose(ctx);
+    const health::PanicMode mode = panic();
+    if (mode == health::PanicMode::kFail) return kNoBackend;
+    return choose(ctx, mode);
   }
 
   // True when the algorithm precomputes a table from the backends eligible at construction
@@ -128,32 +129,53 @@ class Balancer {
   }
 
  protected:
-  // The algorithm's pick, once panic = "fail" is ruled out. Same contract as pick().
-  virtual uint32_t choose(const PickContext& ctx) const = 0;
+  // The algorithm's pick, once panic = "fail" is ruled out. `panic` is the pool's mode, read once
+  // by pick() so that no loop over the backends reads it again. Same contract as pick().
+  virtual uint32_t choose(const PickContext& ctx, health::PanicMode panic) const = 0;
+
+  // A backend with a weight, as the scans of round robin and least connections read it: the
+  // state pointer and the weight side by side, so a scan touches one array and the states.
+  struct WeightedBackend {
+    const health::BackendState* state;  // kept alive by init_.backends
+    uint32_t weight;                    // > 0
+    uint32_t index;                     // in backends()
+  };
 
   // Whether a backend may take work, weights and retries aside: eligible, or in a serve_all
-  // panic not drained. The panic state is read only for ineligible backends, so a healthy pool
-  // pays nothing for it.
-  bool usable(const BalancedBackend& backend) const {
-    if (backend.state->eligible()) return true;
-    return panic() == health::PanicMode::kServeAll && !backend.state->draining();
+  // panic not drained.
+  static bool usable(const health::BackendState& state, health::PanicMode panic) {
+    if (state.eligible()) return true;
+    return panic == health::PanicMode::kServeAll && !state.draining();
+  }
+  // Whether backend `index` was already tried for this request.
+  static bool excluded(const PickContext& ctx, uint32_t index) {
+    return !ctx.excluded.empty() &&
+           std::find(ctx.excluded.begin(), ctx.excluded.end(), index) != ctx.excluded.end();
   }
   // Whether backend `index` may be picked for this context: weighted, usable, not yet tried.
-  bool can_pick(uint32_t index, const PickContext& ctx) const {
+  bool can_pick(uint32_t index, const PickContext& ctx, health::PanicMode panic) const {
     const BalancedBackend& backend = init_.backends[index];
-    if (backend.weight == 0 || !usable(backend)) return false;
-    return std::find(ctx.excluded.begin(), ctx.excluded.end(), index) == ctx.excluded.end();
+    return backend.weight != 0 && usable(*backend.state, panic) && !excluded(ctx, index);
   }
   // The weight the algorithms that honour slow start use: weight × the slow start share, in
   // thousandths (a backend at full weight 1 counts 1000).
+  static uint64_t effective_weight(const WeightedBackend& backend) {
+    return uint64_t{backend.weight} * backend.state->weight_permille();
+  }
   uint64_t effective_weight(uint32_t index) const {
     const BalancedBackend& backend = init_.backends[index];
     return uint64_t{backend.weight} * backend.state->weight_permille();
   }
-  // The same test, saying which condition failed.
-  Verdict verdict(uint32_t index, const PickContext& ctx) const;
+  // The same test as can_pick, saying which condition failed.
+  Verdict verdict(uint32_t index, const PickContext& ctx, health::PanicMode panic) const;
+
+  // The backends with weight > 0, in pool order. Fixed at construction.
+  const std::vector<WeightedBackend>& weighted() const { return weighted_; }
 
   BalancerInit init_;
+
+ private:
+  std::vector<WeightedBackend> weighted_;
 };
 
 }  // namespace ringlb::balancers

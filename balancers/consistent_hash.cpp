@@ -60,7 +60,8 @@ std::string hex(uint64_t value) {
 ConsistentHash::ConsistentHash(BalancerInit init)
     : Balancer(std::move(init)), fallback_(init_), per_worker_(init_.workers) {
   const std::vector<HashNode> nodes =
-      table_nodes(init_.backends, [this](const BalancedBackend& b) { return usable(b); });
+      table_nodes(init_.backends,
+                  [mode = panic()](const BalancedBackend& b) { return usable(*b.state, mode); });
   if (init_.hash_method == HashMethod::kRing) {
     ring_.emplace(nodes, init_.ring_points_per_weight);
   } else {
@@ -89,19 +90,19 @@ uint32_t ConsistentHash::owner(uint32_t position) const {
   return maglev_ ? maglev_->owner(position) : ring_->owner(position);
 }
 
-ConsistentHash::PoolLoad ConsistentHash::current_load() const {
+ConsistentHash::PoolLoad ConsistentHash::current_load(health::PanicMode panic) const {
   PoolLoad load;
   load.known = true;
-  for (const BalancedBackend& backend : init_.backends) {
-    if (backend.weight == 0 || !usable(backend)) continue;
+  for (const WeightedBackend& backend : weighted()) {
+    if (!usable(*backend.state, panic)) continue;
     load.active += backend.state->active();
     load.weight += backend.weight;
   }
   return load;
 }
 
-uint32_t ConsistentHash::bound(uint32_t backend, PoolLoad& load) const {
-  if (!load.known) load = current_load();
+uint32_t ConsistentHash::bound(uint32_t backend, health::PanicMode panic, PoolLoad& load) const {
+  if (!load.known) load = current_load(panic);
   if (load.weight == 0) return 0;  // eligibility moved under us: no bound to apply
   const uint64_t numerator =
       uint64_t{init_.hash_balance_factor} * (load.active + 1) * init_.backends[backend].weight;
@@ -110,22 +111,22 @@ uint32_t ConsistentHash::bound(uint32_t backend, PoolLoad& load) const {
 }
 
 template <typename Observer>
-uint32_t ConsistentHash::pick_by_key(const PickContext& ctx, uint64_t key_hash,
-                                     Observer& observer) const {
+uint32_t ConsistentHash::pick_by_key(const PickContext& ctx, health::PanicMode panic,
+                                     uint64_t key_hash, Observer& observer) const {
   const uint32_t size = table_size();
   uint32_t position = size == 0 ? 0 : first_position(key_hash);
   PoolLoad load;
   for (uint32_t step = 0; step < size; ++step) {
     const uint32_t backend = owner(position);
     position = position + 1 == size ? 0 : position + 1;
-    if (!can_pick(backend, ctx)) {
-      observer.skipped(backend, [&] { return verdict(backend, ctx); });
+    if (!can_pick(backend, ctx, panic)) {
+      observer.skipped(backend, [&] { return verdict(backend, ctx, panic); });
       continue;
     }
     const uint32_t active = init_.backends[backend].state->active();
     // Every bound is at least 1, so an idle backend needs no totals.
     const bool bounded = init_.hash_balance_factor != 0 && active != 0;
-    const uint32_t limit = bounded ? bound(backend, load) : 0;
+    const uint32_t limit = bounded ? bound(backend, panic, load) : 0;
     if (limit != 0 && active >= limit) {
       observer.over_bound(backend, active, limit);
       continue;
@@ -145,10 +146,10 @@ uint32_t ConsistentHash::pick_without_key(const PickContext& ctx) const {
   return fallback_.pick(ctx);
 }
 
-uint32_t ConsistentHash::choose(const PickContext& ctx) const {
+uint32_t ConsistentHash::choose(const PickContext& ctx, health::PanicMode panic) const {
   if (!ctx.key_hash) return pick_without_key(ctx);
   NoTrace observer;
-  return pick_by_key(ctx, *ctx.key_hash, observer);
+  return pick_by_key(ctx, panic, *ctx.key_hash, observer);
 }
 
 std::string ConsistentHash::position_text(uint64_t key_hash) const {
@@ -163,7 +164,8 @@ std::string ConsistentHash::position_text(uint64_t key_hash) const {
 }
 
 PickTrace ConsistentHash::explain(const PickContext& ctx) const {
-  if (panic() == health::PanicMode::kFail) return Balancer::explain(ctx);
+  const health::PanicMode mode = panic();
+  if (mode == health::PanicMode::kFail) return Balancer::explain(ctx);
   PickTrace trace;
   trace.algorithm = describe();
   if (!ctx.key_hash) {
@@ -174,7 +176,7 @@ PickTrace ConsistentHash::explain(const PickContext& ctx) const {
   }
   trace.method = position_text(*ctx.key_hash);
   Trace observer{trace.candidates};
-  trace.chosen = pick_by_key(ctx, *ctx.key_hash, observer);
+  trace.chosen = pick_by_key(ctx, mode, *ctx.key_hash, observer);
   return trace;
 }
 

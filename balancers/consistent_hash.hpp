@@ -39,7 +39,7 @@ class ConsistentHash final : public Balancer {
   const RingHash* ring() const { return ring_ ? &*ring_ : nullptr; }
 
  private:
-  uint32_t choose(const PickContext& ctx) const override;
+  uint32_t choose(const PickContext& ctx, health::PanicMode panic) const override;
   // Totals over the backends eligible now, for the load bound; read once per pick, when needed.
   struct PoolLoad {
     bool known = false;
@@ -51,9 +51,10 @@ class ConsistentHash final : public Balancer {
   };
 
   template <typename Observer>
-  uint32_t pick_by_key(const PickContext& ctx, uint64_t key_hash, Observer& observer) const;
-  uint32_t bound(uint32_t backend, PoolLoad& load) const;
-  PoolLoad current_load() const;
+  uint32_t pick_by_key(const PickContext& ctx, health::PanicMode panic, uint64_t key_hash,
+                       Observer& observer) const;
+  uint32_t bound(uint32_t backend, health::PanicMode panic, PoolLoad& load) const;
+  PoolLoad current_load(health::PanicMode panic) const;
   uint32_t table_size() const;
   uint32_t first_position(uint64_t key_hash) const;
   uint32_t owner(uint32_t position) const;

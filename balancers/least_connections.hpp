@@ -1,7 +1,8 @@
 // Weighted least connections: the backend with the fewest active connections (L4) or in-flight
 // requests (L7) per unit of weight, read from the shared BackendState counts. Ties go round robin
-// (smooth weighted, per worker), so an idle pool still honours the weights. With `choices = d`
-// it compares only d backends drawn at random, so a large pool costs O(d), not O(N), per pick.
+// (smooth weighted, per worker), so an idle pool still honours the weights. A full pick reads
+// every backend's live count, O(N). With `choices = d` it compares only d backends drawn at
+// random, so a large pool costs O(d) per pick: the setting for pools of more than a few dozen.
 #pragma once
 
 #include <vector>
@@ -17,14 +18,26 @@ class LeastConnections final : public Balancer {
   std::string describe() const override;
 
  private:
-  uint32_t choose(const PickContext& ctx) const override;
+  uint32_t choose(const PickContext& ctx, health::PanicMode panic) const override;
+  // A backend tied for the least load in the current scan: its position in weighted() and its
+  // effective weight, as read by that scan.
+  struct Tie {
+    uint32_t position;
+    int64_t weight;
+  };
   struct alignas(64) WorkerState {
-    std::vector<int64_t> current_weight;  // smooth round robin among tied backends
+    std::vector<int64_t> current_weight;  // smooth round robin among tied backends, per weighted()
+    std::vector<Tie> ties;                // scratch for one scan, sized once: a pick never grows it
     SplitMix64 generator;
   };
 
-  uint32_t pick_from_all(const PickContext& ctx, WorkerState& state) const;
-  uint32_t pick_from_sample(const PickContext& ctx, WorkerState& state) const;
+  uint32_t pick_from_all(const PickContext& ctx, health::PanicMode panic, WorkerState& state) const;
+  // Scans the weighted backends `pickable` accepts and writes those tied for the least load per
+  // unit of effective weight to `ties`, in pool order; returns how many.
+  template <typename Pickable>
+  uint32_t find_least_loaded(Tie* ties, Pickable&& pickable) const;
+  uint32_t pick_from_sample(const PickContext& ctx, health::PanicMode panic,
+                            WorkerState& state) const;
   // Whether backend a carries less load per weight than backend b (active counts passed in).
   bool less_loaded(uint32_t a, uint64_t active_a, uint32_t b, uint64_t active_b) const;
 

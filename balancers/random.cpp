@@ -41,12 +41,12 @@ Random::Random(BalancerInit init) : Balancer(std::move(init)), sampler_(init_.ba
   }
 }
 
-uint32_t Random::choose(const PickContext& ctx) const {
+uint32_t Random::choose(const PickContext& ctx, health::PanicMode panic) const {
   SplitMix64& generator = per_worker_[ctx.worker].generator;
   for (int attempt = 0; attempt < kDrawAttempts; ++attempt) {
     const uint32_t candidate = sampler_.draw(generator);
     if (candidate == kNoBackend) return kNoBackend;
-    if (!can_pick(candidate, ctx)) continue;
+    if (!can_pick(candidate, ctx, panic)) continue;
     // Slow start: keep the draw with probability permille / 1000, so the share follows the
     // effective weight. A backend at full weight costs no extra draw.
     const uint32_t permille = init_.backends[candidate].state->weight_permille();
@@ -55,7 +55,7 @@ uint32_t Random::choose(const PickContext& ctx) const {
     }
   }
   return draw_by_scan(
-      init_.backends, generator, [&](uint32_t i) { return can_pick(i, ctx); },
+      init_.backends, generator, [&](uint32_t i) { return can_pick(i, ctx, panic); },
       [&](uint32_t i) { return effective_weight(i); });
 }
 

@@ -49,7 +49,7 @@ class Random final : public Balancer {
   std::string describe() const override { return "random (weighted)"; }
 
  private:
-  uint32_t choose(const PickContext& ctx) const override;
+  uint32_t choose(const PickContext& ctx, health::PanicMode panic) const override;
   struct alignas(64) WorkerState {
     SplitMix64 generator;
   };

@@ -8,22 +8,46 @@ namespace ringlb::balancers {
 
 RoundRobin::RoundRobin(BalancerInit init) : Balancer(std::move(init)) {
   per_worker_.resize(init_.workers);
-  for (WorkerState& state : per_worker_) state.current_weight.assign(init_.backends.size(), 0);
+  for (WorkerState& state : per_worker_) state.current_weight.assign(weighted().size(), 0);
 }
 
-uint32_t RoundRobin::choose(const PickContext& ctx) const {
-  std::vector<int64_t>& current = per_worker_[ctx.worker].current_weight;
-  uint32_t best = kNoBackend;
+template <typename Pickable>
+uint32_t RoundRobin::smooth_pass(std::span<const WeightedBackend> candidates, int64_t* current,
+                                 Pickable&& pickable) {
+  int64_t* best = nullptr;
+  int64_t best_current = INT64_MIN;
   int64_t total = 0;
-  for (uint32_t i = 0; i < init_.backends.size(); ++i) {
-    if (!can_pick(i, ctx)) continue;
-    const auto weight = static_cast<int64_t>(effective_weight(i));
-    current[i] += weight;
+  int64_t* own = current;
+  for (const WeightedBackend& candidate : candidates) {
+    int64_t* const mine = own++;
+    if (!pickable(candidate)) continue;
+    const auto weight = static_cast<int64_t>(effective_weight(candidate));
+    const int64_t raised = *mine + weight;
+    *mine = raised;
     total += weight;
-    if (best == kNoBackend || current[i] > current[best]) best = i;
+    // Strictly greater: the first of equal current weights wins, as in nginx.
+    if (raised > best_current) {
+      best = mine;
+      best_current = raised;
+    }
   }
-  if (best != kNoBackend) current[best] -= total;
-  return best;
+  if (best == nullptr) return kNoBackend;
+  *best -= total;
+  return static_cast<uint32_t>(best - current);
+}
+
+uint32_t RoundRobin::choose(const PickContext& ctx, health::PanicMode panic) const {
+  const std::span<const WeightedBackend> candidates = weighted();
+  int64_t* current = per_worker_[ctx.worker].current_weight.data();
+  // The common case (no panic, nothing tried yet) scans with a plain eligibility test.
+  const uint32_t best =
+      panic == health::PanicMode::kNone && ctx.excluded.empty()
+          ? smooth_pass(candidates, current,
+                        [](const WeightedBackend& c) { return c.state->eligible(); })
+          : smooth_pass(candidates, current, [&](const WeightedBackend& c) {
+              return usable(*c.state, panic) && !excluded(ctx, c.index);
+            });
+  return best == kNoBackend ? kNoBackend : candidates[best].index;
 }
 
 std::unique_ptr<Balancer> make_round_robin(BalancerInit init) {
