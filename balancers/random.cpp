@@ -26,13 +26,24 @@ WeightedSampler::WeightedSampler(const std::vector<BalancedBackend>& backends) {
     running_total_.push_back(total);
     weighted_.push_back(i);
   }
+  equal_weights_ = std::all_of(weighted_.begin(), weighted_.end(), [&](uint32_t i) {
+    return backends[i].weight == backends[weighted_.front()].weight;
+  });
 }
 
 uint32_t WeightedSampler::draw(SplitMix64& generator) const {
   if (weighted_.empty()) return kNoBackend;
+  if (equal_weights_) return weighted_[generator.below(static_cast<uint32_t>(weighted_.size()))];
   const uint32_t point = generator.below(running_total_.back());
-  auto above = std::upper_bound(running_total_.begin(), running_total_.end(), point);
-  return weighted_[static_cast<size_t>(above - running_total_.begin())];
+  // upper_bound without a branch per step: a mispredicted step costs more than the comparison.
+  const uint32_t* base = running_total_.data();
+  for (size_t count = running_total_.size(); count > 1;) {
+    const size_t half = count / 2;
+    base = base[half] <= point ? base + half : base;
+    count -= half;
+  }
+  const size_t above = static_cast<size_t>(base - running_total_.data()) + (*base <= point);
+  return weighted_[above];
 }
 
 Random::Random(BalancerInit init) : Balancer(std::move(init)), sampler_(init_.backends) {

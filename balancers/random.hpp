@@ -41,6 +41,9 @@ class WeightedSampler {
  private:
   std::vector<uint32_t> running_total_;  // running_total_[k] = weights of weighted_[0..k]
   std::vector<uint32_t> weighted_;       // the backends with weight > 0
+  // Whether they all have the same weight w, as most pools do. A draw then needs no search: the
+  // search would find below(count × w) / w, which is below(count) exactly.
+  bool equal_weights_ = false;
 };
 
 class Random final : public Balancer {

@@ -79,5 +79,11 @@ TEST(Random, TheSeedFixesTheSequenceAndWorkersDiffer) {
   EXPECT_NE(picks(first, 32, 1), sequence);
 }
 
+TEST(Random, OnlyTheRatioOfTheWeightsMatters) {
+  // Weights 1:1:1 and 3:3:3 (equal weights), 1:2:3 and 2:4:6 (unequal): the same picks.
+  EXPECT_EQ(picks(Random(seeded({1, 1, 1})), 200), picks(Random(seeded({3, 3, 3})), 200));
+  EXPECT_EQ(picks(Random(seeded({1, 2, 3})), 200), picks(Random(seeded({2, 4, 6})), 200));
+}
+
 }  // namespace
 }  // namespace ringlb::balancers
