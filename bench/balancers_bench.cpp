@@ -1,5 +1,8 @@
 // What a pick and a table build cost: BM_Pick/<algorithm>/<backends>, BM_MaglevBuild/<backends>
 // at M = 65537, BM_RingBuild/<backends> at 160 points per weight. Issue 4 sets the targets.
+// BM_LiveStateScan/<backends> reads each backend's eligibility and slow start share and nothing
+// else: the least a pick that looks at every backend (round robin, least connections without
+// `choices`) can cost, since that state lives in one BackendState per backend.
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -73,6 +76,19 @@ void pick(benchmark::State& state, const Algorithm& algorithm) {
   state.SetItemsProcessed(state.iterations());
 }
 
+void live_state_scan(benchmark::State& state) {
+  const BalancerInit init = busy_pool(static_cast<uint32_t>(state.range(0)));
+  std::vector<const health::BackendState*> states;
+  for (const BalancedBackend& backend : init.backends) states.push_back(backend.state.get());
+  for (auto _ : state) {
+    uint64_t weight = 0;
+    for (const health::BackendState* backend : states) {
+      if (backend->eligible()) weight += backend->weight_permille();
+    }
+    benchmark::DoNotOptimize(weight);
+  }
+}
+
 std::vector<HashNode> nodes(const std::vector<std::string>& addresses) {
   std::vector<HashNode> result;
   for (uint32_t i = 0; i < addresses.size(); ++i) result.push_back({addresses[i], 1, i});
@@ -111,6 +127,7 @@ void register_benchmarks() {
         ->Arg(100)
         ->Arg(1000);
   }
+  benchmark::RegisterBenchmark("BM_LiveStateScan", live_state_scan)->Arg(10)->Arg(100)->Arg(1000);
   benchmark::RegisterBenchmark("BM_MaglevBuild", maglev_build)
       ->Arg(100)
       ->Arg(1000)
