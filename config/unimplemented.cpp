@@ -7,9 +7,6 @@ namespace {
 
 // ---- The messages, one per missing feature. -------------------------------------------------
 constexpr const char* kAdminPending = "the admin API is not implemented yet in this build";
-constexpr const char* kTlsHealthChecksPending =
-    "http health checks do not speak TLS yet in this build, so they would fail against this "
-    "TLS pool; use check = \"tcp\" (or \"none\")";
 // -----------------------------------------------------------------------------------------------
 
 }  // namespace
@@ -17,12 +14,6 @@ constexpr const char* kTlsHealthChecksPending =
 void report_unimplemented_features(const Config& config, const SourceMap& sources,
                                    Reporter& report) {
   if (config.admin.listen) report.warning(position_of(sources, "admin.listen", {}), kAdminPending);
-  for (const PoolConfig& pool : config.pools) {
-    if (!pool.tls || !pool.health || pool.health->check != "http") continue;
-    const std::string path = "pools." + pool.name + ".health";
-    report.error(position_of(sources, path + ".check", position_of(sources, path, pool.position)),
-                 kTlsHealthChecksPending);
-  }
 }
 
 }  // namespace ringlb::config

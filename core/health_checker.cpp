@@ -48,6 +48,7 @@ HealthChecker::PoolEntry HealthChecker::make_pool_entry(const Pool& pool,
     entry.schedule = {health.interval, health.fast_interval, health.down_interval, health.jitter};
     entry.thresholds = {health.rise, health.fall};
     entry.initial_state = initial_state(health);
+    entry.tls = pool.tls;
   }
   if (config.passive) {
     const config::PassiveConfig& passive = *config.passive;
@@ -65,15 +66,23 @@ HealthChecker::PoolEntry HealthChecker::make_pool_entry(const Pool& pool,
 }
 
 bool HealthChecker::same_probe(const PoolEntry& a, const PoolEntry& b) {
-  return a.probe == b.probe && a.timeout == b.timeout && a.http == b.http;
+  // A reload that changed the pool's TLS files or settings built a new context.
+  return a.probe == b.probe && a.timeout == b.timeout && a.http == b.http && a.tls == b.tls;
 }
 
 std::unique_ptr<Probe> HealthChecker::make_probe(const PoolEntry& pool,
                                                  const Target& target) const {
-  if (pool.probe == ProbeKind::kTcp)
-    return std::make_unique<TcpProbe>(target.address, pool.timeout);
-  return std::make_unique<HttpProbe>(target.address, pool.timeout, pool.http,
-                                     target.state->address());
+  std::unique_ptr<Probe> probe;
+  if (pool.probe == ProbeKind::kTcp) {
+    probe = std::make_unique<TcpProbe>(target.address, pool.timeout);
+  } else {
+    probe = std::make_unique<HttpProbe>(target.address, pool.timeout, pool.http,
+                                        target.state->address());
+  }
+  if (pool.tls) {
+    probe->use_tls(pool.tls, "pool " + pool.name + ": backend " + target.state->address());
+  }
+  return probe;
 }
 
 void HealthChecker::on_reload(const Snapshot& snapshot) {

@@ -82,6 +82,7 @@ class HealthChecker {
     std::string name;
     ProbeKind probe = ProbeKind::kNone;
     health::HttpCheckSpec http;
+    std::shared_ptr<const TlsClientContext> tls;  // probes speak TLS with it when set
     std::chrono::milliseconds timeout{1000};
     health::ScheduleSettings schedule;
     health::Thresholds thresholds;

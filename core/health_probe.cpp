@@ -1,6 +1,8 @@
 // The probes' I/O. Each step is one operation linked to a timeout at the probe's deadline; the
 // step is over when both completions arrived, whichever came first, so nothing the kernel may
-// still touch (the timespec, the buffers, the socket) is reused or freed early.
+// still touch (the timespec, the buffers, the socket, the TLS channel's ciphertext) is reused or
+// freed early. TLS runs through memory BIOs as on the workers (core/tls_channel.hpp): every
+// ciphertext byte is one of these steps.
 #include "core/health_probe.hpp"
 
 #include <netinet/tcp.h>
@@ -8,15 +10,35 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
+
+#include "core/log.hpp"
 
 namespace ringlb {
+namespace {
+
+// What one TLS receive may bring: a server's whole first flight with a short chain, or a small
+// check response, in one step.
+constexpr size_t kCiphertextChunk = size_t{8} * 1024;
+constexpr const char* kHandshakeFailed = "TLS handshake failed";
+constexpr const char* kTlsError = "TLS error";
+
+}  // namespace
 
 using health::CheckResult;
 using health::ResultKind;
 
 Probe::~Probe() { close_socket(); }
 
+void Probe::use_tls(std::shared_ptr<const TlsClientContext> context, std::string log_name) {
+  tls_context_ = std::move(context);
+  tls_log_name_ = std::move(log_name);
+}
+
 void Probe::close_socket() {
+  tls_.reset();  // nothing of it is in flight: the probe is not busy, or its sqe became a no-op
+  handshaking_ = false;
+  concluding_.reset();
   if (fd_ < 0) return;
   // Reset rather than FIN: a probe every second per backend would otherwise leave a TIME_WAIT
   // socket per check on this host (HAProxy closes its checks the same way).
@@ -67,13 +89,30 @@ std::optional<CheckResult> Probe::submit_bounded(Ring& ring, io_uring_sqe* sqe, 
 }
 
 std::optional<CheckResult> Probe::send(Ring& ring, const char* data, size_t size, TimePoint now) {
+  if (!tls_) return send_bytes(ring, data, size, now);
+  tls_->write(std::string_view(data, size));
+  plaintext_sending_ = size;
+  const std::string_view ciphertext = tls_->next_send();
+  if (ciphertext.empty()) return tls_failed(kTlsError, "cannot encrypt the request");
+  return send_bytes(ring, ciphertext.data(), ciphertext.size(), now);
+}
+
+std::optional<CheckResult> Probe::receive(Ring& ring, char* data, size_t size, TimePoint now) {
+  if (!tls_) return receive_bytes(ring, data, size, now);
+  plaintext_space_ = std::span<char>(data, size);
+  return decrypt(ring, now);  // a receive that brought the handshake's end may hold some already
+}
+
+std::optional<CheckResult> Probe::send_bytes(Ring& ring, const char* data, size_t size,
+                                             TimePoint now) {
   ring.reserve(2);
   io_uring_sqe* sqe = ring.sqe();
   io_uring_prep_send(sqe, fd_, data, size, MSG_NOSIGNAL);
   return submit_bounded(ring, sqe, Step::kSend, now);
 }
 
-std::optional<CheckResult> Probe::receive(Ring& ring, char* data, size_t size, TimePoint now) {
+std::optional<CheckResult> Probe::receive_bytes(Ring& ring, char* data, size_t size,
+                                                TimePoint now) {
   ring.reserve(2);
   io_uring_sqe* sqe = ring.sqe();
   io_uring_prep_recv(sqe, fd_, data, size, 0);
@@ -97,7 +136,9 @@ std::optional<CheckResult> Probe::on_completion(Ring& ring, OpKind kind, int res
   }
   if (--in_flight_ > 0) return std::nullopt;
   std::optional<CheckResult> verdict = step_done(ring, now);
-  if (verdict) close_socket();
+  if (!verdict) return verdict;
+  close_socket();
+  if (verdict->passed()) last_tls_failure_.clear();  // a later TLS failure is news again
   return verdict;
 }
 
@@ -109,16 +150,120 @@ CheckResult Probe::timed_out() const {
 
 std::optional<CheckResult> Probe::step_done(Ring& ring, TimePoint now) {
   if (step_timed_out_) return timed_out();
+  if (tls_) return tls_step_done(ring, now);
   if (step_ != Step::kConnect) return on_transfer(ring, step_, step_result_, now);
   if (step_result_ < 0) return CheckResult::connect_failed(-step_result_);
+  if (tls_context_) return start_tls(ring, now);
   return on_connected(ring, now);
+}
+
+std::optional<CheckResult> Probe::start_tls(Ring& ring, TimePoint now) {
+  const config::PoolTls& settings = tls_context_->config();
+  tls_ = std::make_unique<TlsChannel>(tls_context_->context(), TlsChannel::Role::kClient,
+                                      settings.sni, settings.verify);
+  if (!tls_->valid()) return tls_failed(kHandshakeFailed, "cannot create a TLS connection");
+  ciphertext_.resize(kCiphertextChunk);
+  handshaking_ = true;
+  return advance_handshake(ring, now);
+}
+
+// Sends whatever the handshake produced before reading more. The client's last flight (its
+// Finished) stays in the channel: it leaves with the request, or with the close_notify of
+// conclude(), so the server always sees a whole handshake.
+std::optional<CheckResult> Probe::advance_handshake(Ring& ring, TimePoint now) {
+  const TlsChannel::Status status = tls_->handshake();
+  if (status == TlsChannel::Status::kFailed) return tls_failed(kHandshakeFailed, tls_->failure());
+  if (status == TlsChannel::Status::kClosed) {
+    return tls_failed(kHandshakeFailed, "close_notify during the handshake");
+  }
+  if (status == TlsChannel::Status::kOk) {
+    handshaking_ = false;
+    return on_connected(ring, now);
+  }
+  if (const std::string_view flight = tls_->next_send(); !flight.empty()) {
+    return send_bytes(ring, flight.data(), flight.size(), now);
+  }
+  return receive_bytes(ring, ciphertext_.data(), ciphertext_.size(), now);
+}
+
+std::optional<CheckResult> Probe::conclude(Ring& ring, CheckResult verdict, TimePoint now) {
+  if (!tls_) return verdict;
+  tls_->shutdown();
+  const std::string_view rest = tls_->next_send();
+  if (rest.empty()) return verdict;
+  concluding_ = verdict;
+  return send_bytes(ring, rest.data(), rest.size(), now);
+}
+
+// A send or receive of ciphertext finished: during the handshake it drives the handshake, after
+// it each send or receive of the subclass completes once its bytes are through.
+std::optional<CheckResult> Probe::tls_step_done(Ring& ring, TimePoint now) {
+  const int result = step_result_;
+  if (result < 0) {
+    if (!handshaking_ && !concluding_) return on_transfer(ring, step_, result, now);
+    return CheckResult{ResultKind::kBadResponse, -result, 0, {}};
+  }
+  if (step_ == Step::kSend) {
+    tls_->on_sent(static_cast<size_t>(result));
+    if (const std::string_view rest = tls_->next_send(); !rest.empty()) {
+      return send_bytes(ring, rest.data(), rest.size(), now);
+    }
+    if (concluding_) return std::exchange(concluding_, std::nullopt);
+    if (handshaking_) return advance_handshake(ring, now);
+    return on_transfer(ring, Step::kSend, static_cast<int>(plaintext_sending_), now);
+  }
+  if (result == 0) {
+    // Closed early: during the handshake that is a peer refusing TLS without an alert.
+    if (handshaking_) return CheckResult{ResultKind::kBadResponse, 0, 0, {}};
+    return on_transfer(ring, Step::kReceive, 0, now);
+  }
+  tls_->feed(ciphertext_.data(), static_cast<size_t>(result));
+  if (handshaking_) return advance_handshake(ring, now);
+  return decrypt(ring, now);
+}
+
+// Fills the subclass's space with what the channel can decrypt, and receives more ciphertext
+// only when it has none.
+std::optional<CheckResult> Probe::decrypt(Ring& ring, TimePoint now) {
+  size_t total = 0;
+  TlsChannel::Status status = TlsChannel::Status::kOk;
+  while (total < plaintext_space_.size() && status == TlsChannel::Status::kOk) {
+    size_t length = 0;
+    status = tls_->read(plaintext_space_.data() + total, plaintext_space_.size() - total, length);
+    total += length;
+  }
+  if (total > 0) return on_transfer(ring, Step::kReceive, static_cast<int>(total), now);
+  switch (status) {
+    case TlsChannel::Status::kWantRead:
+      return receive_bytes(ring, ciphertext_.data(), ciphertext_.size(), now);
+    case TlsChannel::Status::kClosed:
+      return on_transfer(ring, Step::kReceive, 0, now);
+    default:
+      return tls_failed(kTlsError, tls_->failure());
+  }
+}
+
+// The check fails as a bad response (L7RSP, "bad response: Protocol error"); OpenSSL's reason
+// goes to a warning, once until a check passes or the reason changes, so a backend down for
+// hours with an expired certificate logs it once, not every interval.
+CheckResult Probe::tls_failed(const char* what, const std::string& why) {
+  std::string failure = std::string(what) + ": " + why;
+  if (failure != last_tls_failure_) {
+    LOG_WARN("%s: health check: %s", tls_log_name_.c_str(), failure.c_str());
+    last_tls_failure_ = std::move(failure);
+  }
+  return CheckResult{ResultKind::kBadResponse, EPROTO, 0, {}};
 }
 
 std::optional<CheckResult> Probe::on_transfer(Ring&, Step, int, TimePoint) {
   return CheckResult{ResultKind::kBadResponse, 0, 0, {}};  // a probe without transfers
 }
 
-std::optional<CheckResult> TcpProbe::on_connected(Ring&, TimePoint) { return CheckResult::pass(); }
+// Over TLS the handshake is complete by now; its last flight leaves with a close_notify, so the
+// server sees a finished handshake and a deliberate close rather than a truncation.
+std::optional<CheckResult> TcpProbe::on_connected(Ring& ring, TimePoint now) {
+  return conclude(ring, CheckResult::pass(), now);
+}
 
 HttpProbe::HttpProbe(const SocketAddress& address, std::chrono::milliseconds timeout,
                      health::HttpCheckSpec spec, const std::string& backend_address)

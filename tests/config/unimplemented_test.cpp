@@ -9,20 +9,6 @@
 namespace ringlb::config {
 namespace {
 
-TEST(Unimplemented, HttpHealthChecksOnATlsPoolAreRefused) {
-  LoadResult result = load_before_base({
-      "[pools.app.tls]",     // 1
-      "verify = false",      // 2
-      "[pools.app.health]",  // 3
-      "check = \"http\"",    // 4
-  });
-  EXPECT_EQ(printed(result),
-            expected("test.toml:4:9: http health checks do not speak TLS yet in this build, so "
-                     "they would fail against this TLS pool; use check = \"tcp\" (or \"none\")"));
-  result = load_before_base({"[pools.app.tls]", "[pools.app.health]", "check = \"tcp\""});
-  EXPECT_EQ(printed(result), expected());
-}
-
 TEST(Unimplemented, AdminListenLoadsWithAWarning) {
   LoadResult result = load_before_base({"[admin]", "listen = \"127.0.0.1:9090\"", "token = \"s\""});
   EXPECT_EQ(printed(result),

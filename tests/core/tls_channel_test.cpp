@@ -1,20 +1,18 @@
 // Tests for core/tls_context and core/tls_channel: a server and a client channel complete a
 // handshake and carry data through memory alone (no socket), SNI picks the certificate by its
-// names, and a plain HTTP request is recognised. Certificates are made here with OpenSSL.
+// names, and a plain HTTP request is recognised. Certificates are made with OpenSSL
+// (tests/core/test_certificates.hpp).
 #include "core/tls_channel.hpp"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include "core/tls_context.hpp"
+#include "tests/core/test_certificates.hpp"
 
 namespace ringlb {
 namespace {
@@ -30,35 +28,7 @@ class TlsChannelTest : public ::testing::Test {
 
   // A self-signed certificate for `names` (subjectAltName DNS entries) with its key.
   config::TlsCertificate make_certificate(const std::string& file, const std::string& names) {
-    EVP_PKEY* key = EVP_EC_gen("P-256");
-    X509* certificate = X509_new();
-    X509_set_version(certificate, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(certificate), ++serial_);
-    X509_gmtime_adj(X509_getm_notBefore(certificate), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(certificate), 86400);
-    X509_NAME* subject = X509_get_subject_name(certificate);
-    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>(file.c_str()), -1, -1, 0);
-    X509_set_issuer_name(certificate, subject);
-    X509_set_pubkey(certificate, key);
-    X509V3_CTX context;
-    X509V3_set_ctx_nodb(&context);
-    X509V3_set_ctx(&context, certificate, certificate, nullptr, nullptr, 0);
-    X509_EXTENSION* extension =
-        X509V3_EXT_conf_nid(nullptr, &context, NID_subject_alt_name, names.c_str());
-    X509_add_ext(certificate, extension, -1);
-    X509_EXTENSION_free(extension);
-    X509_sign(certificate, key, EVP_sha256());
-    config::TlsCertificate paths{dir_ + "/" + file + ".pem", dir_ + "/" + file + ".key"};
-    std::FILE* out = std::fopen(paths.cert.c_str(), "wb");
-    PEM_write_X509(out, certificate);
-    std::fclose(out);
-    out = std::fopen(paths.key.c_str(), "wb");
-    PEM_write_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr);
-    std::fclose(out);
-    X509_free(certificate);
-    EVP_PKEY_free(key);
-    return paths;
+    return test_support::make_test_certificate(dir_, file, names, ++serial_);
   }
 
   // Moves ciphertext both ways until neither side has anything left to send.
