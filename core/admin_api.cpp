@@ -90,8 +90,8 @@ std::optional<AdminResponse> refuse_unauthorized(const AdminRequest& request,
     return json_error(401, "a valid 'Authorization: Bearer <admin.token>' header is required");
   }
   if (is_change && token.empty() && !loopback_listener) {
-    LOG_INFO("admin: 403 for %s %s: changes need admin.token off loopback",
-             request.method.c_str(), request.path.c_str());
+    LOG_INFO("admin: 403 for %s %s: changes need admin.token off loopback", request.method.c_str(),
+             request.path.c_str());
     return json_error(403, "admin.listen is not on loopback: set admin.token to allow changes");
   }
   return std::nullopt;
@@ -133,15 +133,16 @@ AdminResponse control_backend(const AdminRequest& request, std::span<const std::
     const std::optional<std::string_view> value = query_value(request.query, "value");
     uint32_t weight = 0;
     const char* end = value ? value->data() + value->size() : nullptr;
-    if (!value || value->empty() ||
-        std::from_chars(value->data(), end, weight).ptr != end || weight > 1000) {
+    if (!value || value->empty() || std::from_chars(value->data(), end, weight).ptr != end ||
+        weight > 1000) {
       return json_error(400, "weight needs ?value=N with N from 0 to 1000");
     }
     if (std::string problem = control.set_weight(*pool, *index, weight); !problem.empty()) {
       return json_error(409, problem);
     }
   }
-  const uint32_t weight = find_pool(control.snapshot(), *pool_name)->config->backends[*index].weight;
+  const uint32_t weight =
+      find_pool(control.snapshot(), *pool_name)->config->backends[*index].weight;
   std::string body = "{\"pool\":\"" + *pool_name + "\",\"backend\":\"" + *address +
                      "\",\"draining\":" + (state->draining() ? "true" : "false") +
                      ",\"weight\":" + std::to_string(weight) + "}\n";

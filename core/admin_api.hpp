@@ -21,7 +21,7 @@ struct AdminInfo {
   std::chrono::system_clock::time_point loaded_at;  // the running configuration's
   uint64_t reloads = 0;                             // succeeded since start
   uint64_t reloads_failed = 0;
-  bool stopping = false;  // SIGTERM received: /ready answers 503
+  bool stopping = false;          // SIGTERM received: /ready answers 503
   bool admin_on_loopback = true;  // admin.listen is a loopback address
 };
 

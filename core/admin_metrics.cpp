@@ -79,7 +79,8 @@ class Exposition {
       cumulative += stats.sum([&](const Slot& slot) { return (slot.*member).bucket(bucket); });
       char le[32];
       if (bucket < health::kLatencyBoundsUs.size()) {
-        std::snprintf(le, sizeof(le), "%g", static_cast<double>(health::kLatencyBoundsUs[bucket]) / 1e6);
+        std::snprintf(le, sizeof(le), "%g",
+                      static_cast<double>(health::kLatencyBoundsUs[bucket]) / 1e6);
       } else {
         std::snprintf(le, sizeof(le), "+Inf");
       }
@@ -147,7 +148,8 @@ void listener_families(Exposition& out, const Snapshot& snapshot) {
   }
   out.family("ringlb_active_connections", "gauge", "Client connections open now.");
   for (const Listener& listener : snapshot.listeners) {
-    const uint64_t up = listener.stats->sum([](const ListenerSlot& s) { return s.active_up.get(); });
+    const uint64_t up =
+        listener.stats->sum([](const ListenerSlot& s) { return s.active_up.get(); });
     const uint64_t down =
         listener.stats->sum([](const ListenerSlot& s) { return s.active_down.get(); });
     out.sample(listener_labels(listener), up - down);
@@ -194,9 +196,9 @@ void backend_families(Exposition& out, const Snapshot& snapshot, const HealthChe
   out.family("ringlb_backend_responses_total", "counter", "Responses from the backend, by class.");
   each_backend(snapshot, [&](const Pool& pool, const balancers::BalancedBackend& backend) {
     for (size_t i = 0; i < health::kStatusClasses; ++i) {
-      out.sample(backend_labels(pool, *backend.state) + ",code_class=\"" + code_class(i) + "\"",
-                 backend.state->stats().sum(
-                     [i](const BackendSlot& s) { return s.responses[i].get(); }));
+      out.sample(
+          backend_labels(pool, *backend.state) + ",code_class=\"" + code_class(i) + "\"",
+          backend.state->stats().sum([i](const BackendSlot& s) { return s.responses[i].get(); }));
     }
   });
   out.family("ringlb_backend_active_connections", "gauge",
@@ -217,11 +219,12 @@ void backend_families(Exposition& out, const Snapshot& snapshot, const HealthChe
   each_backend(snapshot, [&](const Pool& pool, const balancers::BalancedBackend& backend) {
     const auto view = health.view(*backend.state);
     const health::State now =
-        view ? view->state : (backend.state->eligible() ? health::State::kUp : health::State::kDown);
+        view ? view->state
+             : (backend.state->eligible() ? health::State::kUp : health::State::kDown);
     for (health::State state : kStates) {
-      out.sample(backend_labels(pool, *backend.state) + ",state=\"" + health::to_string(state) +
-                     "\"",
-                 uint64_t{state == now});
+      out.sample(
+          backend_labels(pool, *backend.state) + ",state=\"" + health::to_string(state) + "\"",
+          uint64_t{state == now});
     }
   });
   out.family("ringlb_health_checks_total", "counter",

@@ -34,17 +34,28 @@ bool is_loopback(const sockaddr_storage& peer) {
 
 const char* reason_phrase(unsigned status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
   }
 }
 
@@ -59,9 +70,9 @@ struct AdminServer::Connection {
   const int fd;
   const bool from_loopback;
   http::Parser parser{http::Parser::Kind::kRequest, kLimits};
-  std::string input;      // bytes received, not yet parsed
-  size_t parsed = 0;      // of `input`, consumed by the parser
-  std::string output;     // the whole answer
+  std::string input;   // bytes received, not yet parsed
+  size_t parsed = 0;   // of `input`, consumed by the parser
+  std::string output;  // the whole answer
   size_t sent = 0;
   char chunk[kReceiveChunk];
   OpKind in_flight = OpKind::kIgnore;  // the one operation the kernel holds, if any
@@ -70,8 +81,7 @@ struct AdminServer::Connection {
   AdminRequest request;
 };
 
-AdminServer::AdminServer(Ring& ring, Handler handler)
-    : ring_(ring), handler_(std::move(handler)) {}
+AdminServer::AdminServer(Ring& ring, Handler handler) : ring_(ring), handler_(std::move(handler)) {}
 
 AdminServer::~AdminServer() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
@@ -129,7 +139,8 @@ void AdminServer::on_accept(int result) {
     generations_.push_back(0);
   }
   const uint32_t generation = ++generations_[slot] & 0xFFFFFFu;
-  connections_[slot] = std::make_unique<Connection>(slot, generation, fd, is_loopback(accept_peer_));
+  connections_[slot] =
+      std::make_unique<Connection>(slot, generation, fd, is_loopback(accept_peer_));
   arm_receive(slot);
   arm_accept();
 }

@@ -1,8 +1,7 @@
 // GET /status: the running configuration and every backend's state and counters as JSON, for
 // operators, scripts and the dashboard. The schema is documented in README ("Admin API").
-#include <nlohmann/json.hpp>
-
 #include <ctime>
+#include <nlohmann/json.hpp>
 
 #include "core/admin_api.hpp"
 #include "health/check_result.hpp"
@@ -73,8 +72,7 @@ json backend_json(const balancers::BalancedBackend& backend, const HealthChecker
   json out = {
       {"address", state.address()},
       {"weight", backend.weight},
-      {"effective_weight",
-       static_cast<double>(backend.weight) * state.weight_permille() / 1000.0},
+      {"effective_weight", static_cast<double>(backend.weight) * state.weight_permille() / 1000.0},
       {"eligible", state.eligible()},
       {"draining", state.draining()},
       {"active_connections", state.active()},

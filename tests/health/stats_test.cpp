@@ -15,12 +15,12 @@ using std::chrono::microseconds;
 
 TEST(LatencyHistogram, PutsADurationInTheFirstBucketThatHoldsIt) {
   LatencyHistogram histogram;
-  histogram.observe(microseconds(0));        // <= 0.5 ms
-  histogram.observe(microseconds(500));      // <= 0.5 ms: bounds are inclusive ("le")
-  histogram.observe(microseconds(501));      // <= 1 ms
-  histogram.observe(microseconds(3000));     // <= 5 ms
-  histogram.observe(microseconds(60000000)); // over 10 s: +Inf
-  histogram.observe(microseconds(-5));       // a clock step back counts as 0
+  histogram.observe(microseconds(0));         // <= 0.5 ms
+  histogram.observe(microseconds(500));       // <= 0.5 ms: bounds are inclusive ("le")
+  histogram.observe(microseconds(501));       // <= 1 ms
+  histogram.observe(microseconds(3000));      // <= 5 ms
+  histogram.observe(microseconds(60000000));  // over 10 s: +Inf
+  histogram.observe(microseconds(-5));        // a clock step back counts as 0
   EXPECT_EQ(histogram.bucket(0), 3u);
   EXPECT_EQ(histogram.bucket(1), 1u);
   EXPECT_EQ(histogram.bucket(2), 0u);
@@ -52,8 +52,7 @@ TEST(PerWorker, SumsEveryWorkersSlotWrittenFromItsOwnThread) {
   EXPECT_EQ(stats.sum([](const ListenerWorkerStats& s) { return s.requests.get(); }),
             10000u + 20000u + 30000u + 40000u);
   const uint64_t up = stats.sum([](const ListenerWorkerStats& s) { return s.active_up.get(); });
-  const uint64_t down =
-      stats.sum([](const ListenerWorkerStats& s) { return s.active_down.get(); });
+  const uint64_t down = stats.sum([](const ListenerWorkerStats& s) { return s.active_down.get(); });
   EXPECT_EQ(up - down, 8u);
 }
 
