@@ -14,11 +14,17 @@ struct ForwardContext {
   std::string_view client_ip;   // appended to X-Forwarded-For
   std::string_view proto;       // X-Forwarded-Proto: "http" or "https"
   std::string_view request_id;  // X-Request-Id to add; empty when the request carried one
+  // The backend's "ip:port", sent as Host when the client's is absent (only HTTP/1.0 may omit
+  // it) or empty, as nginx's default `proxy_set_header Host $proxy_host` does: many servers
+  // answer 400 without one. Left empty, such a request goes out with an empty Host.
+  std::string_view backend_address = {};
 };
 
-// Request line in origin-form, Host, end-to-end fields, then X-Forwarded-For (appended to the
-// client's), X-Forwarded-Proto and X-Forwarded-Host (replacing the client's), Via, X-Request-Id,
-// the framing of `framing`, and Connection (keep-alive, or Upgrade for a websocket request).
+// Request line in origin-form, Host (the client's, else the backend's address), end-to-end
+// fields, then X-Forwarded-For (appended to the client's), X-Forwarded-Proto and
+// X-Forwarded-Host (replacing the client's; none when the client sent no Host), Via,
+// X-Request-Id, the framing of `framing`, and Connection (keep-alive, or Upgrade for a
+// websocket request).
 void append_request_head(const Head& head, Framing framing, const ForwardContext& context,
                          std::string& out);
 
