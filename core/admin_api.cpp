@@ -162,6 +162,11 @@ AdminResponse handle_admin_request(const AdminRequest& request, AdminControl& co
   const bool is_control = parts.size() == 5 && parts[0] == "pools" && parts[2] == "backends" &&
                           (parts[4] == "drain" || parts[4] == "enable" || parts[4] == "weight");
   const bool read = request.method == "GET" || request.method == "HEAD";
+  // The page itself holds no data and a browser cannot send a bearer token when it navigates,
+  // so GET /dashboard is open; everything the page shows comes from /status, which is not.
+  if (read && request.path == "/dashboard") {
+    return {200, "text/html; charset=utf-8", kAdminDashboardHtml};
+  }
   if (auto refusal = refuse_unauthorized(request, control.snapshot().config.admin.token,
                                          info.admin_on_loopback, is_control || !read)) {
     return *refusal;

@@ -53,7 +53,7 @@ void append_list_field(std::string& out, const Head& head, std::string_view name
 void append_request_head(const Head& head, Framing framing, const ForwardContext& context,
                          std::string& out) {
   out.append(head.method).append(" ").append(head.target).append(" HTTP/1.1\r\n");
-  append_field(out, "Host", head.host.empty() ? context.backend_address : head.host);
+  append_field(out, "Host", head.host.empty() ? context.fallback_host : head.host);
   for (const Field& field : head.fields) {
     if (!is_owned_request_field(field.name)) append_field(out, field.name, field.value);
   }

@@ -14,10 +14,11 @@ struct ForwardContext {
   std::string_view client_ip;   // appended to X-Forwarded-For
   std::string_view proto;       // X-Forwarded-Proto: "http" or "https"
   std::string_view request_id;  // X-Request-Id to add; empty when the request carried one
-  // The backend's "ip:port", sent as Host when the client's is absent (only HTTP/1.0 may omit
-  // it) or empty, as nginx's default `proxy_set_header Host $proxy_host` does: many servers
-  // answer 400 without one. Left empty, such a request goes out with an empty Host.
-  std::string_view backend_address = {};
+  // Sent as Host when the client's is absent (only HTTP/1.0 may omit it) or empty: the pool's
+  // name, as nginx's default `proxy_set_header Host $proxy_host` sends its upstream's name.
+  // Many servers answer 400 without a Host. Left empty, such a request goes out with an empty
+  // Host. (Known before the pick, so a retry on another backend sends the same head.)
+  std::string_view fallback_host = {};
 };
 
 // Request line in origin-form, Host (the client's, else the backend's address), end-to-end

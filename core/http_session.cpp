@@ -323,7 +323,8 @@ bool HttpSession::on_request_head() {
     current().request_id[kept] = '\0';
   }
   const http::ForwardContext context{current().client_ip, listener_->tls ? "https" : "http",
-                                     client_id.empty() ? current().request_id : ""};
+                                     client_id.empty() ? current().request_id : "",
+                                     current().pool->config->name};
   PendingOutput& output = exchange_->output[kBackend];
   const size_t start = output.scratch.size();
   http::append_request_head(head, current().to_backend_framing, context, output.scratch);

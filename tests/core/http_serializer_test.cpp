@@ -59,28 +59,28 @@ TEST(RequestHead, WebsocketUpgradeKeepsUpgradeAndConnection) {
 }
 
 // nginx and others answer 400 to a request without Host; an HTTP/1.0 client may send none.
-TEST(RequestHead, WithoutClientHostSendsTheBackendAddressAsHost) {
+TEST(RequestHead, WithoutClientHostSendsThePoolNameAsHost) {
   Head head = get_request();
   head.version = 10;
   head.host = "";
   head.fields.clear();
   std::string out;
-  append_request_head(head, Framing::kNone, {"127.0.0.1", "http", "", "10.0.0.7:8080"}, out);
+  append_request_head(head, Framing::kNone, {"127.0.0.1", "http", "", "app"}, out);
   EXPECT_EQ(out,
             "GET /a?b=1 HTTP/1.1\r\n"
-            "Host: 10.0.0.7:8080\r\n"
+            "Host: app\r\n"
             "X-Forwarded-For: 127.0.0.1\r\n"
             "X-Forwarded-Proto: http\r\n"
             "Via: 1.1 ringlb\r\n"
             "\r\n");  // no X-Forwarded-Host: the client named no host
 }
 
-TEST(RequestHead, TheClientsHostWinsOverTheBackendAddress) {
+TEST(RequestHead, TheClientsHostWinsOverThePoolName) {
   std::string out;
-  append_request_head(get_request(), Framing::kNone, {"127.0.0.1", "http", "", "10.0.0.7:8080"},
+  append_request_head(get_request(), Framing::kNone, {"127.0.0.1", "http", "", "app"},
                       out);
   EXPECT_NE(out.find("\r\nHost: example.com\r\n"), std::string::npos);
-  EXPECT_EQ(out.find("10.0.0.7"), std::string::npos);
+  EXPECT_EQ(out.find("Host: app"), std::string::npos);
 }
 
 TEST(ResponseHead, ClosingAKeepAliveAndReFramingAChunkedBody) {

@@ -61,6 +61,9 @@ class BasicsTest(HttpTestCase):
         response = conn.request("GET", "/echo", version="HTTP/1.0", host=None)
         self.assertEqual(response.status, 200)
         self.assertEqual(response.json()["target"], "/echo")
+        # No Host from the client: the pool's name goes instead, as nginx sends its upstream's.
+        headers = {n.lower(): v for n, v in response.json()["headers"]}
+        self.assertEqual(headers.get("host"), "app")
         self.assertTrue(conn.closed_within(2), "HTTP/1.0 connection without keep-alive open")
 
 
