@@ -16,7 +16,6 @@
 
 #include "config/suggest.hpp"
 #include "config/tls_files.hpp"
-#include "config/unimplemented.hpp"
 #include "config/units.hpp"
 #include "config/validate.hpp"
 
@@ -613,7 +612,6 @@ LoadResult load_parsed(const toml::table& table, const std::string& path,
   validate_config(config, sources, options, report);
   resolve_tls_paths(config);
   check_tls_files(config, sources, report);
-  report_unimplemented_features(config, sources, report);
   LoadResult result;
   result.diagnostics = report.take();
   if (!has_errors(result.diagnostics)) result.config = std::move(config);

@@ -89,8 +89,19 @@ void check_bind_conflicts(const Config& config, const SourceMap& sources, Report
   }
 }
 
+bool is_loopback(const Address& address) {
+  return address.host.starts_with("127.") || address.host == "::1";
+}
+
 void check_admin_conflicts(const Config& config, const SourceMap& sources, Reporter& report) {
   if (!config.admin.listen) return;
+  if (!is_loopback(*config.admin.listen) && config.admin.token.empty()) {
+    report.warning(position_of(sources, "admin.listen", {}),
+                   "admin.listen " + config.admin.listen->to_string() +
+                       " is not a loopback address and admin.token is empty: anyone who reaches "
+                       "it can read /status and /metrics, and every POST is refused until a "
+                       "token is set");
+  }
   for (const ListenerConfig& listener : config.listeners) {
     if (!binds_conflict(*config.admin.listen, listener.bind)) continue;
     report.error(position_of(sources, "admin.listen", {}),

@@ -158,9 +158,26 @@ TEST(Validate, AdminOnAListenerAddress) {
   LoadResult result = load_before_base({"[admin]", "listen = \"127.0.0.1:8080\""});
   EXPECT_EQ(printed(result),
             expected("test.toml:2:10: admin.listen: 127.0.0.1:8080 is already the bind "
-                     "address of listener 'web' (line 3)",
-                     "test.toml:2:10: warning: the admin API is not implemented yet in this "
-                     "build"));
+                     "address of listener 'web' (line 3)"));
+}
+
+TEST(Validate, AdminOnLoopbackNeedsNoToken) {
+  LoadResult result = load_before_base({"[admin]", "listen = \"127.0.0.1:9090\""});
+  EXPECT_EQ(printed(result), expected());
+  ASSERT_TRUE(result.config);
+  EXPECT_EQ(result.config->admin.listen->to_string(), "127.0.0.1:9090");
+}
+
+TEST(Validate, AdminOffLoopbackWithoutATokenIsAWarning) {
+  LoadResult result = load_before_base({"[admin]", "listen = \"0.0.0.0:9090\""});
+  EXPECT_EQ(printed(result),
+            expected("test.toml:2:10: warning: admin.listen 0.0.0.0:9090 is not a loopback "
+                     "address and admin.token is empty: anyone who reaches it can read /status "
+                     "and /metrics, and every POST is refused until a token is set"));
+  LoadResult with_token =
+      load_before_base({"[admin]", "listen = \"0.0.0.0:9090\"", "token = \"s\""});
+  EXPECT_EQ(printed(with_token), expected());
+  EXPECT_EQ(with_token.config->admin.token, "s");
 }
 
 TEST(Validate, ConsistentHashNeedsAHashKey) {
