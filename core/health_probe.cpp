@@ -252,7 +252,7 @@ CheckResult Probe::tls_failed(const char* what, const std::string& why) {
     LOG_WARN("%s: health check: %s", tls_log_name_.c_str(), failure.c_str());
     last_tls_failure_ = std::move(failure);
   }
-  return CheckResult{ResultKind::kBadResponse, EPROTO, 0, {}};
+  return CheckResult{ResultKind::kTlsFailed, EPROTO, 0, {}};
 }
 
 std::optional<CheckResult> Probe::on_transfer(Ring&, Step, int, TimePoint) {

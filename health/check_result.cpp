@@ -21,6 +21,8 @@ const char* layer_name(ResultKind kind) {
     case ResultKind::kBadStatus:
     case ResultKind::kBodyMismatch:
       return "L7STS";
+    case ResultKind::kTlsFailed:
+      return "L6RSP";
   }
   return "?";
 }
@@ -70,6 +72,8 @@ std::string describe(const CheckResult& result) {
       return "status " + std::to_string(result.status);
     case ResultKind::kBodyMismatch:
       return "body mismatch (status " + std::to_string(result.status) + ")";
+    case ResultKind::kTlsFailed:
+      return "TLS failed (OpenSSL's reason is logged just before)";
   }
   return "?";
 }

@@ -17,6 +17,7 @@ enum class ResultKind : uint8_t {
   kBadResponse,      // L7RSP: the peer closed early or did not speak HTTP
   kBadStatus,        // L7STS: a status outside expect_status
   kBodyMismatch,     // L7STS too in HAProxy: the status was fine, expect_body was not found
+  kTlsFailed,        // L6RSP: the TLS handshake (certificate verification included) failed
 };
 
 // HAProxy's name for the kind ("L4CON", ...), for logs that operators grep.

@@ -185,7 +185,7 @@ TEST_F(HealthProbeTlsTest, ACertificateFromAnotherCaFailsTheCheck) {
   probe.use_tls(client(stranger_.cert), "pool app: backend test");
   const std::optional<CheckResult> verdict = run(probe);
   ASSERT_TRUE(verdict);
-  EXPECT_EQ(verdict->kind, ResultKind::kBadResponse);
+  EXPECT_EQ(verdict->kind, ResultKind::kTlsFailed);
   EXPECT_EQ(verdict->error, EPROTO);
   EXPECT_EQ(handshakes_, 0);
 }
@@ -229,7 +229,7 @@ TEST_F(HealthProbeTlsTest, AServerThatDoesNotSpeakTlsFailsTheCheck) {
   probe.use_tls(client(backend_.cert), "pool app: backend test");
   const std::optional<CheckResult> verdict = run(probe);
   ASSERT_TRUE(verdict);
-  EXPECT_EQ(verdict->kind, ResultKind::kBadResponse);
+  EXPECT_EQ(verdict->kind, ResultKind::kTlsFailed);
   EXPECT_EQ(verdict->error, EPROTO);
 }
 

@@ -116,6 +116,8 @@ TEST(BackendHealth, ReasonsNameWhatFailed) {
             "body mismatch (status 200) (first check)");
   EXPECT_EQ(reason_of({ResultKind::kBadResponse, 0, 0, {}}),
             "bad response: not HTTP or closed early (first check)");
+  EXPECT_EQ(reason_of({ResultKind::kTlsFailed, EPROTO, 0, {}}),
+            "TLS failed (OpenSSL's reason is logged just before) (first check)");
 }
 
 TEST(BackendHealth, EjectionOnlyTakesAnUpBackendAndAPassEndsItEarly) {
