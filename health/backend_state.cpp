@@ -1,10 +1,18 @@
 // Outcome accounting for BackendState: the active count, and the consecutive-failure counters
-// that passive detection reads (health/passive.hpp decides what a trip means).
+// that passive detection reads (health/passive.hpp decides what a trip means), and the epoch that
+// tells balancers some backend's eligibility changed.
 #include "health/backend_state.hpp"
 
 #include "health/passive.hpp"
 
 namespace ringlb::health {
+
+detail::EligibilityEpoch detail::g_eligibility_epoch;
+
+void BackendState::note_eligibility_change() {
+  // Release: a reader that sees the new count also sees the change it counts.
+  detail::g_eligibility_epoch.value.fetch_add(1, std::memory_order_release);
+}
 
 void BackendState::on_end(Outcome outcome) {
   active_.fetch_sub(1, std::memory_order_relaxed);

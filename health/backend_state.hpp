@@ -15,6 +15,21 @@ namespace ringlb::health {
 // How one attempt on a backend ended. The single place where passive signals enter.
 enum class Outcome { kSuccess, kConnectFailed, kConnectTimeout, kReset };
 
+namespace detail {
+// Alone on its cache line: read by every worker on every pick, written only on a change.
+struct alignas(64) EligibilityEpoch {
+  std::atomic<uint64_t> value{0};
+};
+extern EligibilityEpoch g_eligibility_epoch;  // defined in backend_state.cpp
+}  // namespace detail
+// Bumped (release) whenever any backend's eligibility or slow start share changes, in any pool.
+// A balancer that caches what it derived from these states keeps the cache while the count stays
+// the same: one load per pick instead of a read of every backend. Loads on any thread; acquire
+// before reading the states that a cache is built from.
+inline uint64_t eligibility_epoch() {
+  return detail::g_eligibility_epoch.value.load(std::memory_order_acquire);
+}
+
 class BackendState {
  public:
   // `workers`: how many workers write counters (one slot each).
@@ -42,7 +57,9 @@ class BackendState {
   // all of it). Balancers that honour slow start multiply by it; the control thread ramps it.
   uint32_t weight_permille() const { return weight_permille_.load(std::memory_order_relaxed); }
   void set_weight_permille(uint32_t permille) {
-    weight_permille_.store(permille, std::memory_order_relaxed);
+    if (weight_permille_.exchange(permille, std::memory_order_relaxed) != permille) {
+      note_eligibility_change();
+    }
   }
 
   // Open connections (L4) or in-flight requests (L7): least-connections reads this.
@@ -75,12 +92,13 @@ class BackendState {
  private:
   enum Flag : uint8_t { kDown = 1, kEjected = 2, kDraining = 4 };
   void set_flag(uint8_t flag, bool on) {
-    if (on) {
-      flags_.fetch_or(flag, std::memory_order_relaxed);
-    } else {
-      flags_.fetch_and(static_cast<uint8_t>(~flag), std::memory_order_relaxed);
-    }
+    const uint8_t before =
+        on ? flags_.fetch_or(flag, std::memory_order_relaxed)
+           : flags_.fetch_and(static_cast<uint8_t>(~flag), std::memory_order_relaxed);
+    if (((before & flag) != 0) != on) note_eligibility_change();
   }
+  // Bumps eligibility_epoch(), after the change it announces.
+  static void note_eligibility_change();
   // Counts one more failure in `counter` and latches `trip` at the threshold.
   void count_failure(std::atomic<uint32_t>& counter, uint8_t trip);
   static void reset_count(std::atomic<uint32_t>& counter) {
