@@ -111,5 +111,102 @@ TEST(RoundRobin, PicksExactlyAsThePlainAlgorithmWhateverThePoolDoes) {
   }
 }
 
+// A pool with its panic state, so PlainSmoothRoundRobin can read it.
+BalancerInit pool_with_health(std::initializer_list<uint32_t> weights, uint32_t workers = 1) {
+  BalancerInit init = lettered_pool(weights, workers);
+  init.pool_health = std::make_shared<health::PoolHealth>();
+  return init;
+}
+
+TEST(RoundRobin, TheSequenceRepeatsCycleAfterCycle) {
+  RoundRobin balancer(lettered_pool({5, 1, 1}));
+  std::string expected;
+  for (int cycle = 0; cycle < 20; ++cycle) expected += "aabacaa";
+  EXPECT_EQ(picks(balancer, 140), expected);
+}
+
+TEST(RoundRobin, AChangeMidCycleContinuesExactlyAsThePlainAlgorithm) {
+  BalancerInit init = pool_with_health({5, 1, 1});
+  RoundRobin balancer(init);
+  PlainSmoothRoundRobin plain(init);
+  const auto both = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      const PickContext ctx{.worker = 0, .excluded = {}};
+      ASSERT_EQ(balancer.pick(ctx), plain.pick(ctx)) << "pick " << i;
+    }
+  };
+  both(17);  // two cycles and three picks into the third
+  balancer.backends()[2].state->set_up(false);
+  both(9);
+  balancer.backends()[2].state->set_up(true);
+  both(11);
+  balancer.backends()[0].state->set_weight_permille(250);  // slow start
+  both(25);
+  balancer.backends()[0].state->set_weight_permille(1000);
+  both(30);
+}
+
+TEST(RoundRobin, ARetryOrPanicMidCycleContinuesExactlyAsThePlainAlgorithm) {
+  BalancerInit init = lettered_pool({3, 1, 2, 1});
+  auto pool = std::make_shared<health::PoolHealth>();
+  init.pool_health = pool;
+  RoundRobin balancer(init);
+  PlainSmoothRoundRobin plain(init);
+  const uint32_t tried[] = {0};
+  for (uint32_t i = 0; i < 500; ++i) {
+    pool->set_panic(i % 50 >= 45 ? health::PanicMode::kServeAll : health::PanicMode::kNone);
+    if (i % 50 == 44) balancer.backends()[1].state->set_up(false);
+    if (i % 50 == 49) balancer.backends()[1].state->set_up(true);
+    PickContext ctx{.worker = 0, .excluded = {}};
+    if (i % 23 == 22) ctx.excluded = tried;
+    ASSERT_EQ(balancer.pick(ctx), plain.pick(ctx)) << "pick " << i;
+  }
+}
+
+TEST(RoundRobin, PicksExactlyAsThePlainAlgorithmWhenThePoolChangesNowAndThen) {
+  // Long quiet stretches, so picks come from a replayed cycle and leave it mid-way.
+  BalancerInit init = lettered_pool({3, 1, 0, 2, 5, 1, 1, 4, 2, 1}, 2);
+  auto pool = std::make_shared<health::PoolHealth>();
+  init.pool_health = pool;
+  RoundRobin balancer(init);
+  PlainSmoothRoundRobin plain(init);
+  PoolChurn churn(balancer.backends(), *pool, 11);
+  for (uint32_t i = 0; i < 200000; ++i) {
+    if (i % 331 == 0) churn.change();
+    PickContext ctx{.worker = i % 7 == 0 ? 1u : 0u, .excluded = {}};
+    if (i % 97 == 0) ctx.excluded = churn.tried();
+    ASSERT_EQ(balancer.pick(ctx), plain.pick(ctx)) << "pick " << i;
+  }
+}
+
+TEST(RoundRobin, ACycleLongerThanTheCacheIsScannedAndStillExact) {
+  // 4000 + 97 = 4097 picks per cycle, one more than a worker replays.
+  BalancerInit init = pool_with_health({4000, 97});
+  RoundRobin balancer(init);
+  PlainSmoothRoundRobin plain(init);
+  for (uint32_t i = 0; i < 3 * (RoundRobin::kMaxCycle + 1); ++i) {
+    if (i == 5000) balancer.backends()[1].state->set_weight_permille(100);
+    if (i == 9000) balancer.backends()[1].state->set_weight_permille(1000);
+    const PickContext ctx{.worker = 0, .excluded = {}};
+    ASSERT_EQ(balancer.pick(ctx), plain.pick(ctx)) << "pick " << i;
+  }
+}
+
+TEST(RoundRobin, TheEpochMovesOnlyWhenEligibilityOrTheShareChanges) {
+  health::BackendState state("pool", "a");
+  uint64_t epoch = health::eligibility_epoch();
+  state.set_up(true);
+  state.set_ejected(false);
+  state.set_draining(false);
+  state.set_weight_permille(1000);
+  state.on_start();
+  EXPECT_EQ(health::eligibility_epoch(), epoch);
+  state.set_draining(true);
+  EXPECT_GT(health::eligibility_epoch(), epoch);
+  epoch = health::eligibility_epoch();
+  state.set_weight_permille(500);
+  EXPECT_GT(health::eligibility_epoch(), epoch);
+}
+
 }  // namespace
 }  // namespace ringlb::balancers
