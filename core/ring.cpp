@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "core/levers.hpp"
+
 namespace ringlb {
 
 Ring::~Ring() {
@@ -12,9 +14,17 @@ Ring::~Ring() {
 }
 
 int Ring::init(uint32_t entries) {
+  const Levers& lever = levers();
+  submit_each_operation_ = lever.submit == Levers::Submit::kPerOperation;
+  receive_poll_first_ = lever.receive_poll_first;
   io_uring_params params{};
   params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE |
                  IORING_SETUP_SUBMIT_ALL;
+  if (lever.ring_setup == Levers::RingSetup::kCoopTaskrun) {
+    params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+  } else if (lever.ring_setup == Levers::RingSetup::kPlain) {
+    params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+  }
   params.cq_entries = entries * 4;
   int result = io_uring_queue_init_params(entries, &ring_, &params);
   if (result == -EINVAL) {
@@ -25,10 +35,13 @@ int Ring::init(uint32_t entries) {
     result = io_uring_queue_init_params(entries, &ring_, &params);
   }
   initialized_ = result == 0;
+  // Registered on the creating thread, which is the only one that may enter this ring.
+  if (initialized_ && lever.register_ring_fd) io_uring_register_ring_fd(&ring_);
   return result;
 }
 
 io_uring_sqe* Ring::sqe() {
+  if (submit_each_operation_) submit_previous();
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   while (sqe == nullptr) {
     io_uring_submit(&ring_);
@@ -41,7 +54,25 @@ void Ring::reserve(unsigned count) {
   if (io_uring_sq_space_left(&ring_) < count) io_uring_submit(&ring_);
 }
 
+// Bench-only (RINGLB_LEVER_SUBMIT_EACH=operation): submits the operation prepared last, unless
+// it is linked to the next one, which must share its submission.
+void Ring::submit_previous() {
+  if (io_uring_sq_ready(&ring_) == 0) return;
+  const io_uring_sqe& last = ring_.sq.sqes[(ring_.sq.sqe_tail - 1) & ring_.sq.ring_mask];
+  if ((last.flags & IOSQE_IO_LINK) == 0) io_uring_submit(&ring_);
+}
+
+// Bench-only (RINGLB_LEVER_RECV_POLL_FIRST): receives queued this turn wait for readiness
+// before their first attempt, as a multishot receive re-armed by the kernel would.
+void Ring::mark_receives_poll_first() {
+  for (unsigned i = ring_.sq.sqe_head; i != ring_.sq.sqe_tail; ++i) {
+    io_uring_sqe& queued = ring_.sq.sqes[i & ring_.sq.ring_mask];
+    if (queued.opcode == IORING_OP_RECV) queued.ioprio |= IORING_RECVSEND_POLL_FIRST;
+  }
+}
+
 int Ring::submit_and_wait(std::chrono::nanoseconds timeout) {
+  if (receive_poll_first_) mark_receives_poll_first();
   __kernel_timespec ts{};
   ts.tv_sec = timeout.count() / 1000000000;
   ts.tv_nsec = timeout.count() % 1000000000;

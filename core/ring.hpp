@@ -45,8 +45,13 @@ class Ring {
   io_uring* raw() { return &ring_; }
 
  private:
+  void submit_previous();
+  void mark_receives_poll_first();
+
   io_uring ring_{};
   bool initialized_ = false;
+  bool submit_each_operation_ = false;  // bench-only levers (levers.hpp)
+  bool receive_poll_first_ = false;
 };
 
 // Receive buffers the kernel picks from at completion time, so an idle connection holds none

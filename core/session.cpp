@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/levers.hpp"
 #include "core/log.hpp"
 
 namespace ringlb {
@@ -16,7 +17,8 @@ int Session::start_connect(const SocketAddress& address, config::Duration timeou
   const int fd = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (levers().tcp_nodelay) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  apply_socket_buffer_lever(fd);
   // The connect and its timeout are linked, so both must land in the same submission.
   ctx_->ring.reserve(2);
   io_uring_sqe* sqe = ctx_->ring.sqe();

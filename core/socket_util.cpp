@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/levers.hpp"
+
 namespace ringlb {
 
 SocketAddress to_socket_address(const config::Address& address) {
@@ -61,7 +63,8 @@ int open_listening_socket(const config::Address& address, std::string& why) {
     return fail(fd, "setsockopt", why);
   }
   // Accepted sockets inherit TCP_NODELAY, which saves one syscall per connection.
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (levers().tcp_nodelay) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  apply_socket_buffer_lever(fd);
   if (address.ipv6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
   if (bind(fd, socket_address.get(), socket_address.length) != 0) return fail(fd, "bind", why);
   if (listen(fd, SOMAXCONN) != 0) return fail(fd, "listen", why);

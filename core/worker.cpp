@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
+#include "core/levers.hpp"
 #include "core/log.hpp"
 #include "core/tls_context.hpp"
 
@@ -23,6 +25,14 @@ constexpr uint32_t kWheelSlots = 4096;
 constexpr auto kLoopWait = std::chrono::milliseconds(50);
 
 enum Command { kNone = 0, kStop = 1, kAbort = 2 };
+
+// Bench-only (RINGLB_LEVER_ALLOC_PER_REQUEST): one heap allocation and its release, which the
+// compiler may not elide, to price what ringlb avoids by allocating nothing per request.
+[[gnu::noinline]] void allocate_and_release() {
+  void* block = std::malloc(128);
+  asm volatile("" : : "r"(block) : "memory");
+  std::free(block);
+}
 
 }  // namespace
 
@@ -77,6 +87,8 @@ void Worker::run() {
               kernel_offers_ktls() ? "offered by the kernel but not used" : "not offered");
   }
   arm_wake();
+  const bool submit_each_completion = levers().submit != Levers::Submit::kPerLoopTurn;
+  const bool allocate_per_request = levers().allocate_per_request;
   while (!finished()) {
     ctx_.now = Clock::now();
     handle_commands();
@@ -99,7 +111,14 @@ void Worker::run() {
       LOG_ERROR("io_uring_enter: %s", std::strerror(-result));
     }
     ctx_.now = Clock::now();
-    ring_.for_each_completion([this](const io_uring_cqe& cqe) { dispatch(cqe); });
+    ring_.for_each_completion([&](const io_uring_cqe& cqe) {
+      // A keep-alive request arrives in one client receive: the lever allocates once for it.
+      if (allocate_per_request && OpTag::decode(cqe.user_data).kind == OpKind::kRecvClient) {
+        allocate_and_release();
+      }
+      dispatch(cqe);
+      if (submit_each_completion) io_uring_submit(ring_.raw());
+    });
   }
   access_log_.flush();
   current_.reset();

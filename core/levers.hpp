@@ -1,0 +1,38 @@
+// Bench-only switches that turn one performance choice off (or on) at a time, so bench/levers
+// can measure what each is worth (issue 8). Read once from RINGLB_LEVER_* environment variables;
+// production never sets them, and with none set ringlb runs exactly its default choices.
+#pragma once
+
+#include <cstdint>
+
+namespace ringlb {
+
+struct Levers {
+  enum class Submit : uint8_t {
+    kPerLoopTurn,    // default: one io_uring_enter submits the whole turn's operations
+    kPerCompletion,  // RINGLB_LEVER_SUBMIT_EACH=completion
+    kPerOperation,   // RINGLB_LEVER_SUBMIT_EACH=operation (or =1)
+  };
+  enum class RingSetup : uint8_t {
+    kDeferTaskrun,  // default: SINGLE_ISSUER | DEFER_TASKRUN
+    kCoopTaskrun,   // RINGLB_LEVER_RING_SETUP=coop: what kernels before 6.1 get
+    kPlain,         // RINGLB_LEVER_RING_SETUP=plain: neither
+  };
+
+  Submit submit = Submit::kPerLoopTurn;
+  RingSetup ring_setup = RingSetup::kDeferTaskrun;
+  bool register_ring_fd = false;      // RINGLB_LEVER_REGISTER_RING_FD=1
+  bool receive_poll_first = false;    // RINGLB_LEVER_RECV_POLL_FIRST=1
+  bool tcp_nodelay = true;            // RINGLB_LEVER_NO_NODELAY=1 turns it off
+  int socket_buffer_bytes = 0;        // RINGLB_LEVER_SOCKET_BUFFER=BYTES; 0: the kernel's
+  bool allocate_per_request = false;  // RINGLB_LEVER_ALLOC_PER_REQUEST=1
+};
+
+// The process's levers, read from the environment on the first call (made at start-up, before
+// any worker exists); afterwards a plain read. Safe from any thread.
+const Levers& levers();
+
+// Sets SO_SNDBUF and SO_RCVBUF on `fd` when RINGLB_LEVER_SOCKET_BUFFER asks; else nothing.
+void apply_socket_buffer_lever(int fd);
+
+}  // namespace ringlb
