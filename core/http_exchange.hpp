@@ -45,7 +45,6 @@ struct RequestState {
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   char request_id[33] = {};
-  char client_ip[46] = {};
   TimePoint request_started;
   TimePoint request_done_at;
   TimePoint connected_at;

@@ -77,6 +77,7 @@ void HttpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   listener_stats().active_up.add();
   socklen_t length = sizeof(client_address_);
   getpeername(client_fd, reinterpret_cast<sockaddr*>(&client_address_), &length);
+  format_client_ip();
   set_phase(Phase::kIdle);
   if (listener.tls) {
     tls_[kClient] =
@@ -211,7 +212,6 @@ void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
     exchange_ = ctx_->exchanges.acquire();
     const config::ListenerLimits& limits = listener_->config->limits;
     exchange_->request.set_limits({limits.max_header_bytes, limits.max_body_bytes});
-    format_client_ip();
   }
   if (from == kClient) current().bytes_in += static_cast<uint64_t>(cqe.res);
   if (from == kClient && phase_ == Phase::kIdle) {
@@ -322,7 +322,7 @@ bool HttpSession::on_request_head() {
     std::memcpy(current().request_id, client_id.data(), kept);
     current().request_id[kept] = '\0';
   }
-  const http::ForwardContext context{current().client_ip, listener_->tls ? "https" : "http",
+  const http::ForwardContext context{client_ip_, listener_->tls ? "https" : "http",
                                      client_id.empty() ? current().request_id : "",
                                      current().pool->config->name};
   PendingOutput& output = exchange_->output[kBackend];
@@ -605,16 +605,16 @@ void HttpSession::reset_request_state() {
   exchange_->response.reset();
   exchange_->retry_head.clear();
   exchange_->state = RequestState();
-  format_client_ip();
 }
 
+// Once per connection: inet_ntop costs ~3,500 instructions, a fifth of a keep-alive request's
+// user-space work when it ran per request.
 void HttpSession::format_client_ip() {
-  char* out = current().client_ip;
   if (client_address_.sin6_family == AF_INET6) {
-    inet_ntop(AF_INET6, &client_address_.sin6_addr, out, sizeof(current().client_ip));
+    inet_ntop(AF_INET6, &client_address_.sin6_addr, client_ip_, sizeof(client_ip_));
   } else {
     const auto& in4 = reinterpret_cast<const sockaddr_in&>(client_address_);
-    inet_ntop(AF_INET, &in4.sin_addr, out, sizeof(current().client_ip));
+    inet_ntop(AF_INET, &in4.sin_addr, client_ip_, sizeof(client_ip_));
   }
 }
 
@@ -629,7 +629,7 @@ void HttpSession::fail(unsigned status, const char* reason) {
   current().status = status;
   current().end_cause = reason;
   LOG_INFO("listener %s: %u for client %s: %s", listener_->config->name.c_str(), status,
-           current().client_ip, reason);
+           client_ip_, reason);
   if (current().response_started || exchange_->output[kClient].sending) return close_now(reason);
   PendingOutput& output = exchange_->output[kClient];
   output.clear();

@@ -131,6 +131,7 @@ class HttpSession final : public Session {
   TimerWheel::Clock::time_point phase_since_;
   TimerWheel::Clock::time_point last_activity_;
   sockaddr_in6 client_address_{};
+  char client_ip_[INET6_ADDRSTRLEN] = {};  // client_address_ as text, for logs and X-Forwarded-For
 };
 
 }  // namespace ringlb

@@ -81,7 +81,7 @@ void HttpSession::log_access() {
                              "bytes_in=%llu bytes_out=%llu upstream=%s connect_ms=%.3f "
                              "head_ms=%.3f total_ms=%.3f end=%s request_id=%s";
   char line[2048];
-  std::snprintf(line, sizeof(line), format, listener_->config->name.c_str(), current().client_ip,
+  std::snprintf(line, sizeof(line), format, listener_->config->name.c_str(), client_ip_,
                 loggable(head ? head->method : "", method),
                 loggable(head ? head->target : "", target), current().status,
                 static_cast<unsigned long long>(current().bytes_in),
