@@ -89,8 +89,8 @@ void check_bind_conflicts(const Config& config, const SourceMap& sources, Report
   }
 }
 
-bool is_loopback(const Address& address) {
-  return address.host.starts_with("127.") || address.host == "::1";
+bool is_loopback(const Address& address) {  // as core/server.cpp judges it
+  return address.host.starts_with("127.") || address.host == "::1" || address.host == "localhost";
 }
 
 void check_admin_conflicts(const Config& config, const SourceMap& sources, Reporter& report) {

@@ -79,6 +79,30 @@ bool token_matches(const std::string& authorization, const std::string& token) {
   return CRYPTO_memcmp(authorization.data() + kBearer.size(), token.data(), token.size()) == 0;
 }
 
+bool is_loopback_host(std::string_view host) {
+  if (host.starts_with("[::1]")) return true;
+  host = host.substr(0, host.find(':'));
+  return host == "localhost" || host.starts_with("127.");
+}
+
+// Any web page open in a browser on this host can POST a form to 127.0.0.1, and a DNS rebinding
+// can even make the page's origin look like ours. So a change that a browser sent from another
+// page is refused (Sec-Fetch-Site, Origin), and where no token guards a loopback listener the
+// Host must name loopback too. curl and scripts send neither browser header.
+const char* cross_site(const AdminRequest& request, bool open_loopback) {
+  if (!request.fetch_site.empty() && request.fetch_site != "same-origin") {
+    return "a change sent from another site's page is refused";
+  }
+  if (!request.origin.empty() && request.origin != "http://" + request.host &&
+      request.origin != "https://" + request.host) {
+    return "a change whose Origin is not this admin listener is refused";
+  }
+  if (open_loopback && !request.host.empty() && !is_loopback_host(request.host)) {
+    return "without admin.token, a change must name a loopback Host";
+  }
+  return nullptr;
+}
+
 // Who may do what: the token, when set, on every request; changes from a listener that is not
 // on loopback only with a token.
 std::optional<AdminResponse> refuse_unauthorized(const AdminRequest& request,
@@ -88,6 +112,12 @@ std::optional<AdminResponse> refuse_unauthorized(const AdminRequest& request,
     LOG_INFO("admin: 401 for %s %s: missing or wrong bearer token", request.method.c_str(),
              request.path.c_str());
     return json_error(401, "a valid 'Authorization: Bearer <admin.token>' header is required");
+  }
+  if (is_change) {
+    if (const char* why = cross_site(request, token.empty() && loopback_listener)) {
+      LOG_INFO("admin: 403 for %s %s: %s", request.method.c_str(), request.path.c_str(), why);
+      return json_error(403, why);
+    }
   }
   if (is_change && token.empty() && !loopback_listener) {
     LOG_INFO("admin: 403 for %s %s: changes need admin.token off loopback", request.method.c_str(),
@@ -133,7 +163,8 @@ AdminResponse control_backend(const AdminRequest& request, std::span<const std::
     const std::optional<std::string_view> value = query_value(request.query, "value");
     uint32_t weight = 0;
     const char* end = value ? value->data() + value->size() : nullptr;
-    if (!value || value->empty() || std::from_chars(value->data(), end, weight).ptr != end ||
+    const auto parsed = value ? std::from_chars(value->data(), end, weight) : std::from_chars_result{};
+    if (!value || value->empty() || parsed.ec != std::errc() || parsed.ptr != end ||
         weight > 1000) {
       return json_error(400, "weight needs ?value=N with N from 0 to 1000");
     }

@@ -2,8 +2,12 @@
 // grouped under it; labels only from the configuration (listener, pool, backend) and a few
 // fixed sets (code_class, state, result), never from requests. Per-worker counters are summed
 // here, at scrape time.
+#include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/admin_api.hpp"
 #include "health/check_result.hpp"
@@ -59,7 +63,7 @@ class Exposition {
       out_ += '}';
     }
     char number[64];
-    std::snprintf(number, sizeof(number), " %.9g\n", value);
+    std::snprintf(number, sizeof(number), " %.15g\n", value);
     out_ += number;
   }
   void sample(const std::string& labels, uint64_t value) {  // counts print exactly
@@ -148,11 +152,7 @@ void listener_families(Exposition& out, const Snapshot& snapshot) {
   }
   out.family("ringlb_active_connections", "gauge", "Client connections open now.");
   for (const Listener& listener : snapshot.listeners) {
-    const uint64_t up =
-        listener.stats->sum([](const ListenerSlot& s) { return s.active_up.get(); });
-    const uint64_t down =
-        listener.stats->sum([](const ListenerSlot& s) { return s.active_down.get(); });
-    out.sample(listener_labels(listener), up - down);
+    out.sample(listener_labels(listener), health::active_connections(*listener.stats));
   }
   out.family("ringlb_request_duration_seconds", "histogram",
              "From the first byte of a request to its last byte sent (tcp: connection lifetime).");
@@ -232,13 +232,25 @@ void backend_families(Exposition& out, const Snapshot& snapshot, const HealthChe
   each_backend(snapshot, [&](const Pool& pool, const balancers::BalancedBackend& backend) {
     const auto view = health.view(*backend.state);
     if (!view || !view->checked) return;
+    // Kinds that share a name (a bad status and a body mismatch are both L7STS) add into one
+    // sample: a series may appear only once.
+    std::vector<std::pair<std::string_view, uint64_t>> by_name;
     for (size_t kind = 0; kind < HealthChecker::kResultKinds; ++kind) {
       const auto result_kind = static_cast<health::ResultKind>(kind);
       if (view->checks[kind] == 0 && result_kind != health::ResultKind::kPass) continue;
-      const char* name =
+      const std::string_view name =
           result_kind == health::ResultKind::kPass ? "pass" : health::layer_name(result_kind);
-      out.sample(backend_labels(pool, *backend.state) + ",result=\"" + name + "\"",
-                 view->checks[kind]);
+      const auto same = std::find_if(by_name.begin(), by_name.end(),
+                                     [name](const auto& entry) { return entry.first == name; });
+      if (same == by_name.end()) {
+        by_name.emplace_back(name, view->checks[kind]);
+      } else {
+        same->second += view->checks[kind];
+      }
+    }
+    for (const auto& [name, count] : by_name) {
+      out.sample(backend_labels(pool, *backend.state) + ",result=\"" + std::string(name) + "\"",
+                 count);
     }
   });
   out.family("ringlb_passive_ejections_total", "counter",

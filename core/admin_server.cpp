@@ -173,6 +173,9 @@ void AdminServer::on_receive(Connection& connection, int result) {
         request.path = target.substr(0, question);
         request.query = question == std::string_view::npos ? "" : target.substr(question + 1);
         request.authorization = head.find("authorization");
+        request.host = head.host;
+        request.origin = head.find("origin");
+        request.fetch_site = head.find("sec-fetch-site");
         request.from_loopback = connection.from_loopback;
         break;
       }

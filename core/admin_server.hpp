@@ -25,6 +25,9 @@ struct AdminRequest {
   std::string path;   // without the query
   std::string query;  // after '?', undecoded
   std::string authorization;
+  std::string host;        // the Host header
+  std::string origin;      // sent by browsers on a POST
+  std::string fetch_site;  // Sec-Fetch-Site, sent by current browsers
   bool from_loopback = false;
 };
 

@@ -34,15 +34,13 @@ json responses_by_class(const health::PerWorker<Stats>& stats) {
 json listener_json(const Listener& listener) {
   const health::ListenerStats& stats = *listener.stats;
   using Slot = health::ListenerWorkerStats;
-  const uint64_t up = stats.sum([](const Slot& s) { return s.active_up.get(); });
-  const uint64_t down = stats.sum([](const Slot& s) { return s.active_down.get(); });
   return {
       {"name", listener.config->name},
       {"address", listener.config->bind.to_string()},
       {"protocol", listener.config->protocol == config::Protocol::kTcp ? "tcp" : "http"},
       {"tls", listener.tls != nullptr},
       {"pool", listener.config->pool},
-      {"active_connections", up - down},
+      {"active_connections", health::active_connections(stats)},
       {"connections_total", stats.sum([](const Slot& s) { return s.accepted.get(); })},
       {"requests_total", stats.sum([](const Slot& s) { return s.requests.get(); })},
       {"responses", responses_by_class(stats)},

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "core/log.hpp"
@@ -201,6 +202,7 @@ std::optional<CheckResult> Probe::tls_step_done(Ring& ring, TimePoint now) {
   const int result = step_result_;
   if (result < 0) {
     if (!handshaking_ && !concluding_) return on_transfer(ring, step_, result, now);
+    if (handshaking_) return tls_failed(kTlsError, std::strerror(-result));
     return CheckResult{ResultKind::kBadResponse, -result, 0, {}};
   }
   if (step_ == Step::kSend) {
@@ -214,7 +216,7 @@ std::optional<CheckResult> Probe::tls_step_done(Ring& ring, TimePoint now) {
   }
   if (result == 0) {
     // Closed early: during the handshake that is a peer refusing TLS without an alert.
-    if (handshaking_) return CheckResult{ResultKind::kBadResponse, 0, 0, {}};
+    if (handshaking_) return tls_failed(kTlsError, "the backend closed during the handshake");
     return on_transfer(ring, Step::kReceive, 0, now);
   }
   tls_->feed(ciphertext_.data(), static_cast<size_t>(result));
@@ -243,9 +245,9 @@ std::optional<CheckResult> Probe::decrypt(Ring& ring, TimePoint now) {
   }
 }
 
-// The check fails as a bad response (L7RSP, "bad response: Protocol error"); OpenSSL's reason
-// goes to a warning, once until a check passes or the reason changes, so a backend down for
-// hours with an expired certificate logs it once, not every interval.
+// The check fails as L6RSP, "TLS failed"; the reason goes to a warning, once until a check
+// passes or the reason changes, so a backend down for hours with an expired certificate logs it
+// once, not every interval.
 CheckResult Probe::tls_failed(const char* what, const std::string& why) {
   std::string failure = std::string(what) + ": " + why;
   if (failure != last_tls_failure_) {

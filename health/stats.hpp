@@ -108,4 +108,13 @@ class PerWorker {
 
 using ListenerStats = PerWorker<ListenerWorkerStats>;
 
+// Connections open now: opened minus closed, summed over the workers. A connection's close is
+// counted after its open, so the closes are read first; a scrape that still races a worker (or a
+// weakly ordered CPU) could see more closes than opens, and gets 0 rather than a wrapped count.
+inline uint64_t active_connections(const ListenerStats& stats) {
+  const uint64_t down = stats.sum([](const ListenerWorkerStats& s) { return s.active_down.get(); });
+  const uint64_t up = stats.sum([](const ListenerWorkerStats& s) { return s.active_up.get(); });
+  return up > down ? up - down : 0;
+}
+
 }  // namespace ringlb::health

@@ -360,7 +360,8 @@ class ControlTest(AdminTestCase):
         code, body = admin.control("app", f"{HOST}:1", "drain")
         self.assertEqual(code, 404)
         self.assertIn(f"{HOST}:1", body["error"])
-        for bad in ("", "value=", "value=x", "value=-1", "value=1001", "other=3"):
+        for bad in ("", "value=", "value=x", "value=-1", "value=1001", "other=3",
+                    "value=99999999999"):
             code, body = admin.control("app", a, "weight", bad)
             self.assertEqual(code, 400, bad)
         self.assertEqual(sorted(set(self.send(6))), ["a", "b"])
@@ -406,6 +407,22 @@ class AccessTest(AdminTestCase):
         self.assertEqual(admin.request("POST", path, token="")[0], 401)
         self.assertEqual(sorted(set(self.send(4))), ["a", "b"])
         self.assertEqual(admin.request("POST", path)[0], 200)
+        self.assertEqual(self.send(4), ["b"] * 4)
+
+    def test_changes_sent_by_another_site_are_refused(self):
+        admin = self.start_admin(check=None)
+        a = f"{HOST}:{self.backends[0].port}"
+        path = f"/pools/app/backends/{a}/drain"
+        # A form on any page, a fetch from another site, a DNS-rebound name: none may drain.
+        for headers in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
+                        {"Host": f"evil.example:{admin.port}"}):
+            code, _, body = admin.request("POST", path, headers=headers)
+            self.assertEqual(code, 403, headers)
+            self.assertIn("refused" if "Host" not in headers else "loopback Host", body)
+        self.assertEqual(sorted(set(self.send(4))), ["a", "b"])
+        # The dashboard's own button: same origin.
+        same = {"Origin": f"http://{HOST}:{admin.port}", "Sec-Fetch-Site": "same-origin"}
+        self.assertEqual(admin.request("POST", path, headers=same)[0], 200)
         self.assertEqual(self.send(4), ["b"] * 4)
 
     def test_changes_off_loopback_need_a_token(self):
