@@ -16,6 +16,7 @@ namespace {
 
 constexpr size_t kMaxConnections = 64;
 constexpr std::chrono::seconds kIdleLimit{10};
+constexpr std::chrono::milliseconds kAcceptBackoff{100};
 constexpr size_t kReceiveChunk = 4096;
 constexpr http::ParserLimits kLimits{.max_header_bytes = 16 * 1024, .max_body_bytes = 64 * 1024};
 
@@ -121,6 +122,12 @@ void AdminServer::on_completion(OpTag tag, int result) {
 void AdminServer::on_accept(int result) {
   accept_armed_ = false;
   if (listen_fd_ < 0) return;  // shutting down
+  if (result == -EMFILE || result == -ENFILE || result == -ENOBUFS || result == -ENOMEM) {
+    LOG_WARN("admin: accept failed: %s; accepting again in %lld ms", std::strerror(-result),
+             static_cast<long long>(kAcceptBackoff.count()));
+    accept_retry_at_ = Clock::now() + kAcceptBackoff;
+    return;  // sweep() re-arms
+  }
   if (result < 0) {
     if (result != -ECANCELED) LOG_WARN("admin: accept failed: %s", std::strerror(-result));
     if (result != -ECANCELED) arm_accept();
@@ -240,6 +247,7 @@ void AdminServer::free_if_done(Connection& connection) {
 }
 
 void AdminServer::sweep(Clock::time_point now) {
+  if (!accept_armed_ && now >= accept_retry_at_) arm_accept();
   for (auto& connection : connections_) {
     if (connection && !connection->closing && now - connection->last_activity > kIdleLimit) {
       close(*connection);

@@ -79,6 +79,9 @@ class AdminServer {
   Handler handler_;
   int listen_fd_ = -1;
   bool accept_armed_ = false;
+  // Out of descriptors or memory: the accept waits until then (sweep() re-arms it), rather than
+  // failing again at once in a loop.
+  Clock::time_point accept_retry_at_{};
   // The peer address of the accept in flight (one at a time): loopback or not.
   sockaddr_storage accept_peer_{};
   socklen_t accept_peer_length_ = sizeof(accept_peer_);

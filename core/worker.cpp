@@ -23,6 +23,7 @@ constexpr uint16_t kBufferGroup = 0;
 constexpr auto kTick = std::chrono::milliseconds(10);
 constexpr uint32_t kWheelSlots = 4096;
 constexpr auto kLoopWait = std::chrono::milliseconds(50);
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
 
 enum Command { kNone = 0, kStop = 1, kAbort = 2 };
 
@@ -104,6 +105,7 @@ void Worker::run() {
       next_upstream_sweep_ = ctx_.now + std::chrono::seconds(1);
     }
     resume_accepting_if_below_limit();
+    resume_accepting_after_backoff();
     reopen_access_log_if_asked();
     access_log_.flush();
     int result = ring_.submit_and_wait(kLoopWait);
@@ -268,14 +270,33 @@ void Worker::on_accept(OpTag tag, const io_uring_cqe& cqe) {
     } else {
       start_session(cqe.res, *slot.listener);
     }
+  } else if (cqe.res == -EMFILE || cqe.res == -ENFILE || cqe.res == -ENOBUFS ||
+             cqe.res == -ENOMEM) {
+    if (ctx_.now >= accept_backoff_until_) {
+      LOG_WARN("accept on %s: %s; accepting again in %lld ms",
+               slot.socket->bind.to_string().c_str(), std::strerror(-cqe.res),
+               static_cast<long long>(kAcceptBackoff.count()));
+      accept_backoff_until_ = ctx_.now + kAcceptBackoff;
+    }
   } else if (cqe.res != -ECANCELED) {
     LOG_WARN("accept on %s: %s", slot.socket->bind.to_string().c_str(), std::strerror(-cqe.res));
   }
   if (slot.armed) return;
   if (slot.listener == nullptr) {
     release_accept_slot(slot);  // retired: drop our socket reference
-  } else if (!accepting_paused_) {
+  } else if (!accepting_paused_ && ctx_.now >= accept_backoff_until_) {
     arm_accept(tag.slot);
+  }
+}
+
+void Worker::resume_accepting_after_backoff() {
+  if (accepting_paused_ || stopping_ || accept_backoff_until_ == Clock::time_point{} ||
+      ctx_.now < accept_backoff_until_) {
+    return;
+  }
+  accept_backoff_until_ = {};
+  for (uint32_t i = 0; i < accepts_.size(); ++i) {
+    if (accepts_[i].listener != nullptr && !accepts_[i].armed) arm_accept(i);
   }
 }
 

@@ -71,6 +71,7 @@ class Worker {
   void on_accept(OpTag tag, const io_uring_cqe& cqe);
   void pause_accepting();
   void resume_accepting_if_below_limit();
+  void resume_accepting_after_backoff();
   void start_session(int client_fd, const Listener& listener);
   void dispatch(const io_uring_cqe& cqe);
   Session* live_session(OpTag tag);
@@ -103,6 +104,9 @@ class Worker {
   uint64_t access_log_reopens_seen_ = 0;
   std::vector<AcceptSlot> accepts_;
   bool accepting_paused_ = false;
+  // Out of descriptors or memory: accepting again at once would fail again at once, a busy loop
+  // and a log flood. Slots that stopped wait for this time instead.
+  Clock::time_point accept_backoff_until_{};
   bool stopping_ = false;
   bool aborted_ = false;
   Clock::time_point stop_deadline_time_{};

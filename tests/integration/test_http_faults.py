@@ -1,6 +1,9 @@
 # Failing backends and hostile or idle clients: reset/close/garbage -> 502, hang -> 504 within the
 # response timeout, close mid-body -> the client's response is cut short (never completed), no
-# reachable backend -> 503, and the client-side timeouts: header (408, slowloris) and keep-alive idle.
+# reachable backend -> 503, the client-side timeouts: header (408, slowloris) and keep-alive idle,
+# and running out of file descriptors.
+import os
+import resource
 import selectors
 import socket
 import threading
@@ -261,3 +264,42 @@ class ClientIdleTest(HttpTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class DescriptorExhaustionTest(HttpTestCase):
+    def test_out_of_descriptors_backs_off_then_serves_again(self):
+        backend = self.backend(HttpBackend)
+        # ringlb inherits a soft limit of 40 descriptors (io_uring reads it when the accept is
+        # armed, so it must be in place from the start); the test process gets its own back.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (40, hard))
+        try:
+            port = self.start_http([backend.port])
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        pid = self.ringlb.proc.pid
+        self.assertEqual(get(port).status, 200)
+        # Idle clients hold one descriptor each until none is left; the rest wait in the backlog.
+        idle = []
+        for _ in range(60):
+            idle.append(self.client(port))
+            if "accepting again in" in self.ringlb.log():
+                break
+            time.sleep(0.02)
+        line = self.ringlb.wait_for_log("Too many open files; accepting again in", 5)
+        self.assertIn("100 ms", line)
+        before = cpu_seconds(pid)
+        time.sleep(1.0)
+        spent = cpu_seconds(pid) - before
+        self.assertLess(spent, 0.3, "accepting in a busy loop while out of descriptors")
+        warnings = self.ringlb.log().count("Too many open files")
+        self.assertLessEqual(warnings, 15, "one warning per back-off, not one per failed accept")
+        for sock in idle[:-3]:
+            sock.close()
+        # Descriptors again: a new client is accepted and proxied.
+        self.assertEqual(get(port, timeout=5).status, 200)
