@@ -196,6 +196,8 @@ class StatusTest(AdminTestCase):
         admin = self.start_admin()
         self.wait_all_up()
         names = self.send(10) + self.send(3, "/status/503")
+        # A request is counted when its exchange ends, just after the client has the response.
+        wait_until(lambda: admin.status()["listeners"][0]["requests_total"] == 13, 2)
         status = admin.status()
 
         self.assertIsInstance(status["version"], str)
@@ -278,8 +280,10 @@ class MetricsTest(AdminTestCase):
         self.send(20)
         self.send(4, "/status/503")
         self.send(2, "/status/404")
-        families = admin.metrics()
         web = {"listener": "web"}
+        # A request is counted when its exchange ends, just after the client has the response.
+        wait_until(lambda: value(admin.metrics(), "ringlb_requests_total", **web) == 26, 2)
+        families = admin.metrics()
         self.assertEqual(value(families, "ringlb_requests_total", **web), 26)
         self.assertEqual(value(families, "ringlb_connections_accepted_total", **web), 3)
         self.assertEqual(value(families, "ringlb_active_connections", **web), 0)
