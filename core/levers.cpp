@@ -37,6 +37,9 @@ Levers read_levers() {
     result.socket_buffer_bytes = std::atoi(bytes);
   }
   result.allocate_per_request = env_flag("RINGLB_LEVER_ALLOC_PER_REQUEST");
+  if (const char* micros = std::getenv("RINGLB_LEVER_BUSY_POLL_US")) {
+    result.busy_poll_us = std::atoi(micros);
+  }
   return result;
 }
 

@@ -26,6 +26,9 @@ struct Levers {
   bool tcp_nodelay = true;            // RINGLB_LEVER_NO_NODELAY=1 turns it off
   int socket_buffer_bytes = 0;        // RINGLB_LEVER_SOCKET_BUFFER=BYTES; 0: the kernel's
   bool allocate_per_request = false;  // RINGLB_LEVER_ALLOC_PER_REQUEST=1
+  // RINGLB_LEVER_BUSY_POLL_US=N: a worker with nothing to do polls its ring for up to N µs
+  // before it sleeps, so a packet arriving meanwhile needs no wake-up.
+  int busy_poll_us = 0;
 };
 
 // The process's levers, read from the environment on the first call (made at start-up, before

@@ -77,6 +77,14 @@ int Ring::submit_and_wait(std::chrono::nanoseconds timeout) {
   ts.tv_sec = timeout.count() / 1000000000;
   ts.tv_nsec = timeout.count() % 1000000000;
   io_uring_cqe* cqe = nullptr;
+  if (busy_poll_.count() > 0) {
+    int submitted = io_uring_submit(&ring_);
+    const auto until = std::chrono::steady_clock::now() + busy_poll_;
+    do {
+      if (io_uring_cq_ready(&ring_) > 0) return submitted;
+      io_uring_get_events(&ring_);  // runs the task work that posts completions
+    } while (std::chrono::steady_clock::now() < until);
+  }
   return io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
 }
 

@@ -43,6 +43,8 @@ class Ring {
   }
 
   io_uring* raw() { return &ring_; }
+  // Bench-only (RINGLB_LEVER_BUSY_POLL_US): poll this long before sleeping in submit_and_wait.
+  void set_busy_poll(std::chrono::microseconds limit) { busy_poll_ = limit; }
 
  private:
   void submit_previous();
@@ -52,6 +54,7 @@ class Ring {
   bool initialized_ = false;
   bool submit_each_operation_ = false;  // bench-only levers (levers.hpp)
   bool receive_poll_first_ = false;
+  std::chrono::microseconds busy_poll_{0};
 };
 
 // Receive buffers the kernel picks from at completion time, so an idle connection holds none

@@ -55,6 +55,7 @@ std::string Worker::init(const config::LogConfig& log) {
   if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
   int result = ring_.init(kRingEntries);
   if (result < 0) return std::string("io_uring_setup: ") + std::strerror(-result);
+  ring_.set_busy_poll(std::chrono::microseconds(levers().busy_poll_us));
   result = buffers_.init(ring_, kBufferGroup, kReceiveBuffers, kReceiveBufferBytes);
   if (result < 0) return std::string("provided buffer ring: ") + std::strerror(-result);
   std::string why;
