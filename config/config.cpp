@@ -3,6 +3,10 @@
 
 namespace ringlb::config {
 
+bool Address::is_loopback() const {
+  return host.starts_with("127.") || host == "::1" || host == "localhost";
+}
+
 std::string Address::to_string() const {
   std::string port_text = std::to_string(port);
   if (ipv6) return "[" + host + "]:" + port_text;

@@ -30,6 +30,8 @@ struct Address {
 
   // "127.0.0.1:8080" or "[::1]:8080"
   std::string to_string() const;
+  // 127.x, ::1 or localhost: reachable only from this host.
+  bool is_loopback() const;
   friend bool operator==(const Address&, const Address&) = default;
 };
 

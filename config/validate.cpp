@@ -89,13 +89,9 @@ void check_bind_conflicts(const Config& config, const SourceMap& sources, Report
   }
 }
 
-bool is_loopback(const Address& address) {  // as core/server.cpp judges it
-  return address.host.starts_with("127.") || address.host == "::1" || address.host == "localhost";
-}
-
 void check_admin_conflicts(const Config& config, const SourceMap& sources, Reporter& report) {
   if (!config.admin.listen) return;
-  if (!is_loopback(*config.admin.listen) && config.admin.token.empty()) {
+  if (!config.admin.listen->is_loopback() && config.admin.token.empty()) {
     report.warning(position_of(sources, "admin.listen", {}),
                    "admin.listen " + config.admin.listen->to_string() +
                        " is not a loopback address and admin.token is empty: anyone who reaches "

@@ -79,10 +79,11 @@ bool token_matches(const std::string& authorization, const std::string& token) {
   return CRYPTO_memcmp(authorization.data() + kBearer.size(), token.data(), token.size()) == 0;
 }
 
+// A Host header ("127.0.0.1:9090", "[::1]:9090", "localhost") judged as config judges addresses.
 bool is_loopback_host(std::string_view host) {
-  if (host.starts_with("[::1]")) return true;
-  host = host.substr(0, host.find(':'));
-  return host == "localhost" || host.starts_with("127.");
+  const std::string_view name = host.starts_with('[') ? host.substr(1, host.find(']') - 1)
+                                                      : host.substr(0, host.find(':'));
+  return config::Address{.host = std::string(name)}.is_loopback();
 }
 
 // Any web page open in a browser on this host can POST a form to 127.0.0.1, and a DNS rebinding

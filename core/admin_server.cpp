@@ -122,7 +122,7 @@ void AdminServer::on_completion(OpTag tag, int result) {
 void AdminServer::on_accept(int result) {
   accept_armed_ = false;
   if (listen_fd_ < 0) return;  // shutting down
-  if (result == -EMFILE || result == -ENFILE || result == -ENOBUFS || result == -ENOMEM) {
+  if (accept_out_of_resources(result)) {
     LOG_WARN("admin: accept failed: %s; accepting again in %lld ms", std::strerror(-result),
              static_cast<long long>(kAcceptBackoff.count()));
     accept_retry_at_ = Clock::now() + kAcceptBackoff;

@@ -77,10 +77,6 @@ int block_signals() {
   return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-bool is_loopback(const config::Address& address) {
-  return address.host.starts_with("127.") || address.host == "::1" || address.host == "localhost";
-}
-
 class Server final : public AdminControl {
  public:
   explicit Server(std::string path) : path_(std::move(path)) {}
@@ -174,7 +170,7 @@ int Server::run() {
       LOG_ERROR("%s", failed.c_str());
       return kExitStart;
     }
-    admin_on_loopback_ = is_loopback(*admin);
+    admin_on_loopback_ = admin->is_loopback();
   }
   // Listeners are bound: switch user before any worker thread (and its ring) exists.
   if (std::string failed = apply_privileges(*privileges); !failed.empty()) {

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <string>
 
 #include "config/config.hpp"
@@ -26,5 +27,11 @@ std::string format_socket_address(const sockaddr_storage& address);
 // A non-blocking TCP listening socket with SO_REUSEPORT, bound and listening. Returns the fd, or
 // -errno with `why` naming the step that failed.
 int open_listening_socket(const config::Address& address, std::string& why);
+
+// An accept that failed for want of descriptors or memory: retrying at once fails again at once,
+// so the caller backs off instead.
+inline bool accept_out_of_resources(int result) {
+  return result == -EMFILE || result == -ENFILE || result == -ENOBUFS || result == -ENOMEM;
+}
 
 }  // namespace ringlb

@@ -11,6 +11,7 @@
 
 #include "core/levers.hpp"
 #include "core/log.hpp"
+#include "core/socket_util.hpp"
 #include "core/tls_context.hpp"
 
 namespace ringlb {
@@ -271,8 +272,7 @@ void Worker::on_accept(OpTag tag, const io_uring_cqe& cqe) {
     } else {
       start_session(cqe.res, *slot.listener);
     }
-  } else if (cqe.res == -EMFILE || cqe.res == -ENFILE || cqe.res == -ENOBUFS ||
-             cqe.res == -ENOMEM) {
+  } else if (accept_out_of_resources(cqe.res)) {
     if (ctx_.now >= accept_backoff_until_) {
       LOG_WARN("accept on %s: %s; accepting again in %lld ms",
                slot.socket->bind.to_string().c_str(), std::strerror(-cqe.res),
