@@ -11,6 +11,7 @@
 
 #include "balancers/hash_key.hpp"
 #include "core/http_serializer.hpp"
+#include "core/levers.hpp"
 #include "core/log.hpp"
 
 namespace ringlb {
@@ -84,6 +85,7 @@ void HttpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
         std::make_unique<TlsChannel>(listener.tls->initial(), TlsChannel::Role::kServer);
     if (!tls_[kClient]->valid()) return close_now("cannot create a TLS connection", false);
   }
+  client_multishot_ = !tls_[kClient] && levers().multishot_receive;
   arm_receive(kClient);
 }
 
@@ -154,9 +156,13 @@ void HttpSession::on_timer() {
 }
 
 void HttpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
-  completed();
+  completed(cqe);
   switch (kind) {
     case OpKind::kRecvClient:
+      if (client_multishot_ &&
+          !route_multishot(client_receive_, cqe, receiving_[kClient], client_fd_, kind)) {
+        break;
+      }
       on_receive(kClient, cqe);
       break;
     case OpKind::kRecvBackend:
@@ -185,6 +191,13 @@ void HttpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
 }
 
 void HttpSession::retry_receive(OpKind kind) {
+  if (kind == OpKind::kRecvClient && client_multishot_) {
+    io_uring_cqe next{};
+    if (resume_multishot(client_receive_, receiving_[kClient], client_fd_, kind, next)) {
+      on_receive(kClient, next);
+    }
+    return;
+  }
   arm_receive(kind == OpKind::kRecvClient ? kClient : kBackend);
 }
 
@@ -671,6 +684,7 @@ void HttpSession::release() {
     exchange_->output[kBackend].clear();
     ctx_->exchanges.release(std::move(exchange_));
   }
+  client_receive_.drop_arrivals(ctx_->buffers);
   close_fd(client_fd_);
   close_fd(backend_fd_);
   for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel

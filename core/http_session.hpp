@@ -127,7 +127,11 @@ class HttpSession final : public Session {
   Phase phase_ = Phase::kIdle;
   bool client_keep_alive_ = true;
   bool client_eof_ = false;
-  std::array<bool, 2> receiving_{};
+  std::array<bool, 2> receiving_{};  // by Side: waiting for the next received bytes
+  // A plain client socket keeps one multishot receive armed across requests. A backend
+  // connection does not: it goes back to the pool with nothing in flight.
+  bool client_multishot_ = false;
+  MultishotReceive client_receive_;
   TimerWheel::Clock::time_point phase_since_;
   TimerWheel::Clock::time_point last_activity_;
   sockaddr_in6 client_address_{};

@@ -73,12 +73,16 @@ void HttpSession::accept_received(Side from, const io_uring_cqe& cqe) {
 
 void HttpSession::arm_receive(Side from) {
   if (closing_ || receiving_[from] || fd_of(from) < 0) return;
+  receiving_[from] = true;
+  const OpKind kind = from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend;
+  if (from == kClient && client_multishot_) {
+    return wait_multishot(client_receive_, client_fd_, kind);
+  }
   io_uring_sqe* sqe = ctx_->ring.sqe();
   io_uring_prep_recv(sqe, fd_of(from), nullptr, 0, 0);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = ctx_->buffers.group();
-  receiving_[from] = true;
-  submit(sqe, from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend);
+  submit(sqe, kind);
 }
 
 void HttpSession::add_body(Side to, std::string_view bytes, http::Framing framing) {

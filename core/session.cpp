@@ -33,6 +33,59 @@ int Session::start_connect(const SocketAddress& address, config::Duration timeou
   return fd;
 }
 
+void Session::arm_multishot(MultishotReceive& receive, int fd, OpKind kind) {
+  io_uring_sqe* sqe = ctx_->ring.sqe();
+  io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = ctx_->buffers.group();
+  receive.mark_armed();
+  submit(sqe, kind);
+}
+
+void Session::wait_multishot(MultishotReceive& receive, int fd, OpKind kind) {
+  if (receive.has_arrival()) {
+    ctx_->starved.push_back({kind, tag_.slot, tag_.generation});
+  } else if (!receive.armed()) {
+    arm_multishot(receive, fd, kind);
+  }
+}
+
+bool Session::route_multishot(MultishotReceive& receive, const io_uring_cqe& cqe, bool waiting,
+                              int fd, OpKind kind) {
+  if (closing_) return true;  // the session's handler gives the buffer back
+  switch (receive.on_completion(cqe, waiting)) {
+    case MultishotReceive::Route::kHandle:
+      return true;
+    case MultishotReceive::Route::kQueued:
+      if (receive.should_cancel()) {
+        io_uring_sqe* sqe = ctx_->ring.sqe();
+        io_uring_prep_cancel64(sqe, OpTag{kind, tag_.slot, tag_.generation}.encode(), 0);
+        submit(sqe, OpKind::kCancel);
+      }
+      return false;
+    case MultishotReceive::Route::kRearm:
+      arm_multishot(receive, fd, kind);
+      return false;
+    case MultishotReceive::Route::kRetryLater:
+      ctx_->starved.push_back({kind, tag_.slot, tag_.generation});
+      return false;
+    case MultishotReceive::Route::kNothing:
+      return false;
+  }
+  return false;
+}
+
+bool Session::resume_multishot(MultishotReceive& receive, bool waiting, int fd, OpKind kind,
+                               io_uring_cqe& next) {
+  if (closing_ || !waiting) return false;
+  if (receive.has_arrival()) {
+    next = receive.pop();
+    return true;
+  }
+  if (!receive.armed()) arm_multishot(receive, fd, kind);
+  return false;
+}
+
 std::span<const uint8_t> peer_address_bytes(const sockaddr_in6& peer) {
   if (peer.sin6_family == AF_INET6) {
     return {reinterpret_cast<const uint8_t*>(&peer.sin6_addr), sizeof(peer.sin6_addr)};

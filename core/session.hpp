@@ -13,6 +13,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "core/multishot_receive.hpp"
 #include "core/op_tag.hpp"
 #include "core/socket_util.hpp"
 #include "core/timer_wheel.hpp"
@@ -64,8 +65,22 @@ class Session {
       submit(sqe, OpKind::kCancel);
     }
   }
-  // A completion arrived: one operation fewer in flight.
-  void completed() { --inflight_; }
+  // A completion arrived: one operation fewer in flight, unless more follow from a multishot.
+  void completed(const io_uring_cqe& cqe) {
+    if ((cqe.flags & IORING_CQE_F_MORE) == 0) --inflight_;
+  }
+
+  // ---- multishot receives (multishot_receive.hpp) ----
+  // The session waits for input on `fd`: a completion already queued is handed over next loop
+  // turn (the worker calls retry_receive), else the receive is armed unless it is.
+  void wait_multishot(MultishotReceive& receive, int fd, OpKind kind);
+  // Routes a completion of that receive; true when the session handles `cqe` now, as it would a
+  // single-shot receive's. `waiting`: the session waits for input on this socket.
+  bool route_multishot(MultishotReceive& receive, const io_uring_cqe& cqe, bool waiting, int fd,
+                       OpKind kind);
+  // From retry_receive: true, with `next` set, when a queued completion is to be handled now.
+  bool resume_multishot(MultishotReceive& receive, bool waiting, int fd, OpKind kind,
+                        io_uring_cqe& next);
   // Queues a close on the ring; nothing may be in flight on `fd`.
   void close_fd(int& fd) {
     if (fd < 0) return;
@@ -85,6 +100,9 @@ class Session {
   uint32_t inflight_ = 0;
   bool closing_ = false;
   TimerNode timer_;
+
+ private:
+  void arm_multishot(MultishotReceive& receive, int fd, OpKind kind);
 };
 
 // The address bytes of a peer read with getpeername into a sockaddr_in6-sized buffer: 16 for

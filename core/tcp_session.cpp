@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "balancers/hash_key.hpp"
+#include "core/levers.hpp"
 #include "core/log.hpp"
 
 namespace ringlb {
@@ -29,6 +30,7 @@ void TcpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   snapshot_ = std::move(snapshot);
   listener_ = &listener;
   started_ = last_activity_ = ctx.now;
+  multishot_ = levers().multishot_receive;
   listener_stats().accepted.add();
   listener_stats().active_up.add();
   if (ctx.access_log.enabled() || listener.pool->balancer->uses_key()) {
@@ -118,16 +120,37 @@ void TcpSession::start_pumping() {
 void TcpSession::arm_receive(Direction direction) {
   Pipe& pipe = pipes_[direction];
   if (closing_ || pipe.receiving || pipe.buffer_id >= 0 || pipe.eof) return;
+  pipe.receiving = true;
+  const OpKind kind = direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend;
+  if (uses_multishot(direction)) return wait_multishot(pipe.receive, source_fd(direction), kind);
   io_uring_sqe* sqe = ctx_->ring.sqe();
   io_uring_prep_recv(sqe, source_fd(direction), nullptr, 0, 0);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = ctx_->buffers.group();
-  pipe.receiving = true;
-  submit(sqe, direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
+  submit(sqe, kind);
 }
 
 void TcpSession::retry_receive(OpKind kind) {
-  arm_receive(kind == OpKind::kRecvClient ? kUpstream : kDownstream);
+  const Direction direction = kind == OpKind::kRecvClient ? kUpstream : kDownstream;
+  Pipe& pipe = pipes_[direction];
+  if (uses_multishot(direction)) {
+    io_uring_cqe next{};
+    if (resume_multishot(pipe.receive, pipe.receiving, source_fd(direction), kind, next)) {
+      on_receive(direction, next);
+    }
+    return;
+  }
+  arm_receive(direction);
+}
+
+// A receive's completion: a multishot one may have to wait until the pipe asks for it.
+void TcpSession::on_receive_completion(Direction direction, OpKind kind, const io_uring_cqe& cqe) {
+  Pipe& pipe = pipes_[direction];
+  if (uses_multishot(direction) &&
+      !route_multishot(pipe.receive, cqe, pipe.receiving, source_fd(direction), kind)) {
+    return;
+  }
+  on_receive(direction, cqe);
 }
 
 void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
@@ -247,16 +270,16 @@ void TcpSession::on_shutdown(Direction direction, int result) {
 }
 
 void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
-  completed();
+  completed(cqe);
   switch (kind) {
     case OpKind::kConnect:
       on_connected(cqe.res);
       break;
     case OpKind::kRecvClient:
-      on_receive(kUpstream, cqe);
+      on_receive_completion(kUpstream, kind, cqe);
       break;
     case OpKind::kRecvBackend:
-      on_receive(kDownstream, cqe);
+      on_receive_completion(kDownstream, kind, cqe);
       break;
     case OpKind::kSendBackend:
       if (tls_[kBackendSocket]) {
@@ -319,7 +342,10 @@ void TcpSession::return_buffer(Pipe& pipe) {
 }
 
 void TcpSession::release() {
-  for (Pipe& pipe : pipes_) return_buffer(pipe);
+  for (Pipe& pipe : pipes_) {
+    return_buffer(pipe);
+    pipe.receive.drop_arrivals(ctx_->buffers);
+  }
   for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel
   if (backend_started_) backend_state().on_end(outcome_);
   backend_started_ = false;

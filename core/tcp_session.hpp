@@ -55,12 +55,14 @@ class TcpSession final : public Session {
     bool close_notify = false;  // TLS sink: waiting for close_notify to go out before the FIN
     uint64_t flush_mark = 0;    // TLS sink: the pipe's bytes are sent once this much ciphertext is
     uint64_t bytes = 0;
+    MultishotReceive receive;  // a plain source socket's receive, kept armed
   };
   enum Direction { kUpstream = 0, kDownstream = 1 };      // client→backend, backend→client
   enum Socket { kClientSocket = 0, kBackendSocket = 1 };  // a direction's source is its socket
 
   void connect_next();
   void on_connected(int result);
+  void on_receive_completion(Direction direction, OpKind kind, const io_uring_cqe& cqe);
   void on_receive(Direction direction, const io_uring_cqe& cqe);
   void on_send(Direction direction, int result);
   void arm_receive(Direction direction);
@@ -90,6 +92,11 @@ class TcpSession final : public Session {
   int source_fd(Direction direction) const {
     return direction == kUpstream ? client_fd_ : backend_fd_;
   }
+  // A plain source socket keeps a multishot receive armed; a TLS one (whose handshake needs
+  // each receive asked for) gets single-shot receives.
+  bool uses_multishot(Direction direction) const {
+    return multishot_ && !tls_[direction];
+  }
   int sink_fd(Direction direction) const {
     return direction == kUpstream ? backend_fd_ : client_fd_;
   }
@@ -104,6 +111,7 @@ class TcpSession final : public Session {
   std::array<uint32_t, 2> tried_{};
   uint32_t attempts_ = 0;
   std::array<Pipe, 2> pipes_{};
+  bool multishot_ = false;  // the lever (levers.hpp), read at start
   bool backend_started_ = false;  // on_start() called, on_end() not yet
   const char* end_cause_ = "";
   health::Outcome outcome_ = health::Outcome::kSuccess;

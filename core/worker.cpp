@@ -378,7 +378,10 @@ void Worker::retry_starved_receives() {
   std::vector<OpTag> starved;
   starved.swap(ctx_.starved);
   for (const OpTag& tag : starved) {
-    if (Session* session = live_session(tag)) session->retry_receive(tag.kind);
+    if (Session* session = live_session(tag)) {
+      session->retry_receive(tag.kind);
+      free_session_if_finished(*session, tag.slot);  // a handed-over EOF may end it
+    }
   }
 }
 

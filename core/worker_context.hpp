@@ -36,7 +36,8 @@ struct WorkerContext {
   HttpExchangePool& exchanges;
   uint32_t worker_id = 0;
   TimerWheel::Clock::time_point now;  // read once per loop turn
-  // Receives that found the buffer ring empty (-ENOBUFS); the worker re-arms them next turn.
+  // Receives to resume next turn (the worker calls retry_receive): ones that found the buffer
+  // ring empty (-ENOBUFS), and multishot completions queued for a session that now waits.
   std::vector<OpTag> starved;
   uint64_t random_state = 0x9E3779B97F4A7C15ull;  // seeded per worker; request ids only
   TlsCounters tls{};

@@ -178,6 +178,53 @@ class UploadTest(HttpTestCase):
         self.assertLess(growth, RSS_GROWTH_LIMIT,
                         f"ringlb RSS grew by {growth / MiB:.1f} MiB during a held-back upload")
 
+    def test_uploads_held_back_by_a_slow_backend_do_not_starve_other_clients(self):
+        """Three clients upload 64 MB each as fast as they can to a backend that waits 6 s
+        before reading, until every buffer on the way is full and they stall. Each connection
+        may hold only a few of the worker's receive buffers, so a fourth client's GET to another
+        pool is answered at once, not once the backend reads."""
+        slow = self.backend(HttpBackend, "slow", body_delay=6.0)
+        fast = self.backend(HttpBackend, "fast")
+        port = self.start_http({"fast": [fast.port], "slow": [slow.port]},
+                               routes=[{"host": "slow.test", "pool": "slow"}])
+        size = 64 * MiB
+        sent = [0, 0, 0]
+        errors = []
+
+        def upload(conn, index):
+            try:
+                conn.send(b"POST /echo HTTP/1.1\r\nHost: slow.test\r\nContent-Length: %d\r\n\r\n"
+                          % size)
+                for piece in rechunk(pattern_chunks(size), 256 * 1024):
+                    conn.send(piece)
+                    sent[index] += len(piece)
+            except OSError as e:
+                errors.append(e)
+
+        uploaders = [self.conn(port, timeout=30) for _ in sent]
+        senders = [threading.Thread(target=upload, args=(conn, i), daemon=True)
+                   for i, conn in enumerate(uploaders)]
+        for sender in senders:
+            sender.start()
+        # Wait until the uploads stall: every socket buffer and ringlb's share of buffers full.
+        last, still, deadline = -1, 0, time.monotonic() + 5
+        while still < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            still = still + 1 if sum(sent) == last else 0
+            last = sum(sent)
+        self.assertEqual(still, 3, f"the uploads never stalled ({sum(sent) / MiB:.0f} MiB sent)")
+        other = self.conn(port, timeout=10)
+        started = time.monotonic()
+        response = other.request("GET", "/", host="fast.test", timeout=10)
+        waited = time.monotonic() - started
+        self.assertEqual(response.status, 200)
+        self.assertLess(waited, 1.0, f"a small GET waited {waited:.2f} s behind held-back uploads")
+        for conn, sender in zip(uploaders, senders):
+            sender.join(30)
+            echoed = conn.read_response(timeout=30).json()
+            self.assertEqual((echoed["body_len"], echoed["body_sha256"]),
+                             (size, pattern_sha256(size)), "body corrupted")
+        self.assertEqual(errors, [])
 
 if __name__ == "__main__":
     unittest.main()
