@@ -76,6 +76,31 @@ def rss_bytes(pid: int) -> int:
     raise OSError(f"no VmRSS for pid {pid}")
 
 
+def kernel_queued_bytes(ports) -> int:
+    """Bytes the kernel holds in the send and receive queues of established IPv4 TCP
+    connections with an end on one of `ports`: on loopback, everything between the processes."""
+    ports, total = set(ports), 0
+    with open("/proc/net/tcp") as table:
+        next(table)
+        for line in table:
+            fields = line.split()
+            ends = {int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16)}
+            if fields[3] == "01" and ends & ports:
+                total += sum(int(queue, 16) for queue in fields[4].split(":"))
+    return total
+
+
+def wait_until_stalled(counters: list[int], timeout: float = 5.0) -> bool:
+    """True once the sum of `counters` (bytes that sender threads have sent) has not grown for
+    0.3 s: every buffer between the senders and whoever holds their bytes back is full."""
+    last, still, deadline = -1, 0, time.monotonic() + timeout
+    while still < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        still = still + 1 if sum(counters) == last else 0
+        last = sum(counters)
+    return still == 3
+
+
 def can_connect(port: int, timeout: float = 0.5) -> bool:
     try:
         with socket.create_connection((HOST, port), timeout=timeout):

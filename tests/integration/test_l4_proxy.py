@@ -9,7 +9,8 @@ import unittest
 from concurrent.futures import ThreadPoolExecutor
 
 from harness import (BlackholeListener, EchoBackend, HalfCloseBackend, RinglbTestCase,
-                     echo_roundtrip, free_port, l4_config, recv_until_eof, wait_until)
+                     _ThreadedServer, _echo, echo_roundtrip, free_port, kernel_queued_bytes,
+                     l4_config, recv_until_eof, wait_until, wait_until_stalled)
 
 
 def send_then_half_close(sock: socket.socket, payload: bytes, errors: list):
@@ -32,6 +33,27 @@ def echo_through(sock: socket.socket, payload: bytes, timeout: float) -> bytes:
     if errors:
         raise errors[0]
     return received
+
+
+class HoldingBackend(_ThreadedServer):
+    """A connection that starts with b"U" is an upload: held unread for `hold` seconds, then
+    read to its end and answered with its length and SHA-256. Any other connection echoes."""
+
+    def __init__(self, hold: float):
+        self.hold = hold
+        super().__init__()
+
+    def handle(self, conn):
+        first = conn.recv(1)
+        if first != b"U":
+            conn.sendall(first)
+            return _echo(conn)
+        time.sleep(self.hold)
+        digest, total = hashlib.sha256(first), 1
+        while data := conn.recv(1 << 20):
+            digest.update(data)
+            total += len(data)
+        conn.sendall(f"{total} {digest.hexdigest()}".encode())
 
 
 class TunnelTest(RinglbTestCase):
@@ -64,6 +86,46 @@ class TunnelTest(RinglbTestCase):
             results = list(pool.map(one, payloads))
         self.assertEqual(results.count(True), 50)
         self.assertEqual(echo.connections, 50)
+
+    def test_uploads_held_back_by_a_slow_backend_do_not_starve_other_connections(self):
+        """Two clients push 48 MiB each into tunnels whose backend reads nothing for 6 s,
+        until every buffer on the way is full and they stall. ringlb may then hold only a few of
+        its receive buffers per tunnel (the rest of what was sent is in kernel socket queues),
+        so a third connection's echo comes back at once."""
+        backend = self.backend(HoldingBackend, 6.0)
+        self.start_with([backend.port])
+        payload = b"U" + os.urandom(48 << 20)
+        sent = [0, 0]
+        errors = []
+
+        def upload(sock, index):
+            try:
+                view = memoryview(payload)
+                for start in range(0, len(payload), 256 << 10):
+                    sock.sendall(view[start:start + (256 << 10)])
+                    sent[index] += len(view[start:start + (256 << 10)])
+                sock.shutdown(socket.SHUT_WR)
+            except OSError as e:
+                errors.append(e)
+
+        uploaders = [self.client(self.port, timeout=30) for _ in sent]
+        senders = [threading.Thread(target=upload, args=(sock, i), daemon=True)
+                   for i, sock in enumerate(uploaders)]
+        for sender in senders:
+            sender.start()
+        self.assertTrue(wait_until_stalled(sent), f"never stalled ({sum(sent) >> 20} MiB sent)")
+        read_by_backend = len(sent)  # the "U" of each upload
+        held = sum(sent) - read_by_backend - kernel_queued_bytes([self.port, backend.port])
+        self.assertLess(held, 4 << 20, f"ringlb holds {held / (1 << 20):.1f} MiB of 2 held uploads")
+        started = time.monotonic()
+        self.assertEqual(echo_roundtrip(self.client(self.port), b"ping", timeout=10), b"ping")
+        waited = time.monotonic() - started
+        self.assertLess(waited, 1.0, f"an echo waited {waited:.2f} s behind held-back uploads")
+        expected = f"{len(payload)} {hashlib.sha256(payload).hexdigest()}".encode()
+        for sock, sender in zip(uploaders, senders):
+            sender.join(30)
+            self.assertEqual(recv_until_eof(sock, 30), expected)
+        self.assertEqual(errors, [])
 
     def test_half_close_reaches_backend_and_reply_comes_back(self):
         backend = self.backend(HalfCloseBackend)
