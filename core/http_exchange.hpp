@@ -82,17 +82,33 @@ struct PendingOutput {
   uint64_t tls_mark = 0;
   size_t plan_bytes = 0;
 
+  // Bytes shorter than this are copied into scratch, not pointed to, so that a small message
+  // (head and body) leaves as one piece: a plain send, which the kernel takes without the
+  // msghdr and iovec import of a sendmsg. Larger bodies are never copied.
+  static constexpr size_t kCopyBelow = 1024;
+
   bool empty() const { return plan.empty(); }
   void add_scratch(std::string_view bytes) {
-    plan.push_back({nullptr, scratch.size(), bytes.size()});
+    const size_t start = scratch.size();
     scratch.append(bytes);
+    add_scratch_from(start);
   }
-  // Call after appending to scratch directly: makes the newly appended bytes one piece.
+  // Call after appending to scratch directly: the newly appended bytes join the plan, as part
+  // of the last piece when that piece ends where they start.
   void add_scratch_from(size_t offset) {
-    if (scratch.size() > offset) plan.push_back({nullptr, offset, scratch.size() - offset});
+    if (scratch.size() <= offset) return;
+    if (!plan.empty() && plan.back().data == nullptr &&
+        plan.back().scratch_offset + plan.back().size == offset) {
+      plan.back().size += scratch.size() - offset;
+      return;
+    }
+    plan.push_back({nullptr, offset, scratch.size() - offset});
   }
+  // Only while nothing is being sent: the copy may move scratch.
   void add_bytes(std::string_view bytes) {
-    if (!bytes.empty()) plan.push_back({bytes.data(), 0, bytes.size()});
+    if (bytes.empty()) return;
+    if (bytes.size() < kCopyBelow) return add_scratch(bytes);
+    plan.push_back({bytes.data(), 0, bytes.size()});
   }
   void clear() {
     scratch.clear();

@@ -112,7 +112,12 @@ void HttpSession::send_output(Side to) {
   output.message.msg_iov = output.pieces.data();
   output.message.msg_iovlen = output.pieces.size();
   io_uring_sqe* sqe = ctx_->ring.sqe();
-  io_uring_prep_sendmsg(sqe, fd_of(to), &output.message, MSG_NOSIGNAL);
+  if (output.pieces.size() == 1) {
+    io_uring_prep_send(sqe, fd_of(to), output.pieces[0].iov_base, output.pieces[0].iov_len,
+                       MSG_NOSIGNAL);
+  } else {
+    io_uring_prep_sendmsg(sqe, fd_of(to), &output.message, MSG_NOSIGNAL);
+  }
   output.sending = true;
   submit(sqe, to == kClient ? OpKind::kSendClient : OpKind::kSendBackend);
 }
