@@ -237,8 +237,7 @@ void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
 
 void HttpSession::on_receive_end(Side from, int result) {
   if (result == -ENOBUFS) {
-    const OpKind kind = from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend;
-    ctx_->starved.push_back({kind, tag_.slot, tag_.generation});
+    retry_receive_next_turn(from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend);
     return;
   }
   if (from == kClient) {

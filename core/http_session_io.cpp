@@ -78,11 +78,7 @@ void HttpSession::arm_receive(Side from) {
   if (from == kClient && client_multishot_) {
     return wait_multishot(client_receive_, client_fd_, kind);
   }
-  io_uring_sqe* sqe = ctx_->ring.sqe();
-  io_uring_prep_recv(sqe, fd_of(from), nullptr, 0, 0);
-  sqe->flags |= IOSQE_BUFFER_SELECT;
-  sqe->buf_group = ctx_->buffers.group();
-  submit(sqe, kind);
+  submit_receive(fd_of(from), kind);
 }
 
 void HttpSession::add_body(Side to, std::string_view bytes, http::Framing framing) {

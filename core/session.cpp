@@ -33,18 +33,21 @@ int Session::start_connect(const SocketAddress& address, config::Duration timeou
   return fd;
 }
 
-void Session::arm_multishot(MultishotReceive& receive, int fd, OpKind kind) {
+void Session::submit_receive(int fd, OpKind kind, bool multishot) {
   io_uring_sqe* sqe = ctx_->ring.sqe();
-  io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
+  if (multishot) {
+    io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
+  } else {
+    io_uring_prep_recv(sqe, fd, nullptr, 0, 0);
+  }
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = ctx_->buffers.group();
-  receive.mark_armed();
   submit(sqe, kind);
 }
 
 void Session::wait_multishot(MultishotReceive& receive, int fd, OpKind kind) {
   if (receive.has_arrival()) {
-    ctx_->starved.push_back({kind, tag_.slot, tag_.generation});
+    retry_receive_next_turn(kind);
   } else if (!receive.armed()) {
     arm_multishot(receive, fd, kind);
   }
@@ -67,7 +70,7 @@ bool Session::route_multishot(MultishotReceive& receive, const io_uring_cqe& cqe
       arm_multishot(receive, fd, kind);
       return false;
     case MultishotReceive::Route::kRetryLater:
-      ctx_->starved.push_back({kind, tag_.slot, tag_.generation});
+      retry_receive_next_turn(kind);
       return false;
     case MultishotReceive::Route::kNothing:
       return false;

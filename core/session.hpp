@@ -70,6 +70,15 @@ class Session {
     if ((cqe.flags & IORING_CQE_F_MORE) == 0) --inflight_;
   }
 
+  // Submits a receive on `fd` into a buffer the kernel picks from the worker's buffer ring;
+  // `multishot`: one that stays armed (multishot_receive.hpp).
+  void submit_receive(int fd, OpKind kind, bool multishot = false);
+  // The worker calls retry_receive(kind) next loop turn: after -ENOBUFS, or to hand over a
+  // queued multishot completion.
+  void retry_receive_next_turn(OpKind kind) {
+    ctx_->starved.push_back({kind, tag_.slot, tag_.generation});
+  }
+
   // ---- multishot receives (multishot_receive.hpp) ----
   // The session waits for input on `fd`: a completion already queued is handed over next loop
   // turn (the worker calls retry_receive), else the receive is armed unless it is.
@@ -102,7 +111,10 @@ class Session {
   TimerNode timer_;
 
  private:
-  void arm_multishot(MultishotReceive& receive, int fd, OpKind kind);
+  void arm_multishot(MultishotReceive& receive, int fd, OpKind kind) {
+    receive.mark_armed();
+    submit_receive(fd, kind, true);
+  }
 };
 
 // The address bytes of a peer read with getpeername into a sockaddr_in6-sized buffer: 16 for

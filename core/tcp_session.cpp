@@ -123,11 +123,7 @@ void TcpSession::arm_receive(Direction direction) {
   pipe.receiving = true;
   const OpKind kind = direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend;
   if (uses_multishot(direction)) return wait_multishot(pipe.receive, source_fd(direction), kind);
-  io_uring_sqe* sqe = ctx_->ring.sqe();
-  io_uring_prep_recv(sqe, source_fd(direction), nullptr, 0, 0);
-  sqe->flags |= IOSQE_BUFFER_SELECT;
-  sqe->buf_group = ctx_->buffers.group();
-  submit(sqe, kind);
+  submit_receive(source_fd(direction), kind);
 }
 
 void TcpSession::retry_receive(OpKind kind) {
@@ -180,8 +176,7 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
     pipe.eof = true;
     finish_direction_if_drained(direction);
   } else if (cqe.res == -ENOBUFS) {
-    const OpKind kind = direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend;
-    ctx_->starved.push_back({kind, tag_.slot, tag_.generation});
+    retry_receive_next_turn(direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
   } else {
     if (direction == kDownstream) outcome_ = health::Outcome::kReset;
     LOG_DEBUG("receive from %s: %s", direction == kUpstream ? "client" : "backend",
