@@ -1,5 +1,6 @@
-// AdminServer: accept, receive, answer, close; one operation in flight per connection, so
-// closing is "cancel that one, wait for its completion, then free" (design.md §5).
+// AdminServer: accept, receive, answer, drain, close; one operation in flight per connection, so
+// closing is "cancel that one, wait for its completion, then free" (design.md §5). Each phase
+// (request, answer, drain) has one deadline for all of it, so trickling bytes buys no time.
 #include "core/admin_server.hpp"
 
 #include <arpa/inet.h>
@@ -14,8 +15,20 @@
 namespace ringlb {
 namespace {
 
-constexpr size_t kMaxConnections = 64;
-constexpr std::chrono::seconds kIdleLimit{10};
+constexpr AdminSlotLimits kSlotLimits{.total = 64, .per_address = 16};
+// A replaced connection keeps its slot until its cancelled operation completes, a loop turn
+// later, so the table has room beyond the limit for those.
+constexpr size_t kMaxSlots = 2 * kSlotLimits.total;
+// The whole request, head and body, from accept: as timeouts.header on listeners, but counted
+// from accept, because a connection that sends nothing holds a slot too.
+constexpr std::chrono::seconds kRequestLimit{5};
+constexpr std::chrono::seconds kAnswerLimit{10};  // the whole answer, to a client that reads
+// After the answer: FIN, then read and drop what the client still sends until it closes. Closing
+// with unread bytes sends an RST, which can destroy the answer before the client reads it (a 413
+// while the body is still on its way).
+constexpr std::chrono::seconds kDrainLimit{2};
+constexpr size_t kDrainBytes = 1024 * 1024;
+constexpr std::chrono::seconds kReportInterval{1};
 constexpr std::chrono::milliseconds kAcceptBackoff{100};
 constexpr size_t kReceiveChunk = 4096;
 constexpr http::ParserLimits kLimits{.max_header_bytes = 16 * 1024, .max_body_bytes = 64 * 1024};
@@ -47,6 +60,8 @@ const char* reason_phrase(unsigned status) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
     case 409:
       return "Conflict";
     case 413:
@@ -60,16 +75,41 @@ const char* reason_phrase(unsigned status) {
   }
 }
 
+std::string render_answer(const AdminResponse& response, bool with_body) {
+  std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " +
+                    reason_phrase(response.status) + "\r\nContent-Type: " + response.content_type +
+                    "\r\nContent-Length: " + std::to_string(response.body.size()) +
+                    "\r\nCache-Control: no-store\r\nConnection: close\r\n";
+  if (response.status == 401) out += "WWW-Authenticate: Bearer realm=\"ringlb\"\r\n";
+  out += "\r\n";
+  if (with_body) out += response.body;
+  return out;
+}
+
 }  // namespace
 
 struct AdminServer::Connection {
-  Connection(uint32_t slot_in, uint32_t generation_in, int fd_in, bool loopback)
-      : slot(slot_in), generation(generation_in), fd(fd_in), from_loopback(loopback) {}
+  enum class Phase : uint8_t { kRequest, kAnswer, kDrain };
+
+  Connection(uint32_t slot_in, uint32_t generation_in, int fd_in, const sockaddr_storage& address,
+             Clock::time_point now)
+      : slot(slot_in),
+        generation(generation_in),
+        fd(fd_in),
+        from_loopback(is_loopback(address)),
+        peer(peer_address(address)),
+        opened_at(now),
+        deadline(now + kRequestLimit) {}
 
   const uint32_t slot;
   const uint32_t generation;
   const int fd;
   const bool from_loopback;
+  const PeerAddress peer;
+  const Clock::time_point opened_at;
+  Phase phase = Phase::kRequest;
+  Clock::time_point deadline;  // of the phase
+  size_t drained = 0;          // bytes read and dropped after the answer
   http::Parser parser{http::Parser::Kind::kRequest, kLimits};
   std::string input;   // bytes received, not yet parsed
   size_t parsed = 0;   // of `input`, consumed by the parser
@@ -78,11 +118,13 @@ struct AdminServer::Connection {
   char chunk[kReceiveChunk];
   OpKind in_flight = OpKind::kIgnore;  // the one operation the kernel holds, if any
   bool closing = false;
-  Clock::time_point last_activity = Clock::now();
   AdminRequest request;
 };
 
-AdminServer::AdminServer(Ring& ring, Handler handler) : ring_(ring), handler_(std::move(handler)) {}
+AdminServer::AdminServer(Ring& ring, Handler handler) : ring_(ring), handler_(std::move(handler)) {
+  holders_.reserve(kMaxSlots);
+  holder_slots_.reserve(kMaxSlots);
+}
 
 AdminServer::~AdminServer() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
@@ -114,7 +156,6 @@ void AdminServer::on_completion(OpTag tag, int result) {
   if (connection.generation != tag.generation) return;
   connection.in_flight = OpKind::kIgnore;
   if (connection.closing) return free_if_done(connection);
-  connection.last_activity = Clock::now();
   if (tag.kind == OpKind::kAdminRecv) return on_receive(connection, result);
   if (tag.kind == OpKind::kAdminSend) return on_send(connection, result);
 }
@@ -134,22 +175,42 @@ void AdminServer::on_accept(int result) {
     return;
   }
   const int fd = result;
-  uint32_t slot = 0;
-  while (slot < connections_.size() && connections_[slot]) ++slot;
-  if (slot == kMaxConnections) {
-    LOG_WARN("admin: %zu connections open already; closing a new one", kMaxConnections);
+  make_room_for(peer_address(accept_peer_));
+  const std::optional<uint32_t> slot = free_slot();
+  if (!slot) {
+    LOG_WARN("admin: %zu connections are still closing; closing a new one", kMaxSlots);
     ::close(fd);
     return arm_accept();
   }
-  if (slot == connections_.size()) {
-    connections_.emplace_back();
-    generations_.push_back(0);
-  }
-  const uint32_t generation = ++generations_[slot] & 0xFFFFFFu;
-  connections_[slot] =
-      std::make_unique<Connection>(slot, generation, fd, is_loopback(accept_peer_));
-  arm_receive(slot);
+  const uint32_t generation = ++generations_[*slot] & 0xFFFFFFu;
+  connections_[*slot] =
+      std::make_unique<Connection>(*slot, generation, fd, accept_peer_, Clock::now());
+  arm_receive(*slot);
   arm_accept();
+}
+
+void AdminServer::make_room_for(const PeerAddress& peer) {
+  holders_.clear();
+  holder_slots_.clear();
+  for (const auto& connection : connections_) {
+    if (!connection || connection->closing) continue;
+    holders_.push_back({connection->peer, connection->opened_at});
+    holder_slots_.push_back(connection->slot);
+  }
+  const std::optional<size_t> replaced = admin_slot_to_free(holders_, peer, kSlotLimits);
+  if (!replaced) return;
+  ++replaced_;
+  close(*connections_[holder_slots_[*replaced]]);
+}
+
+std::optional<uint32_t> AdminServer::free_slot() {
+  for (uint32_t slot = 0; slot < connections_.size(); ++slot) {
+    if (!connections_[slot]) return slot;
+  }
+  if (connections_.size() >= kMaxSlots) return std::nullopt;
+  connections_.emplace_back();
+  generations_.push_back(0);
+  return static_cast<uint32_t>(connections_.size() - 1);
 }
 
 void AdminServer::arm_receive(uint32_t slot) {
@@ -161,6 +222,7 @@ void AdminServer::arm_receive(uint32_t slot) {
 }
 
 void AdminServer::on_receive(Connection& connection, int result) {
+  if (connection.phase == Connection::Phase::kDrain) return on_drained(connection, result);
   if (result <= 0) return close(connection);  // closed or failed before a whole request
   connection.input.append(connection.chunk, static_cast<size_t>(result));
   for (;;) {
@@ -201,15 +263,38 @@ void AdminServer::on_receive(Connection& connection, int result) {
 }
 
 void AdminServer::respond(Connection& connection, const AdminResponse& response) {
-  std::string& out = connection.output;
-  out = "HTTP/1.1 " + std::to_string(response.status) + " " + reason_phrase(response.status) +
-        "\r\nContent-Type: " + response.content_type +
-        "\r\nContent-Length: " + std::to_string(response.body.size()) +
-        "\r\nCache-Control: no-store\r\nConnection: close\r\n";
-  if (response.status == 401) out += "WWW-Authenticate: Bearer realm=\"ringlb\"\r\n";
-  out += "\r\n";
-  if (connection.request.method != "HEAD") out += response.body;
+  connection.output = render_answer(response, connection.request.method != "HEAD");
+  connection.phase = Connection::Phase::kAnswer;
+  connection.deadline = Clock::now() + kAnswerLimit;
   arm_send(connection.slot);
+}
+
+void AdminServer::start_draining(Connection& connection, Clock::time_point now) {
+  ::shutdown(connection.fd, SHUT_WR);
+  connection.phase = Connection::Phase::kDrain;
+  connection.deadline = now + kDrainLimit;
+  if (connection.in_flight == OpKind::kIgnore) arm_receive(connection.slot);
+}
+
+void AdminServer::on_drained(Connection& connection, int result) {
+  if (result <= 0) return close(connection);  // the client closed too: nothing is lost
+  connection.drained += static_cast<size_t>(result);
+  if (connection.drained > kDrainBytes) return close(connection);
+  arm_receive(connection.slot);
+}
+
+// Called with the request's receive in flight, which then drains.
+void AdminServer::time_out_request(Connection& connection, Clock::time_point now) {
+  ++timed_out_;
+  if (connection.input.empty()) return close(connection);  // nothing asked, nothing to answer
+  const std::string answer = render_answer(
+      {408, "application/json",
+       "{\"error\":\"no whole request within " + std::to_string(kRequestLimit.count()) + " s\"}\n"},
+      true);
+  // Nothing was sent on this connection yet, so its send buffer is empty and this short answer
+  // goes whole without blocking, or the connection is broken anyway.
+  (void)::send(connection.fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  start_draining(connection, now);
 }
 
 void AdminServer::arm_send(uint32_t slot) {
@@ -225,7 +310,7 @@ void AdminServer::on_send(Connection& connection, int result) {
   if (result <= 0) return close(connection);
   connection.sent += static_cast<size_t>(result);
   if (connection.sent < connection.output.size()) return arm_send(connection.slot);
-  close(connection);
+  start_draining(connection, Clock::now());
 }
 
 void AdminServer::close(Connection& connection) {
@@ -249,10 +334,26 @@ void AdminServer::free_if_done(Connection& connection) {
 void AdminServer::sweep(Clock::time_point now) {
   if (!accept_armed_ && now >= accept_retry_at_) arm_accept();
   for (auto& connection : connections_) {
-    if (connection && !connection->closing && now - connection->last_activity > kIdleLimit) {
+    if (!connection || connection->closing || now < connection->deadline) continue;
+    if (connection->phase == Connection::Phase::kRequest) {
+      time_out_request(*connection, now);
+    } else {
       close(*connection);
     }
   }
+  report(now);
+}
+
+void AdminServer::report(Clock::time_point now) {
+  if (now < next_report_at_ || (replaced_ == 0 && timed_out_ == 0)) return;
+  LOG_WARN(
+      "admin: %llu connections closed to make room for newer ones (%zu per client address, %zu "
+      "in all), %llu without a whole request within %lld s",
+      static_cast<unsigned long long>(replaced_), kSlotLimits.per_address, kSlotLimits.total,
+      static_cast<unsigned long long>(timed_out_), static_cast<long long>(kRequestLimit.count()));
+  replaced_ = 0;
+  timed_out_ = 0;
+  next_report_at_ = now + kReportInterval;
 }
 
 void AdminServer::shutdown(std::chrono::milliseconds limit,

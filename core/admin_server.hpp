@@ -1,7 +1,8 @@
 // The admin listener's connections on the control thread's ring (design.md: the admin API is
 // served by the control thread, never by a worker). One request per connection: accept, read a
-// head (and a small body) with the data path's parser, hand it to the handler, send the answer
-// and close. What the answer says is core/admin_api.cpp's business.
+// head (and a small body) with the data path's parser, hand it to the handler, send the answer,
+// then shut down and drain before closing. What the answer says is core/admin_api.cpp's
+// business; who gets a slot when all are taken is core/admin_slots.cpp's.
 #pragma once
 
 #include <sys/socket.h>
@@ -10,10 +11,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/admin_slots.hpp"
 #include "core/http_parser.hpp"
 #include "core/op_tag.hpp"
 #include "core/ring.hpp"
@@ -55,7 +58,7 @@ class AdminServer {
 
   // A completion whose tag is one of the kAdmin kinds.
   void on_completion(OpTag tag, int result);
-  // Closes connections that sent nothing useful for too long. Call about once a second.
+  // Ends connections past their deadline (request, answer or drain). Call about once a second.
   void sweep(Clock::time_point now);
   // Cancels everything and waits (at most `limit`) for the completions; completions of other
   // kinds that arrive meanwhile go to `others`.
@@ -67,8 +70,15 @@ class AdminServer {
 
   void arm_accept();
   void on_accept(int result);
+  // Frees a slot for a new connection from `peer` when the limits call for it (admin_slots.hpp).
+  void make_room_for(const PeerAddress& peer);
+  std::optional<uint32_t> free_slot();
   void arm_receive(uint32_t slot);
   void on_receive(Connection& connection, int result);
+  void on_drained(Connection& connection, int result);
+  void time_out_request(Connection& connection, Clock::time_point now);
+  void start_draining(Connection& connection, Clock::time_point now);
+  void report(Clock::time_point now);
   void respond(Connection& connection, const AdminResponse& response);
   void arm_send(uint32_t slot);
   void on_send(Connection& connection, int result);
@@ -87,6 +97,13 @@ class AdminServer {
   socklen_t accept_peer_length_ = sizeof(accept_peer_);
   std::vector<std::unique_ptr<Connection>> connections_;  // by slot; null when free
   std::vector<uint32_t> generations_;
+  // Scratch for make_room_for(), kept so a flood of connections allocates nothing per accept.
+  std::vector<AdminSlotHolder> holders_;
+  std::vector<uint32_t> holder_slots_;
+  // Counted, and logged at most once a second, so a flood of connections is one line a second.
+  uint64_t replaced_ = 0;
+  uint64_t timed_out_ = 0;
+  Clock::time_point next_report_at_{};
 };
 
 }  // namespace ringlb
