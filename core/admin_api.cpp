@@ -1,8 +1,11 @@
 // The admin endpoints: who may ask (the token), what is asked (the route), and the answer.
 #include "core/admin_api.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <span>
@@ -72,34 +75,72 @@ std::optional<std::string_view> query_value(std::string_view query, std::string_
   return std::nullopt;
 }
 
-bool token_matches(const std::string& authorization, const std::string& token) {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() != kBearer.size() + token.size()) return false;
-  if (authorization.compare(0, kBearer.size(), kBearer) != 0) return false;
-  return CRYPTO_memcmp(authorization.data() + kBearer.size(), token.data(), token.size()) == 0;
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
 }
 
-// A Host header ("127.0.0.1:9090", "[::1]:9090", "localhost") judged as config judges addresses.
+// "Bearer TOKEN". The scheme is case-insensitive (RFC 9110 §11.1) and one or more spaces may
+// follow it (§11.4); the token itself is compared in constant time.
+bool token_matches(std::string_view authorization, const std::string& token) {
+  constexpr std::string_view kBearer = "bearer";
+  if (authorization.size() <= kBearer.size() ||
+      !equal_ignoring_case(authorization.substr(0, kBearer.size()), kBearer) ||
+      authorization[kBearer.size()] != ' ') {
+    return false;
+  }
+  authorization.remove_prefix(kBearer.size());
+  authorization.remove_prefix(std::min(authorization.find_first_not_of(' '), authorization.size()));
+  if (authorization.size() != token.size()) return false;
+  return CRYPTO_memcmp(authorization.data(), token.data(), token.size()) == 0;
+}
+
+// A Host header that can only mean this machine: "localhost", an IPv4 literal in 127/8, or
+// "[::1]", each with or without a port. Not "127.example.com", although config calls such a
+// name loopback: whoever owns the name can rebind it.
 bool is_loopback_host(std::string_view host) {
-  const std::string_view name = host.starts_with('[') ? host.substr(1, host.find(']') - 1)
-                                                      : host.substr(0, host.find(':'));
-  return config::Address{.host = std::string(name)}.is_loopback();
+  const bool bracketed = host.starts_with('[');
+  const size_t name_end = bracketed ? host.find(']') : host.find(':');
+  if (bracketed && name_end == std::string_view::npos) return false;
+  std::string_view name = bracketed ? host.substr(1, name_end - 1) : host.substr(0, name_end);
+  if (name.ends_with('.')) name.remove_suffix(1);  // the root: "localhost." is "localhost"
+  if (equal_ignoring_case(name, "localhost")) return true;
+  const std::string text(name);
+  if (bracketed) {
+    in6_addr v6{};
+    return inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+  }
+  in_addr v4{};
+  return inet_pton(AF_INET, text.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
-// Any web page open in a browser on this host can POST a form to 127.0.0.1, and a DNS rebinding
-// can even make the page's origin look like ours. So a change that a browser sent from another
-// page is refused (Sec-Fetch-Site, Origin), and where no token guards a loopback listener the
-// Host must name loopback too. curl and scripts send neither browser header.
-const char* cross_site(const AdminRequest& request, bool open_loopback) {
+// Where no token guards a loopback listener, any web page in a browser on this host can reach it
+// under a DNS-rebound name of its own, and then read /status like a same-origin page. Such a
+// request names that foreign name in Host, so the Host must name loopback on every request.
+// (No browser sends a request without Host; scripts that do are let through.)
+std::optional<AdminResponse> refuse_rebound_host(const AdminRequest& request,
+                                                 const std::string& token, bool loopback_listener) {
+  if (!token.empty() || !loopback_listener || request.host.empty()) return std::nullopt;
+  if (is_loopback_host(request.host)) return std::nullopt;
+  LOG_INFO("admin: 403 for %s %s: Host is not a loopback name", request.method.c_str(),
+           request.path.c_str());
+  return json_error(403, "without admin.token, a request must name a loopback Host");
+}
+
+// Any web page open in a browser on this host can POST a form to 127.0.0.1. So a change that a
+// browser sent from another page is refused (Sec-Fetch-Site, Origin); refuse_rebound_host() has
+// already refused a DNS-rebound name. curl and scripts send neither browser header.
+const char* cross_site(const AdminRequest& request) {
   if (!request.fetch_site.empty() && request.fetch_site != "same-origin") {
     return "a change sent from another site's page is refused";
   }
   if (!request.origin.empty() && request.origin != "http://" + request.host &&
       request.origin != "https://" + request.host) {
     return "a change whose Origin is not this admin listener is refused";
-  }
-  if (open_loopback && !request.host.empty() && !is_loopback_host(request.host)) {
-    return "without admin.token, a change must name a loopback Host";
   }
   return nullptr;
 }
@@ -115,7 +156,7 @@ std::optional<AdminResponse> refuse_unauthorized(const AdminRequest& request,
     return json_error(401, "a valid 'Authorization: Bearer <admin.token>' header is required");
   }
   if (is_change) {
-    if (const char* why = cross_site(request, token.empty() && loopback_listener)) {
+    if (const char* why = cross_site(request)) {
       LOG_INFO("admin: 403 for %s %s: %s", request.method.c_str(), request.path.c_str(), why);
       return json_error(403, why);
     }
@@ -164,7 +205,8 @@ AdminResponse control_backend(const AdminRequest& request, std::span<const std::
     const std::optional<std::string_view> value = query_value(request.query, "value");
     uint32_t weight = 0;
     const char* end = value ? value->data() + value->size() : nullptr;
-    const auto parsed = value ? std::from_chars(value->data(), end, weight) : std::from_chars_result{};
+    const auto parsed =
+        value ? std::from_chars(value->data(), end, weight) : std::from_chars_result{};
     if (!value || value->empty() || parsed.ec != std::errc() || parsed.ptr != end ||
         weight > 1000) {
       return json_error(400, "weight needs ?value=N with N from 0 to 1000");
@@ -194,13 +236,15 @@ AdminResponse handle_admin_request(const AdminRequest& request, AdminControl& co
   const bool is_control = parts.size() == 5 && parts[0] == "pools" && parts[2] == "backends" &&
                           (parts[4] == "drain" || parts[4] == "enable" || parts[4] == "weight");
   const bool read = request.method == "GET" || request.method == "HEAD";
+  const std::string& token = control.snapshot().config.admin.token;
+  if (auto refusal = refuse_rebound_host(request, token, info.admin_on_loopback)) return *refusal;
   // The page itself holds no data and a browser cannot send a bearer token when it navigates,
   // so GET /dashboard is open; everything the page shows comes from /status, which is not.
   if (read && request.path == "/dashboard") {
     return {200, "text/html; charset=utf-8", kAdminDashboardHtml};
   }
-  if (auto refusal = refuse_unauthorized(request, control.snapshot().config.admin.token,
-                                         info.admin_on_loopback, is_control || !read)) {
+  if (auto refusal =
+          refuse_unauthorized(request, token, info.admin_on_loopback, is_control || !read)) {
     return *refusal;
   }
   if (is_control) {
