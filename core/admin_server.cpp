@@ -27,11 +27,11 @@ constexpr std::chrono::seconds kAnswerLimit{10};  // the whole answer, to a clie
 // with unread bytes sends an RST, which can destroy the answer before the client reads it (a 413
 // while the body is still on its way).
 constexpr std::chrono::seconds kDrainLimit{2};
-constexpr size_t kDrainBytes = 1024 * 1024;
+constexpr size_t kDrainBytes = size_t{1} << 20;
 constexpr std::chrono::seconds kReportInterval{1};
 constexpr std::chrono::milliseconds kAcceptBackoff{100};
 constexpr size_t kReceiveChunk = 4096;
-constexpr http::ParserLimits kLimits{.max_header_bytes = 16 * 1024, .max_body_bytes = 64 * 1024};
+constexpr http::ParserLimits kLimits{.max_header_bytes = 16 << 10, .max_body_bytes = 64 << 10};
 
 bool is_loopback(const sockaddr_storage& peer) {
   if (peer.ss_family == AF_INET) {
