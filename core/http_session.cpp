@@ -223,8 +223,7 @@ void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
   last_activity_ = ctx_->now;
   if (!exchange_) {
     exchange_ = ctx_->exchanges.acquire();
-    const config::ListenerLimits& limits = listener_->config->limits;
-    exchange_->request.set_limits({limits.max_header_bytes, limits.max_body_bytes});
+    exchange_->request.set_limits(request_limits());
   }
   if (from == kClient) current().bytes_in += static_cast<uint64_t>(cqe.res);
   if (from == kClient && phase_ == Phase::kIdle) {
