@@ -61,6 +61,9 @@ struct ListenerTimeouts {
 struct ListenerLimits {
   uint64_t max_header_bytes = 32 * 1024;
   uint64_t max_body_bytes = 0;  // 0 = unlimited
+  // Keep request fields with '_' in their name; by default they are dropped (nginx's
+  // underscores_in_headers), as CGI-style backends read X_Forwarded_For as X-Forwarded-For.
+  bool underscores_in_headers = false;
 };
 
 struct Route {

@@ -396,6 +396,7 @@ void read_listener(Section& section, const std::string& name, Config& config) {
   read_section(section, "limits", [&](Section& limits) {
     limits.read_size("max_header_bytes", listener.limits.max_header_bytes, 1);
     limits.read_size("max_body_bytes", listener.limits.max_body_bytes, 0);
+    limits.read_bool("underscores_in_headers", listener.limits.underscores_in_headers);
   });
   read_entries(section, "routes", "{ path_prefix = \"/v1/\", pool = \"api\" }",
                [&](Section& entry) { listener.routes.push_back(read_route(entry)); });

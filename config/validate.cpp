@@ -54,6 +54,11 @@ void check_listener(const Config& config, const ListenerConfig& listener, const 
                  "routes need HTTP, but listener '" + listener.name +
                      "' has protocol = \"tcp\"; remove the routes or use protocol = \"http\"");
   }
+  if (listener.protocol == Protocol::kTcp && listener.limits.underscores_in_headers) {
+    report.error(position_of(sources, path + ".limits.underscores_in_headers", listener.position),
+                 "underscores_in_headers needs HTTP, but listener '" + listener.name +
+                     "' has protocol = \"tcp\"; remove it or use protocol = \"http\"");
+  }
 }
 
 // Two sockets cannot both bind these: the same port, and the same address or a wildcard that

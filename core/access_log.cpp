@@ -13,6 +13,69 @@ namespace {
 
 constexpr size_t kFlushThreshold = 64 * 1024;
 
+// How many bytes of a valid UTF-8 sequence (RFC 3629 §4) start `text`; 0 if none does (a stray
+// continuation byte, an overlong form, a surrogate, past U+10FFFF, or cut short).
+size_t utf8_sequence_length(std::string_view text) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  size_t length = 0;
+  unsigned char low = 0x80;  // the range of the second byte
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // overlong
+    if (lead == 0xED) high = 0x9F;  // surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;   // overlong
+    if (lead == 0xF4) high = 0x8F;  // past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (text.size() < length || byte(1) < low || byte(1) > high) return 0;
+  for (size_t i = 2; i < length; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  }
+  return length;
+}
+
+// The escape of the byte at the front of `text`, or the bytes to copy as they are.
+struct Piece {
+  char escaped[8];
+  size_t escaped_size = 0;  // 0: copy `raw` bytes of the input
+  size_t raw = 1;
+};
+
+Piece escape_front(std::string_view text, config::LogFormat format) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto byte = static_cast<unsigned char>(text.front());
+  Piece piece;
+  const auto hex = [&](const char* prefix, size_t prefix_size) {
+    std::memcpy(piece.escaped, prefix, prefix_size);
+    piece.escaped[prefix_size] = kHex[byte >> 4];
+    piece.escaped[prefix_size + 1] = kHex[byte & 0xF];
+    piece.escaped_size = prefix_size + 2;
+  };
+  if (format == config::LogFormat::kText) {
+    if (byte <= 0x20 || byte >= 0x7f || byte == '"' || byte == '\\') hex("\\x", 2);
+    return piece;
+  }
+  if (byte == '"' || byte == '\\') {
+    piece.escaped[0] = '\\';
+    piece.escaped[1] = static_cast<char>(byte);
+    piece.escaped_size = 2;
+  } else if (byte < 0x20 || byte == 0x7f) {
+    hex("\\u00", 4);
+  } else if (byte >= 0x80) {
+    piece.raw = utf8_sequence_length(text);
+    if (piece.raw == 0) hex("\\u00", 4);
+  }
+  return piece;
+}
+
 int open_for_append(const std::string& path, std::string& why) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) why = "cannot open access log " + path + ": " + std::strerror(errno);
@@ -54,6 +117,22 @@ void AccessLog::append(std::string_view line) {
   pending_ += line;
   pending_ += '\n';
   if (pending_.size() >= kFlushThreshold) flush();
+}
+
+const char* escape_log_value(std::string_view value, config::LogFormat format,
+                             std::span<char> out) {
+  if (value.empty() || out.empty()) return "-";
+  size_t used = 0;
+  while (!value.empty()) {
+    const Piece piece = escape_front(value, format);
+    const size_t size = piece.escaped_size != 0 ? piece.escaped_size : piece.raw;
+    if (used + size >= out.size()) break;  // keeps room for the NUL
+    std::memcpy(out.data() + used, piece.escaped_size != 0 ? piece.escaped : value.data(), size);
+    used += size;
+    value.remove_prefix(piece.escaped_size != 0 ? 1 : piece.raw);
+  }
+  out[used] = '\0';
+  return out.data();
 }
 
 void AccessLog::flush() {

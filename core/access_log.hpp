@@ -2,6 +2,7 @@
 // turn, so logging costs no syscall per connection. Owned and used by one worker thread.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -37,5 +38,17 @@ class AccessLog {
   config::LogFormat format_ = config::LogFormat::kText;
   std::string pending_;
 };
+
+// Writes `value` into `out`, NUL-terminated, escaped so that whatever a client sent reads back
+// as exactly one value of a `format` line:
+// - text: every byte outside '!'..'~', and '"' and '\', becomes \xHH (nginx's escaping, plus
+//   the space), so a line splits on spaces into exactly its key=value fields;
+// - JSON (inside a string, RFC 8259): '"' and '\' are backslashed, control characters and DEL
+//   become \u00HH, valid UTF-8 is kept, and each byte that is not valid UTF-8 becomes \u00HH
+//   (its Latin-1 reading), so the line is valid JSON in valid UTF-8.
+// A value too long for `out` is cut before the first byte whose escape would not fit, never
+// inside an escape or a UTF-8 sequence. Returns "-" for an empty value, else out.data().
+// Allocates nothing.
+const char* escape_log_value(std::string_view value, config::LogFormat format, std::span<char> out);
 
 }  // namespace ringlb

@@ -44,7 +44,7 @@ struct RequestState {
   const char* end_cause = "";
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
-  char request_id[33] = {};
+  char request_id[65] = {};  // the client's X-Request-Id (up to 64 bytes) or a generated one
   TimePoint request_started;
   TimePoint request_done_at;
   TimePoint connected_at;

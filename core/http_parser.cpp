@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "core/http_hardening.hpp"
+#include "core/log.hpp"
+
 namespace ringlb::http {
 namespace {
 
@@ -35,7 +38,6 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_hex_digit(char c) {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
-bool is_alnum(char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
 
 template <typename Pred>
 bool all_of(std::string_view s, Pred pred) {
@@ -57,36 +59,6 @@ void for_each_list_item(std::string_view list, Visit visit) {
     list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
     if (!item.empty()) visit(item);
   }
-}
-
-// RFC 3986 reg-name, IPv4 and IP-literal characters (with the ':' of IPv6).
-bool is_host_char(char c) {
-  return is_alnum(c) || std::string_view("-._~%!$&'()*+,;=").find(c) != std::string_view::npos;
-}
-bool is_ip_literal_char(char c) { return is_host_char(c) || c == ':'; }
-
-// uri-host [ ":" port ] (RFC 9110 §7.2). Empty is allowed: RFC 9112 §3.2 permits an empty Host.
-bool valid_host(std::string_view host) {
-  std::string_view port;
-  if (!host.empty() && host.front() == '[') {
-    const size_t close = host.find(']');
-    if (close == std::string_view::npos) return false;
-    if (!all_of(host.substr(1, close - 1), is_ip_literal_char)) return false;
-    port = host.substr(close + 1);
-    if (!port.empty() && port.front() != ':') return false;
-  } else {
-    const size_t colon = host.find(':');
-    if (!all_of(host.substr(0, colon), is_host_char)) return false;
-    if (colon != std::string_view::npos) port = host.substr(colon);
-  }
-  return port.empty() || all_of(port.substr(1), is_digit);
-}
-
-// RFC 3986 has no place for these; backends disagree on what they mean, so none gets through.
-bool is_target_char(char c) {
-  const auto byte = static_cast<unsigned char>(c);
-  if (byte <= 0x20 || byte >= 0x7f) return false;
-  return std::string_view("#<>\"{}|").find(c) == std::string_view::npos;
 }
 
 // A well-formed "HTTP/x.y" other than 1.0 and 1.1 is 505 (RFC 9110 §15.6.6); Beast calls any
@@ -210,6 +182,7 @@ class HeadBuilder {
   ParseError check_response(const BeastFacts& facts);
   ParseError check_response_framing(const BeastFacts& facts);
   void build_head();
+  std::string_view normalized_host(std::string_view host);
   void decide_upgrade();
   bool named_in_connection(std::string_view name) const;
 
@@ -270,6 +243,11 @@ void HeadBuilder::set_status_line(unsigned status, std::string_view reason, unsi
 ParseError HeadBuilder::add_field(bhttp::field known, std::string_view name,
                                   std::string_view value) {
   if (name.size() + value.size() > kMaxFieldBytes) return {431, "header field over 64 KiB"};
+  if (is_request_ && !limits_.underscores_in_headers && has_underscore(name)) {
+    LOG_DEBUG("dropped request field '%.*s': '_' in its name (underscores_in_headers = false)",
+              static_cast<int>(std::min<size_t>(name.size(), 128)), name.data());
+    return {};
+  }
   const Span name_span = store(name);
   raw_fields_.push_back({name_span, store(value), classify(known)});
   return {};
@@ -442,6 +420,7 @@ ParseError HeadBuilder::check_request_framing(const BeastFacts& facts) {
     }
   }
   if (!facts.content_length) return {};
+  if (facts.content_length > kMaxContentLength) return {400, "Content-Length over 2^63-1"};
   head_.framing = Framing::kContentLength;
   head_.content_length = *facts.content_length;
   if (limits_.max_body_bytes != 0 && head_.content_length > limits_.max_body_bytes) {
@@ -463,6 +442,7 @@ ParseError HeadBuilder::check_response(const BeastFacts& facts) {
 
 ParseError HeadBuilder::check_response_framing(const BeastFacts& facts) {
   const unsigned status = head_.status;
+  if (facts.content_length > kMaxContentLength) return {502, "Content-Length over 2^63-1"};
   if (facts.skip_body || status == 304) {
     // No body follows, but the length a GET would have had is still news for the client.
     if (facts.content_length && summary_.transfer_encoding_lines == 0) {
@@ -491,11 +471,17 @@ bool HeadBuilder::named_in_connection(std::string_view name) const {
                      [name](std::string_view option) { return iequals(option, name); });
 }
 
+// Rewritten in the arena, so that routing, X-Forwarded-Host and the forwarded Host agree.
+std::string_view HeadBuilder::normalized_host(std::string_view host) {
+  if (host.empty()) return host;
+  return normalize_host({arena_.data() + (host.data() - arena_.data()), host.size()});
+}
+
 void HeadBuilder::build_head() {
   if (is_request_) {
     head_.method = view(method_);
     head_.target = view(origin_);
-    head_.host = absolute_form_ ? view(authority_) : summary_.host;
+    head_.host = normalized_host(absolute_form_ ? view(authority_) : summary_.host);
   } else {
     head_.reason = view(reason_);
   }

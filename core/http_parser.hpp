@@ -15,6 +15,8 @@ namespace ringlb::http {
 struct ParserLimits {
   uint64_t max_header_bytes = 32 * 1024;  // whole head; over it: 431 (414 for the request line)
   uint64_t max_body_bytes = 0;            // 0 = unlimited; over it: 413
+  // Requests: keep fields whose name has '_' (nginx's underscores_in_headers); else dropped.
+  bool underscores_in_headers = false;
 };
 
 enum class ParseEvent {

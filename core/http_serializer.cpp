@@ -11,7 +11,8 @@ namespace {
 bool is_owned_request_field(std::string_view name) {
   constexpr std::array kOwned = {std::string_view("x-forwarded-for"),
                                  std::string_view("x-forwarded-proto"),
-                                 std::string_view("x-forwarded-host"), std::string_view("via")};
+                                 std::string_view("x-forwarded-host"), std::string_view("via"),
+                                 std::string_view("x-request-id")};
   for (std::string_view owned : kOwned) {
     if (iequals(name, owned)) return true;
   }

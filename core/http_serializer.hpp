@@ -11,9 +11,11 @@
 namespace ringlb::http {
 
 struct ForwardContext {
-  std::string_view client_ip;   // appended to X-Forwarded-For
-  std::string_view proto;       // X-Forwarded-Proto: "http" or "https"
-  std::string_view request_id;  // X-Request-Id to add; empty when the request carried one
+  std::string_view client_ip;  // appended to X-Forwarded-For
+  std::string_view proto;      // X-Forwarded-Proto: "http" or "https"
+  // The one X-Request-Id sent (the client's are dropped): the id the access log shows. None
+  // when empty.
+  std::string_view request_id;
   // Sent as Host when the client's is absent (only HTTP/1.0 may omit it) or empty: the pool's
   // name, as nginx's default `proxy_set_header Host $proxy_host` sends its upstream's name.
   // Many servers answer 400 without a Host. Left empty, such a request goes out with an empty
@@ -24,8 +26,8 @@ struct ForwardContext {
 // Request line in origin-form, Host (the client's, else the backend's address), end-to-end
 // fields, then X-Forwarded-For (appended to the client's), X-Forwarded-Proto and
 // X-Forwarded-Host (replacing the client's; none when the client sent no Host), Via,
-// X-Request-Id, the framing of `framing`, and Connection (keep-alive, or Upgrade for a
-// websocket request).
+// X-Request-Id (replacing the client's), the framing of `framing`, and Connection (keep-alive, or
+// Upgrade for a websocket request).
 void append_request_head(const Head& head, Framing framing, const ForwardContext& context,
                          std::string& out);
 

@@ -223,8 +223,7 @@ void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
   last_activity_ = ctx_->now;
   if (!exchange_) {
     exchange_ = ctx_->exchanges.acquire();
-    const config::ListenerLimits& limits = listener_->config->limits;
-    exchange_->request.set_limits({limits.max_header_bytes, limits.max_body_bytes});
+    exchange_->request.set_limits(request_limits());
   }
   if (from == kClient) current().bytes_in += static_cast<uint64_t>(cqe.res);
   if (from == kClient && phase_ == Phase::kIdle) {
@@ -326,17 +325,16 @@ bool HttpSession::on_request_head() {
   client_keep_alive_ = head.keep_alive;
   current().to_backend_framing = head.framing;
   exchange_->response.expect_no_body(head.method == "HEAD");
+  // The backend gets exactly the id that is logged: the client's when it fits, else a new one.
   const std::string_view client_id = head.find("X-Request-Id");
-  if (client_id.empty()) {
+  if (client_id.empty() || client_id.size() >= sizeof(current().request_id)) {
     next_request_id(*ctx_, current().request_id);
   } else {
-    const size_t kept = std::min(client_id.size(), sizeof(current().request_id) - 1);
-    std::memcpy(current().request_id, client_id.data(), kept);
-    current().request_id[kept] = '\0';
+    std::memcpy(current().request_id, client_id.data(), client_id.size());
+    current().request_id[client_id.size()] = '\0';
   }
   const http::ForwardContext context{client_ip_, listener_->tls ? "https" : "http",
-                                     client_id.empty() ? current().request_id : "",
-                                     current().pool->config->name};
+                                     current().request_id, current().pool->config->name};
   PendingOutput& output = exchange_->output[kBackend];
   const size_t start = output.scratch.size();
   http::append_request_head(head, current().to_backend_framing, context, output.scratch);

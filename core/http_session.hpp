@@ -115,6 +115,11 @@ class HttpSession final : public Session {
   RequestState& current() { return exchange_->state; }
   const RequestState& current() const { return exchange_->state; }
   const config::PoolConfig& pool_config() const { return *current().pool->config; }
+  // What the listener allows in a request: head and body sizes, '_' in field names.
+  http::ParserLimits request_limits() const {
+    const config::ListenerLimits& limits = listener_->config->limits;
+    return {limits.max_header_bytes, limits.max_body_bytes, limits.underscores_in_headers};
+  }
 
   int client_fd_ = -1;
   int backend_fd_ = -1;

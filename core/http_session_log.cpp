@@ -2,6 +2,7 @@
 // needs to tell a slow backend from a slow client.
 #include <cstdio>
 
+#include "core/access_log.hpp"
 #include "core/http_session.hpp"
 
 namespace ringlb {
@@ -10,22 +11,6 @@ namespace {
 double milliseconds_between(TimerWheel::Clock::time_point from, TimerWheel::Clock::time_point to) {
   if (from == TimerWheel::Clock::time_point{} || to < from) return -1;
   return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
-// Copies `text` (at most 512 bytes of it) into `out` with quotes and backslashes escaped for
-// JSON, so a client's value cannot break the line. The parser has refused control characters.
-// Fixed buffers: logging allocates nothing.
-template <size_t N>
-const char* loggable(std::string_view text, char (&out)[N]) {
-  static_assert(N > 2 * 512);
-  if (text.empty()) return "-";
-  size_t used = 0;
-  for (char c : text.substr(0, 512)) {
-    if (c == '"' || c == '\\') out[used++] = '\\';
-    out[used++] = c;
-  }
-  out[used] = '\0';
-  return out;
 }
 
 }  // namespace
@@ -62,16 +47,24 @@ void HttpSession::log_access() {
   if (!ctx_->access_log.enabled()) return;
   const bool have_head = exchange_ && exchange_->request.head_done();
   const http::Head* head = have_head ? &exchange_->request.head() : nullptr;
-  char method[1040];
+  const config::LogFormat log_format = ctx_->access_log.format();
+  // Every string is escaped (client values, and the listener's name and the end cause, which
+  // hold spaces), so each reads back as one value. Fixed buffers: logging allocates nothing.
+  const auto escaped = [log_format](std::string_view value, std::span<char> out) {
+    return escape_log_value(value, log_format, out);
+  };
+  char listener[256];
+  char method[128];
   char target[1040];
-  char request_id[1040];
+  char end[256];
+  char request_id[6 * sizeof(current().request_id)];
   const char* upstream =
       current().backend != balancers::kNoBackend ? backend_state().address().c_str() : "-";
   const double connect_ms = milliseconds_between(current().request_started, current().connected_at);
   const double head_ms =
       milliseconds_between(current().request_started, current().response_head_at);
   const double total_ms = milliseconds_between(current().request_started, ctx_->now);
-  const char* format = ctx_->access_log.format() == config::LogFormat::kJson
+  const char* format = log_format == config::LogFormat::kJson
                            ? "{\"type\":\"http\",\"listener\":\"%s\",\"client\":\"%s\","
                              "\"method\":\"%s\",\"target\":\"%s\",\"status\":%u,"
                              "\"bytes_in\":%llu,\"bytes_out\":%llu,\"upstream\":\"%s\","
@@ -80,14 +73,15 @@ void HttpSession::log_access() {
                            : "http listener=%s client=%s method=%s target=%s status=%u "
                              "bytes_in=%llu bytes_out=%llu upstream=%s connect_ms=%.3f "
                              "head_ms=%.3f total_ms=%.3f end=%s request_id=%s";
-  char line[2048];
-  std::snprintf(line, sizeof(line), format, listener_->config->name.c_str(), client_ip_,
-                loggable(head ? head->method : "", method),
-                loggable(head ? head->target : "", target), current().status,
+  // Larger than the sum of the buffers above and the fixed text: a line is never cut.
+  char line[4096];
+  std::snprintf(line, sizeof(line), format, escaped(listener_->config->name, listener), client_ip_,
+                escaped(head ? head->method : "", method),
+                escaped(head ? head->target : "", target), current().status,
                 static_cast<unsigned long long>(current().bytes_in),
                 static_cast<unsigned long long>(current().bytes_out), upstream, connect_ms, head_ms,
-                total_ms, current().end_cause[0] ? current().end_cause : "done",
-                loggable(current().request_id, request_id));
+                total_ms, escaped(current().end_cause[0] ? current().end_cause : "done", end),
+                escaped(current().request_id, request_id));
   ctx_->access_log.append(line);
 }
 

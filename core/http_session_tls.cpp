@@ -28,8 +28,7 @@ void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
   const bool lent_now = !exchange_;
   if (lent_now) {
     exchange_ = ctx_->exchanges.acquire();
-    const config::ListenerLimits& limits = listener_->config->limits;
-    exchange_->request.set_limits({limits.max_header_bytes, limits.max_body_bytes});
+    exchange_->request.set_limits(request_limits());
   }
   const size_t before = pending(from).size();
   const TlsChannel::Status status = decrypt_into_stash(from);

@@ -46,7 +46,9 @@ struct WorkerContext {
 
 // 32 lowercase hex digits from the worker's generator (splitmix64): unique enough to correlate
 // logs, not a secret.
-inline void next_request_id(WorkerContext& ctx, char (&out)[33]) {
+template <size_t N>
+inline void next_request_id(WorkerContext& ctx, char (&out)[N]) {
+  static_assert(N > 32);
   static constexpr char kHex[] = "0123456789abcdef";
   for (int half = 0; half < 2; ++half) {
     uint64_t z = (ctx.random_state += 0x9E3779B97F4A7C15ull);

@@ -62,6 +62,37 @@ TEST(Validate, RoutesOnATcpListener) {
                      "\"tcp\"; remove the routes or use protocol = \"http\""));
 }
 
+TEST(Validate, UnderscoresInHeadersIsABooleanForHttpListeners) {
+  LoadResult http = load({
+      "[listeners.web]",                                // 1
+      "bind = \"127.0.0.1:8080\"",                      // 2
+      "pool = \"app\"",                                 // 3
+      "[listeners.web.limits]",                         // 4
+      "underscores_in_headers = true",                  // 5
+      "[pools.app]",                                    // 6
+      "backends = [{ address = \"127.0.0.1:9001\" }]",  // 7
+  });
+  EXPECT_EQ(printed(http), expected());
+  ASSERT_TRUE(http.config);
+  EXPECT_TRUE(http.config->listeners[0].limits.underscores_in_headers);
+  LoadResult tcp = load({
+      "[listeners.web]",                                // 1
+      "bind = \"127.0.0.1:8080\"",                      // 2
+      "protocol = \"tcp\"",                             // 3
+      "pool = \"app\"",                                 // 4
+      "[listeners.web.limits]",                         // 5
+      "underscores_in_headers = true",                  // 6
+      "[pools.app]",                                    // 7
+      "backends = [{ address = \"127.0.0.1:9001\" }]",  // 8
+  });
+  EXPECT_EQ(printed(tcp),
+            expected("test.toml:6:26: underscores_in_headers needs HTTP, but listener 'web' has "
+                     "protocol = \"tcp\"; remove it or use protocol = \"http\""));
+  LoadResult word = load_before_base({"[listeners.web.limits]", "underscores_in_headers = \"on\""});
+  EXPECT_EQ(printed(word), expected("test.toml:2:26: 'underscores_in_headers' must be a boolean "
+                                    "(true or false), not a string"));
+}
+
 TEST(Validate, DuplicateBackendInOnePool) {
   LoadResult result = load({
       "[listeners.web]",                      // 1

@@ -46,7 +46,23 @@ TEST(RequestHead, WritesExactlyOneFraming) {
   append_request_head(head, Framing::kChunked, {"127.0.0.1", "http", ""}, chunked);
   EXPECT_NE(chunked.find("\r\nTransfer-Encoding: chunked\r\n"), std::string::npos);
   EXPECT_EQ(chunked.find("Content-Length"), std::string::npos);
-  EXPECT_EQ(chunked.find("X-Request-Id"), std::string::npos);  // the client's is kept as a field
+  EXPECT_EQ(chunked.find("X-Request-Id"), std::string::npos);  // none given, none written
+}
+
+TEST(RequestHead, SendsExactlyTheLoggedRequestIdInsteadOfTheClients) {
+  Head head = get_request();
+  head.fields = {{"X-Request-Id", "first"}, {"x-request-id", "second"}};
+  std::string out;
+  append_request_head(head, Framing::kNone, {"127.0.0.1", "http", "first"}, out);
+  EXPECT_EQ(out,
+            "GET /a?b=1 HTTP/1.1\r\n"
+            "Host: example.com\r\n"
+            "X-Forwarded-For: 127.0.0.1\r\n"
+            "X-Forwarded-Proto: http\r\n"
+            "X-Forwarded-Host: example.com\r\n"
+            "Via: 1.1 ringlb\r\n"
+            "X-Request-Id: first\r\n"
+            "\r\n");
 }
 
 TEST(RequestHead, WebsocketUpgradeKeepsUpgradeAndConnection) {

@@ -11,6 +11,9 @@ from harness import wait_until
 from http_harness import FaultBackend, HttpBackend, HttpConn, HttpTestCase, build_request
 
 FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
+TEXT_KEYS = ["listener", "client", "method", "target", "status", "bytes_in", "bytes_out",
+             "upstream", "connect_ms", "head_ms", "total_ms", "end", "request_id"]
+FORGED_ID = "q end=forged status=999"
 
 
 def fields(line: str) -> dict[str, str]:
@@ -21,6 +24,18 @@ def fields(line: str) -> dict[str, str]:
             value = value[1:-1]
         found.setdefault(key, value)
     return found
+
+
+def exact_fields(line: str) -> dict[str, bytes]:
+    """A text line split on spaces: "http" then exactly TEXT_KEYS in order, each value with its
+    \\xHH escapes undone. Raises AssertionError when a value spilled into fields of its own."""
+    words = line.split(" ")
+    keys = [word.partition("=")[0] for word in words[1:]]
+    if words[0] != "http" or keys != TEXT_KEYS:
+        raise AssertionError(f"fields {keys} are not {TEXT_KEYS}: {line!r}")
+    return {key: re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m[1], 16)]),
+                        word.partition("=")[2].encode("latin-1"))
+            for key, word in zip(keys, words[1:])}
 
 
 class AccessLogCase(HttpTestCase):
@@ -40,6 +55,19 @@ class AccessLogCase(HttpTestCase):
             return self.log_path.read_text(errors="replace").splitlines()
         except FileNotFoundError:
             return []
+
+    def raw_lines(self) -> list[bytes]:
+        try:
+            return self.log_path.read_bytes().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def send_id(self, request_id: bytes, target: str = "/forge") -> int:
+        """One GET whose X-Request-Id is these exact bytes; returns the status."""
+        with HttpConn(self.port) as conn:
+            conn.send(b"GET " + target.encode() + b" HTTP/1.1\r\nHost: h.test\r\nX-Request-Id: "
+                      + request_id + b"\r\n\r\n")
+            return conn.read_response().status
 
     def wait_lines(self, predicate, count: int = 1, timeout: float = 2.0) -> list[str]:
         """At least `count` lines matching `predicate` within `timeout` (lines are flushed
@@ -130,6 +158,39 @@ class TextAccessLogTest(AccessLogCase):
         self.assertEqual(fields(line).get("upstream"), f"127.0.0.1:{hang.port}", line)
 
 
+    def test_a_forged_request_id_stays_one_field(self):
+        self.assertEqual(self.send_id(FORGED_ID.encode(), "/forged"), 200)
+        [line] = self.wait_lines(lambda line: "/forged" in line)
+        got = exact_fields(line)
+        self.assertEqual(got["request_id"], FORGED_ID.encode())
+        self.assertEqual(got["status"], b"200")
+        self.assertEqual(got["end"], b"done")
+        self.assertEqual(self.app.requests[-1].headers_named("X-Request-Id"), [FORGED_ID])
+
+    def test_tabs_quotes_and_high_bytes_are_escaped(self):
+        request_id = b'a\tb"c\\d\xffe\xc3\xa9'
+        self.assertEqual(self.send_id(request_id, "/high"), 200)
+        [line] = self.wait_lines(lambda line: "/high" in line)
+        raw = next(raw for raw in self.raw_lines() if b"/high" in raw)
+        self.assertTrue(all(0x21 <= byte <= 0x7e or byte == 0x20 for byte in raw),
+                        f"raw bytes in a text line: {raw!r}")
+        self.assertEqual(exact_fields(line)["request_id"], request_id)
+
+    def test_every_line_has_exactly_its_fields(self):
+        """Causes with spaces ("backend reset ...") are escaped like client values."""
+        with HttpConn(self.port) as conn:
+            self.assertEqual(conn.request("GET", "/ok").status, 200)
+        with HttpConn(self.port) as conn:
+            self.assertEqual(conn.request("GET", "/broken/x").status, 502)
+        with HttpConn(self.port) as conn:
+            conn.send(b"GET /bad#target HTTP/1.1\r\nHost: h.test\r\n\r\n")
+            self.assertEqual(conn.read_response().status, 400)
+        lines = self.wait_lines(lambda line: True, count=3)
+        for line in lines:
+            with self.subTest(line=line):
+                exact_fields(line)
+
+
 class JsonAccessLogTest(AccessLogCase):
     log_format = "json"
 
@@ -144,6 +205,24 @@ class JsonAccessLogTest(AccessLogCase):
         values = {str(value) for value in record.values()}
         for expected in ("GET", "/log/json", "200", request_id, f"127.0.0.1:{self.app.port}"):
             self.assertIn(expected, values, f"{expected!r} is no value of {record}")
+
+    def record(self, target: str) -> dict:
+        """The JSON record of the request for `target`: the line must be valid UTF-8 and JSON."""
+        self.wait_lines(lambda line: target in line)
+        [raw] = [raw for raw in self.raw_lines() if target.encode() in raw]
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            self.fail(f"not a JSON line in UTF-8 ({error}): {raw!r}")
+
+    def test_control_characters_and_invalid_utf8_keep_the_line_valid_json(self):
+        request_id = b'a\tb"c\\d\xffe\xc3\xa9f\x80'
+        self.assertEqual(self.send_id(request_id, "/json-escapes"), 200)
+        record = self.record("/json-escapes")
+        # Valid UTF-8 (U+00E9) is kept; each invalid byte reads as its Latin-1 character.
+        self.assertEqual(record["request_id"], 'a\tb"c\\d\u00ffe\u00e9f\u0080')
+        self.assertEqual(record["status"], 200)
+        self.assertEqual(record["target"], "/json-escapes")
 
 
 if __name__ == "__main__":

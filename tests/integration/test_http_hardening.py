@@ -86,6 +86,10 @@ VECTORS = [
            (400, 413), "2^64 + 5 wraps to 5 in a parser that overflows"),
     Vector("cl_40_digits", post(b"Content-Length: " + b"9" * 40 + b"\r\n", b"hello"),
            (400, 413), "a length no integer holds"),
+    Vector("cl_2_64_minus_1", post(b"Content-Length: 18446744073709551615\r\n", b"hello"), BAD,
+           "2^64-1 fits in 64 bits but not in a backend's signed length (nginx's limit: 2^63-1)"),
+    Vector("cl_2_63", post(b"Content-Length: 9223372036854775808\r\n", b"hello"), BAD,
+           "2^63 is one past the largest length accepted"),
     # Field syntax (RFC 9112 §5, §3.2).
     Vector("obs_fold", post(b"X-Folded: a\r\n  b\r\nContent-Length: 0\r\n"), BAD,
            "obs-fold continuation line"),
@@ -153,7 +157,8 @@ VECTORS = [
 
 TARGET_BYTES = {"hash_cve_2023_45539": b"#", "lt": b"<", "gt": b">", "quote": b'"',
                 "lbrace": b"{", "rbrace": b"}", "pipe": b"|", "byte_80": b"\x80",
-                "byte_ff": b"\xff", "del": b"\x7f"}
+                "byte_ff": b"\xff", "del": b"\x7f", "backslash": b"\\", "caret": b"^",
+                "backtick": b"`"}
 for label, char in TARGET_BYTES.items():
     VECTORS.append(Vector(f"target_with_{label}", get_line(b"GET /a" + char + b"b HTTP/1.1"), BAD,
                           f"{char!r} is not allowed in a request target"
@@ -298,6 +303,43 @@ class RequestVectorTest(SharedProxyTestCase):
         [request_id] = request.headers_named("X-Request-Id")
         self.assertRegex(request_id, REQUEST_ID)
 
+    def test_fields_with_underscores_never_reach_the_backend(self):
+        """CGI maps X_Forwarded_For and X-Forwarded-For to the same HTTP_X_FORWARDED_FOR, so a
+        client's underscore copy could pass for the proxy's. Dropped (nginx's default)."""
+        fields = (b"X_Forwarded_For: 6.6.6.6\r\nX_Real_IP: 6.6.6.6\r\nx_forwarded_host: evil\r\n"
+                  b"X-Kept: yes\r\n")
+        response = self.send(get_line(b"GET /echo HTTP/1.1", HOST + fields)).read_response()
+        self.assertEqual(response.status, 200, str(response))
+        [request] = self.backend.requests
+        names = [name for name, _ in request.headers]
+        self.assertEqual([name for name in names if "_" in name], [], request.raw_head)
+        self.assertNotIn(b"6.6.6.6", request.raw_head)
+        self.assertEqual(request.headers_named("X-Forwarded-For"), ["127.0.0.1"])
+        self.assertEqual(request.headers_named("X-Kept"), ["yes"])
+
+    def test_backslash_cannot_get_around_a_path_prefix_route(self):
+        """/dead/ is routed to its own pool; '/dead\\x' would miss that route and reach the default
+        pool, whose backend may read it as /dead/x."""
+        self.assertRefused(self.port, get_line(b"GET /dead\\x HTTP/1.1"), 400)
+        self.assertBackendGotNothing(self.backend)
+
+    def test_only_the_logged_request_id_reaches_the_backend(self):
+        """Two client ids: one goes on, the first (the one the access log shows); an id too long
+        to log whole is replaced by a generated one, so log and backend always agree."""
+        response = self.send(get_line(b"GET /echo HTTP/1.1", HOST + b"X-Request-Id: first\r\n"
+                                      b"X-Request-Id: second\r\n")).read_response()
+        self.assertEqual(response.status, 200, str(response))
+        self.assertEqual(self.backend.requests[-1].headers_named("X-Request-Id"), ["first"])
+        uuid = "123e4567-e89b-12d3-a456-426614174000"
+        response = self.send(get_line(b"GET /echo HTTP/1.1", HOST + b"X-Request-Id: "
+                                      + uuid.encode() + b"\r\n")).read_response()
+        self.assertEqual(self.backend.requests[-1].headers_named("X-Request-Id"), [uuid])
+        response = self.send(get_line(b"GET /echo HTTP/1.1", HOST + b"X-Request-Id: "
+                                      + b"l" * 65 + b"\r\n")).read_response()
+        self.assertEqual(response.status, 200, str(response))
+        [request_id] = self.backend.requests[-1].headers_named("X-Request-Id")
+        self.assertRegex(request_id, REQUEST_ID)
+
     def test_error_after_a_valid_pipelined_request(self):
         conn = self.send(get_line(b"GET /first HTTP/1.1") + get_line(b"GET /a#b HTTP/1.1")
                          + get_line(b"GET /third HTTP/1.1"))
@@ -375,6 +417,61 @@ class LimitsTest(SharedProxyTestCase):
         body = chunked_encode([b"c" * 600, b"c" * 600])
         self.assertRefused(self.port, post(TE_CHUNKED, body), 413)
         self.assertNoCompleteRequest(self.backend)
+
+
+class UnderscoresKeptTest(SharedProxyTestCase):
+    """underscores_in_headers = true in the listener's limits: such fields are forwarded."""
+
+    @classmethod
+    def make_backends(cls):
+        cls.backend = HttpBackend("h")
+        return [cls.backend]
+
+    @classmethod
+    def config(cls, port):
+        text = http_config(port, [cls.backend.port])
+        limits = "[listeners.web.limits]\n"
+        assert limits in text
+        return text.replace(limits, limits + "underscores_in_headers = true\n")
+
+    def test_fields_with_underscores_are_forwarded(self):
+        with HttpConn(self.port) as conn:
+            response = conn.request("GET", "/echo", [("X_Custom_Field", "kept")])
+        self.assertEqual(response.status, 200, str(response))
+        self.assertEqual(self.backend.requests[-1].headers_named("X_Custom_Field"), ["kept"])
+
+
+class TrailingDotHostTest(HttpTestCase):
+    """A fully qualified Host ("api.example.com.") is the same host: routed by its host route,
+    and forwarded without the dot, so the backend's virtual host matches too."""
+
+    def setUp(self):
+        super().setUp()
+        self.app = self.backend(HttpBackend, "app")
+        self.api = self.backend(HttpBackend, "api")
+        self.wild = self.backend(HttpBackend, "wild")
+        self.port = self.start_http({"app": [self.app.port], "api": [self.api.port],
+                                     "wild": [self.wild.port]},
+                                    routes=[{"host": "api.example.com", "pool": "api"},
+                                            {"host": "*.internal.test", "pool": "wild"}])
+
+    def test_a_trailing_dot_host_takes_its_host_route(self):
+        for host, backend, forwarded in [("api.example.com.", "api", "api.example.com"),
+                                         ("API.Example.com.:8080", "api", "API.Example.com:8080"),
+                                         ("db.internal.test.", "wild", "db.internal.test"),
+                                         ("other.test.", "app", "other.test")]:
+            with self.subTest(host=host):
+                response = get(self.port, "/echo", host=host)
+                self.assertEqual(response.header("X-Backend"), backend, str(response))
+                server = {"app": self.app, "api": self.api, "wild": self.wild}[backend]
+                request = server.requests[-1]
+                self.assertEqual(request.headers_named("Host"), [forwarded])
+                self.assertEqual(request.headers_named("X-Forwarded-Host"), [forwarded])
+
+    def test_absolute_form_authority_with_a_trailing_dot(self):
+        response = get(self.port, "http://api.example.com./v1", host="other.test")
+        self.assertEqual(response.header("X-Backend"), "api", str(response))
+        self.assertEqual(self.api.requests[-1].headers_named("Host"), ["api.example.com"])
 
 
 class ResponseVectorTest(HttpTestCase):

@@ -1,0 +1,58 @@
+// The byte-level request checks the parser applies on top of Beast's syntax checks.
+#include "core/http_hardening.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ringlb::http {
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alnum(char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
+
+template <typename Pred>
+bool all_of(std::string_view s, Pred pred) {
+  return std::all_of(s.begin(), s.end(), pred);
+}
+
+// RFC 3986 reg-name, IPv4 and IP-literal characters (with the ':' of IPv6).
+bool is_host_char(char c) {
+  return is_alnum(c) || std::string_view("-._~%!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+bool is_ip_literal_char(char c) { return is_host_char(c) || c == ':'; }
+
+}  // namespace
+
+bool is_target_char(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  if (byte <= 0x20 || byte >= 0x7f) return false;
+  return std::string_view("#<>\"{}|\\^`").find(c) == std::string_view::npos;
+}
+
+bool valid_host(std::string_view host) {
+  std::string_view port;
+  if (!host.empty() && host.front() == '[') {
+    const size_t close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    if (!all_of(host.substr(1, close - 1), is_ip_literal_char)) return false;
+    port = host.substr(close + 1);
+    if (!port.empty() && port.front() != ':') return false;
+  } else {
+    const size_t colon = host.find(':');
+    if (!all_of(host.substr(0, colon), is_host_char)) return false;
+    if (colon != std::string_view::npos) port = host.substr(colon);
+  }
+  return port.empty() || all_of(port.substr(1), is_digit);
+}
+
+std::string_view normalize_host(std::span<char> host) {
+  const std::string_view text(host.data(), host.size());
+  if (text.empty() || text.front() == '[') return text;
+  const size_t name_end = std::min(text.find(':'), text.size());
+  if (name_end < 2 || text[name_end - 1] != '.') return text;
+  // Shift the port (if any) over the dot; the name keeps its place.
+  std::memmove(host.data() + name_end - 1, host.data() + name_end, host.size() - name_end);
+  return text.substr(0, text.size() - 1);
+}
+
+}  // namespace ringlb::http

@@ -1,0 +1,40 @@
+// Request checks that keep a client from making the proxy and a backend read one message two
+// ways: target characters that backends interpret, Content-Length beyond a signed 64-bit offset,
+// field names with '_' that CGI maps onto '-' names, and a Host spelled with a trailing dot.
+// Plain functions on bytes (no Beast), called by the parser and tested directly.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string_view>
+
+namespace ringlb::http {
+
+// nginx's limit (an off_t): larger lengths are refused with 400, as no backend that stores a
+// length in a signed 64-bit integer could read them the way the proxy does.
+inline constexpr uint64_t kMaxContentLength = std::numeric_limits<int64_t>::max();
+
+// A byte allowed in a request target: visible ASCII without the characters RFC 3986 has no
+// place for and that backends disagree on (`#<>"{}|`, and `\` `^` `` ` ``: some map `\` to `/`,
+// which would get around a path_prefix route).
+bool is_target_char(char c);
+
+// uri-host [ ":" port ] (RFC 9110 §7.2). Empty is valid: RFC 9112 §3.2 allows an empty Host.
+bool valid_host(std::string_view host);
+
+// A field name with '_': CGI-style backends turn both X_Forwarded_For and X-Forwarded-For into
+// HTTP_X_FORWARDED_FOR, so the client's copy could pass for the proxy's. nginx drops these
+// unless `underscores_in_headers on`.
+inline bool has_underscore(std::string_view name) {
+  return name.find('_') != std::string_view::npos;
+}
+
+// The Host a route compares and a backend receives: one trailing dot of the name is removed in
+// place ("api.example.com.:8080" -> "api.example.com:8080"), since a fully qualified name is the
+// same host, and a route or a backend's virtual host would miss it. Case is kept: routes compare
+// without case, and backends get the client's spelling. Returns the view of `host` to use from
+// now on. IP literals and a lone "." are kept as they are.
+std::string_view normalize_host(std::span<char> host);
+
+}  // namespace ringlb::http
