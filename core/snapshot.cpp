@@ -75,7 +75,8 @@ std::unique_ptr<Pool> build_pool(const config::PoolConfig& pool_config, uint32_t
 }
 
 // The previous snapshot's TLS context for the same listener or pool when nothing it was built
-// from changed, else a new one. Reusing it keeps a health-driven rebuild from re-reading files.
+// from changed (same paths, same bytes), else a new one, so a reload or a health-driven rebuild
+// keeps the contexts, and the session tickets they issued, of unchanged certificates.
 template <typename Context, typename Settings, typename Previous>
 std::shared_ptr<const Context> tls_context(const Settings& settings, const Previous* previous,
                                            std::string& error) {
@@ -138,8 +139,8 @@ std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t w
     listener.config = &listener_config;
     listener.pool = find_pool(*snapshot, listener_config.pool);
     const Listener* previous = find_previous_listener(deps.previous, listener_config.name);
-    listener.stats = previous != nullptr ? previous->stats
-                                         : std::make_shared<health::ListenerStats>(workers);
+    listener.stats =
+        previous != nullptr ? previous->stats : std::make_shared<health::ListenerStats>(workers);
     for (const config::Route& route : listener_config.routes) {
       listener.routes.push_back({&route, find_pool(*snapshot, route.pool)});
     }
