@@ -147,8 +147,7 @@ int Server::run() {
     return kExitStart;
   }
   std::string refusal;
-  const std::optional<PrivilegePlan> privileges =
-      plan_privileges(loaded.config->runtime.user, refusal);
+  const std::optional<PrivilegePlan> privileges = plan_privileges(*loaded.config, refusal);
   if (!privileges) {
     LOG_ERROR("%s", refusal.c_str());
     return kExitConfig;
@@ -498,15 +497,6 @@ void Server::join_workers() {
 }
 
 }  // namespace
-
-int check_config(const std::string& path) {
-  const balancers::BalancerRegistry balancers = balancers::builtin_balancers();
-  config::LoadResult loaded = load(path, balancers);
-  print_diagnostics(loaded.diagnostics);
-  if (!loaded.config) return kExitConfig;
-  std::puts("configuration OK");
-  return 0;
-}
 
 int run_server(const std::string& path) {
   Server server(path);
