@@ -9,9 +9,11 @@
 import os
 import re
 import subprocess
+import time
 import unittest
 
 from harness import HOST, RinglbTestCase, free_port, ringlb_bin, runtime_user_lines
+from http_harness import HttpBackend, HttpConn, HttpTestCase
 from tls_harness import Pki, have_openssl
 
 MARK = "# <- refused here"
@@ -133,6 +135,20 @@ class CheckParityTest(RinglbTestCase):
                                 capture_output=True, text=True, timeout=SERVER_WAIT)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.start_ringlb(text, port)  # raises unless it listens
+
+
+class DurationsAtTheLimitTest(HttpTestCase):
+    """The longest accepted duration must not wrap a deadline: requests are answered."""
+
+    def test_every_timeout_at_576h_still_serves(self):
+        app = self.backend(HttpBackend, "app")
+        port = self.start_http([app.port], header_timeout="576h", client_idle="576h",
+                               connect_timeout="576h", response_timeout="576h",
+                               idle_timeout="576h")
+        with HttpConn(port) as conn:
+            for i in range(3):  # keep-alive: the idle deadline is armed between requests
+                self.assertEqual(conn.request("GET", f"/limit/{i}").status, 200)
+                time.sleep(0.2)  # a wrapped deadline fires within a tick (was: EOF, or 504)
 
 
 if __name__ == "__main__":
