@@ -6,6 +6,8 @@
 
 #include <random>
 
+#include "config/diagnostic.hpp"
+
 namespace ringlb {
 
 ListenSocket::~ListenSocket() { close(fd); }
@@ -109,6 +111,14 @@ const Pool* find_pool(const Snapshot& snapshot, const std::string& name) {
   return nullptr;
 }
 
+// "FILE:LINE:COL: message" at the section a refusal is about, as --check prints its errors, so
+// what only a start or reload finds (a port another program holds) still points into the file.
+std::string located(const config::Config& config, config::SourcePosition at,
+                    const std::string& message) {
+  return config::Diagnostic{config::Severity::kError, config.path, at.line, at.column, message}
+      .to_string();
+}
+
 }  // namespace
 
 std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t workers,
@@ -129,7 +139,8 @@ std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t w
       snapshot->pools.back()->tls =
           tls_context<TlsClientContext>(*pool_config.tls, previous, error);
       if (!snapshot->pools.back()->tls) {
-        error = "pool '" + pool_config.name + "': TLS: " + error;
+        error = located(snapshot->config, pool_config.position,
+                        "pool '" + pool_config.name + "': TLS: " + error);
         return nullptr;
       }
     }
@@ -147,13 +158,17 @@ std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t w
     if (listener_config.tls) {
       listener.tls = tls_context<TlsServerContext>(*listener_config.tls, previous, error);
       if (!listener.tls) {
-        error = "listener '" + listener_config.name + "': TLS: " + error;
+        error = located(snapshot->config, listener_config.position,
+                        "listener '" + listener_config.name + "': TLS: " + error);
         return nullptr;
       }
     }
     listener.sockets = find_sockets(deps.previous, listener_config.bind);
     if (!listener.sockets) listener.sockets = open_sockets(listener_config.bind, workers, error);
-    if (!listener.sockets) return nullptr;
+    if (!listener.sockets) {
+      error = located(snapshot->config, listener_config.position, error);
+      return nullptr;
+    }
     snapshot->listeners.push_back(std::move(listener));
   }
   return snapshot;
