@@ -12,6 +12,16 @@ namespace ringlb::config {
 
 using Duration = std::chrono::milliseconds;
 
+// The longest duration any setting accepts; longer ones are refused with their position. Every
+// deadline is `now + setting` on a clock counting int64 nanoseconds, so a setting near that
+// range (~292 years) would wrap into the past. 24 days also fits the 32-bit millisecond timers
+// HAProxy and nginx use (2^31 ms is 24.8 days), so a limit copied from either fits here.
+inline constexpr Duration kMaxDuration = std::chrono::hours(24 * 24);
+
+// The largest `max_header_bytes`: a request head is held whole in memory while it is parsed.
+// 1 MiB is 32 times the default; a head larger than that is an attack or a bug.
+inline constexpr uint64_t kMaxHeaderBytes = uint64_t{1} << 20;
+
 enum class Protocol { kHttp, kTcp };
 enum class LogLevel { kError, kWarn, kInfo, kDebug };
 enum class LogFormat { kText, kJson };
@@ -40,6 +50,9 @@ struct RuntimeConfig {
   uint64_t max_connections = 100000;
   Duration grace_period = std::chrono::seconds(30);
   std::string user;  // empty = do not change user
+  // Where `user` was written (else where it would go), for the refusals that depend on who
+  // starts ringlb (core/privileges), which `--check` reports too.
+  SourcePosition user_position{1, 1};
 };
 
 struct AdminConfig {
@@ -76,6 +89,10 @@ struct Route {
 struct TlsCertificate {
   std::string cert;
   std::string key;
+  // The files' bytes, read once by the loader when it checks them (config/tls_files); the TLS
+  // contexts are built from these, never from a second read of the paths.
+  std::string cert_pem;
+  std::string key_pem;
 };
 
 struct ListenerTls {
@@ -133,6 +150,7 @@ struct PoolTls {
   bool verify = true;
   std::string ca;
   std::string sni;
+  std::string ca_pem;  // the bytes of `ca`, read once by the loader (as TlsCertificate's)
 };
 
 struct PoolTimeouts {

@@ -6,14 +6,10 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <array>
-#include <cerrno>
-#include <cstdio>
 #include <limits>
-#include <memory>
-#include <system_error>
 #include <tuple>
 
+#include "config/file_read.hpp"
 #include "config/suggest.hpp"
 #include "config/tls_files.hpp"
 #include "config/units.hpp"
@@ -153,12 +149,16 @@ class Section {
                                  "(units ms, s, m, h), not " + value_text(*node));
     } else if (!allow_zero && duration->count() == 0) {
       error(position(*node), name + " must be longer than 0");
+    } else if (*duration > kMaxDuration) {
+      error(position(*node),
+            name + " must be at most \"576h\" (24 days), not " + value_text(*node));
     } else {
       out = *duration;
     }
   }
 
-  void read_size(std::string_view key, uint64_t& out, uint64_t min) {
+  void read_size(std::string_view key, uint64_t& out, uint64_t min,
+                 uint64_t max = std::numeric_limits<uint64_t>::max()) {
     const toml::node* node = find(key);
     if (node == nullptr) return;
     std::string name = "'" + std::string(key) + "'";
@@ -178,6 +178,9 @@ class Section {
     } else if (*bytes < min) {
       error(position(*node),
             name + " must be at least " + std::to_string(min) + (min == 1 ? " byte" : " bytes"));
+    } else if (*bytes > max) {
+      error(position(*node), name + " must be at most " + std::to_string(max >> 10) + " KiB, not " +
+                                 value_text(*node));
     } else {
       out = *bytes;
     }
@@ -326,6 +329,7 @@ void read_runtime(Section& section, RuntimeConfig& runtime) {
   section.read_integer("max_connections", 1, runtime.max_connections);
   section.read_duration("grace_period", runtime.grace_period, /*allow_zero=*/true);
   section.read_string("user", runtime.user);
+  runtime.user_position = section.at("user");
 }
 
 void read_admin(Section& section, AdminConfig& admin) {
@@ -372,6 +376,10 @@ ListenerTls read_listener_tls(Section& section) {
                  tls.certificates.push_back(std::move(certificate));
                });
   section.require("certificates", "TLS needs at least one entry in 'certificates'");
+  const toml::node* written = section.peek("certificates");
+  if (written != nullptr && written->is_array() && written->as_array()->empty()) {
+    section.error(section.at("certificates"), "TLS needs at least one entry in 'certificates'");
+  }
   std::vector<std::string> versions = {"1.2", "1.3"};
   if (auto version = section.read_choice("min_version", versions)) {
     tls.min_version = versions[*version];
@@ -394,7 +402,7 @@ void read_listener(Section& section, const std::string& name, Config& config) {
     timeouts.read_duration("client_idle", listener.timeouts.client_idle, /*allow_zero=*/false);
   });
   read_section(section, "limits", [&](Section& limits) {
-    limits.read_size("max_header_bytes", listener.limits.max_header_bytes, 1);
+    limits.read_size("max_header_bytes", listener.limits.max_header_bytes, 1, kMaxHeaderBytes);
     limits.read_size("max_body_bytes", listener.limits.max_body_bytes, 0);
     limits.read_bool("underscores_in_headers", listener.limits.underscores_in_headers);
   });
@@ -435,7 +443,7 @@ HealthConfig read_health(Section& section) {
   section.read_integer("jitter", 0, health.jitter, 50);
   // Derived from the interval unless written: half of it while changing, double while down.
   health.fast_interval = std::max(Duration(1), health.interval / 2);
-  health.down_interval = health.interval * 2;
+  health.down_interval = std::min(health.interval * 2, kMaxDuration);
   section.read_duration("fast_interval", health.fast_interval, /*allow_zero=*/false);
   section.read_duration("down_interval", health.down_interval, /*allow_zero=*/false);
   std::vector<std::string> states = {"up", "unknown"};
@@ -632,29 +640,6 @@ LoadResult load_text(std::string_view text, const std::string& path, const LoadO
   return load_parsed(table, path, options);
 }
 
-// Reads the whole file, or says why it could not.
-std::optional<std::string> read_file(const std::string& path, std::string& why) {
-  struct Closer {
-    void operator()(std::FILE* file) const { std::fclose(file); }
-  };
-  std::unique_ptr<std::FILE, Closer> file(std::fopen(path.c_str(), "rb"));
-  if (!file) {
-    why = std::error_code(errno, std::generic_category()).message();
-    return std::nullopt;
-  }
-  std::string text;
-  std::array<char, 8192> buffer;
-  size_t count = 0;
-  while ((count = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0) {
-    text.append(buffer.data(), count);
-  }
-  if (std::ferror(file.get()) != 0) {
-    why = std::error_code(errno, std::generic_category()).message();
-    return std::nullopt;
-  }
-  return text;
-}
-
 }  // namespace
 
 LoadResult load_config_text(std::string_view text, const std::string& path,
@@ -671,9 +656,9 @@ LoadResult load_config_text(std::string_view text, const std::string& path,
 LoadResult load_config_file(const std::string& path, const LoadOptions& options) {
   try {
     std::string why;
-    std::optional<std::string> text = read_file(path, why);
-    if (!text) return failure(path, "cannot read " + path + ": " + why);
-    return load_config_text(*text, path, options);
+    std::optional<FileBytes> file = read_regular_file(path, why);
+    if (!file) return failure(path, "cannot read " + path + ": " + why);
+    return load_config_text(file->bytes, path, options);
   } catch (const std::exception& error) {
     return failure(path, std::string("internal error while loading: ") + error.what());
   } catch (...) {

@@ -1,5 +1,6 @@
 // Reading certificates, keys and CA bundles at load time with OpenSSL, so each problem is
-// reported at the line that names the file rather than when the first client connects.
+// reported at the line that names the file rather than when the first client connects. Each file
+// is read once; its bytes stay in the Config for core/tls_context to build from.
 #include "config/tls_files.hpp"
 
 #include <openssl/bio.h>
@@ -9,11 +10,12 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <memory>
+#include <optional>
+
+#include "config/file_read.hpp"
 
 namespace ringlb::config {
 namespace {
@@ -34,19 +36,23 @@ using PrivateKey = std::unique_ptr<EVP_PKEY, KeyFree>;
 // An encrypted key would make OpenSSL prompt on the terminal; refuse to ask instead.
 int no_passphrase(char*, int, int, void*) { return -1; }
 
-// Opens `path` for reading, or says why not ("No such file or directory").
-Bio open_file(const std::string& path, std::string& why) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    why = std::strerror(errno);
-    return nullptr;
+// A read-only memory BIO over `bytes`, which must outlive it.
+Bio memory_bio(const std::string& bytes) {
+  return Bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+}
+
+// Reads `path` once into `out`, or reports why not as "cannot read WHAT PATH: why".
+bool read_pem_file(const std::string& what, const std::string& path, SourcePosition at,
+                   Reporter& report, std::string& out, mode_t* mode = nullptr) {
+  std::string why;
+  std::optional<FileBytes> file = read_regular_file(path, why);
+  if (!file) {
+    report.error(at, "cannot read " + what + " " + path + ": " + why);
+    return false;
   }
-  Bio bio(BIO_new_fp(file, BIO_CLOSE));
-  if (!bio) {
-    std::fclose(file);
-    why = "out of memory";
-  }
-  return bio;
+  out = std::move(file->bytes);
+  if (mode != nullptr) *mode = file->mode;
+  return true;
 }
 
 std::string format_time(const ASN1_TIME* time) {
@@ -66,15 +72,12 @@ std::string indexed(const std::string& path, size_t index) {
   return path + "[" + std::to_string(index) + "]";
 }
 
-// The first certificate of a PEM chain file, after checking its dates.
-Certificate read_certificate(const std::string& path, SourcePosition at, Reporter& report) {
-  std::string why;
-  Bio bio = open_file(path, why);
-  if (!bio) {
-    report.error(at, "cannot read certificate " + path + ": " + why);
-    return nullptr;
-  }
-  Certificate certificate(PEM_read_bio_X509_AUX(bio.get(), nullptr, no_passphrase, nullptr));
+// The first certificate of a PEM chain, after checking its dates.
+Certificate read_certificate(const std::string& path, const std::string& pem, SourcePosition at,
+                             Reporter& report) {
+  Bio bio = memory_bio(pem);
+  Certificate certificate(bio ? PEM_read_bio_X509_AUX(bio.get(), nullptr, no_passphrase, nullptr)
+                              : nullptr);
   ERR_clear_error();
   if (!certificate) {
     report.error(at, path + " holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
@@ -90,37 +93,41 @@ Certificate read_certificate(const std::string& path, SourcePosition at, Reporte
   return certificate;
 }
 
-PrivateKey read_key(const std::string& path, SourcePosition at, Reporter& report) {
-  std::string why;
-  Bio bio = open_file(path, why);
-  if (!bio) {
-    report.error(at, "cannot read private key " + path + ": " + why);
-    return nullptr;
-  }
-  PrivateKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
+PrivateKey read_key(const std::string& path, const std::string& pem, mode_t mode, SourcePosition at,
+                    Reporter& report) {
+  Bio bio = memory_bio(pem);
+  PrivateKey key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr)
+                     : nullptr);
   ERR_clear_error();
   if (!key) {
     report.error(at, path + " holds no unencrypted PEM private key");
     return nullptr;
   }
-  struct stat status {};
-  if (stat(path.c_str(), &status) == 0 && (status.st_mode & (S_IROTH | S_IWOTH)) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(status.st_mode & 07777));
-    report.warning(at, "private key " + path + " is readable by every user (mode " + mode +
+  if ((mode & (S_IROTH | S_IWOTH)) != 0) {
+    char text[8];
+    std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode & 07777));
+    report.warning(at, "private key " + path + " is readable by every user (mode " + text +
                            "); chmod o-rwx it");
   }
   return key;
 }
 
-void check_certificate(const TlsCertificate& entry, const std::string& path,
-                       const SourceMap& sources, SourcePosition fallback, Reporter& report) {
+// Reads the entry's two files once, keeping their bytes in `entry` for the TLS context, and
+// checks that they hold a current certificate and the key that matches it.
+void check_certificate(TlsCertificate& entry, const std::string& path, const SourceMap& sources,
+                       SourcePosition fallback, Reporter& report) {
   const SourcePosition entry_at = position_of(sources, path, fallback);
   if (entry.cert.empty() || entry.key.empty()) return;  // reported by the loader
-  Certificate certificate =
-      read_certificate(entry.cert, position_of(sources, path + ".cert", entry_at), report);
+  const SourcePosition cert_at = position_of(sources, path + ".cert", entry_at);
   const SourcePosition key_at = position_of(sources, path + ".key", entry_at);
-  PrivateKey key = read_key(entry.key, key_at, report);
+  mode_t key_mode = 0;
+  const bool have_cert = read_pem_file("certificate", entry.cert, cert_at, report, entry.cert_pem);
+  const bool have_key =
+      read_pem_file("private key", entry.key, key_at, report, entry.key_pem, &key_mode);
+  Certificate certificate =
+      have_cert ? read_certificate(entry.cert, entry.cert_pem, cert_at, report) : nullptr;
+  PrivateKey key =
+      have_key ? read_key(entry.key, entry.key_pem, key_mode, key_at, report) : nullptr;
   if (!certificate || !key) return;
   if (X509_check_private_key(certificate.get(), key.get()) != 1) {
     ERR_clear_error();
@@ -128,8 +135,7 @@ void check_certificate(const TlsCertificate& entry, const std::string& path,
   }
 }
 
-void check_listener_tls(const ListenerConfig& listener, const SourceMap& sources,
-                        Reporter& report) {
+void check_listener_tls(ListenerConfig& listener, const SourceMap& sources, Reporter& report) {
   const std::string path = "listeners." + listener.name + ".tls";
   const SourcePosition tls_at = position_of(sources, path, listener.position);
   for (size_t i = 0; i < listener.tls->certificates.size(); ++i) {
@@ -155,7 +161,7 @@ bool is_host_name(const std::string& name) {
   return true;
 }
 
-void check_pool_tls(const PoolConfig& pool, const SourceMap& sources, Reporter& report) {
+void check_pool_tls(PoolConfig& pool, const SourceMap& sources, Reporter& report) {
   const std::string path = "pools." + pool.name + ".tls";
   const SourcePosition tls_at = position_of(sources, path, pool.position);
   if (!pool.tls->sni.empty() && !is_host_name(pool.tls->sni)) {
@@ -164,13 +170,9 @@ void check_pool_tls(const PoolConfig& pool, const SourceMap& sources, Reporter& 
   }
   if (pool.tls->ca.empty()) return;
   const SourcePosition ca_at = position_of(sources, path + ".ca", tls_at);
-  std::string why;
-  Bio bio = open_file(pool.tls->ca, why);
-  if (!bio) {
-    report.error(ca_at, "cannot read CA bundle " + pool.tls->ca + ": " + why);
-    return;
-  }
-  Certificate first(PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr));
+  if (!read_pem_file("CA bundle", pool.tls->ca, ca_at, report, pool.tls->ca_pem)) return;
+  Bio bio = memory_bio(pool.tls->ca_pem);
+  Certificate first(bio ? PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr) : nullptr);
   ERR_clear_error();
   if (!first) report.error(ca_at, pool.tls->ca + " holds no PEM certificate");
 }
@@ -192,11 +194,11 @@ void resolve_tls_paths(Config& config) {
   }
 }
 
-void check_tls_files(const Config& config, const SourceMap& sources, Reporter& report) {
-  for (const ListenerConfig& listener : config.listeners) {
+void check_tls_files(Config& config, const SourceMap& sources, Reporter& report) {
+  for (ListenerConfig& listener : config.listeners) {
     if (listener.tls) check_listener_tls(listener, sources, report);
   }
-  for (const PoolConfig& pool : config.pools) {
+  for (PoolConfig& pool : config.pools) {
     if (pool.tls) check_pool_tls(pool, sources, report);
   }
 }

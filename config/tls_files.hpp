@@ -14,8 +14,10 @@ namespace ringlb::config {
 // working directory. Absolute paths are left alone.
 void resolve_tls_paths(Config& config);
 
-// Reads every file named by a TLS section and reports what would stop a TLS context from being
-// built, as errors; a private key that every user may read is a warning. Blocks on file I/O.
-void check_tls_files(const Config& config, const SourceMap& sources, Reporter& report);
+// Reads every file named by a TLS section once (regular files only, never waiting on a FIFO),
+// stores its bytes in the config (cert_pem, key_pem, ca_pem), and reports what would stop a TLS
+// context from being built, as errors; a private key that every user may read is a warning.
+// Blocks on disk I/O.
+void check_tls_files(Config& config, const SourceMap& sources, Reporter& report);
 
 }  // namespace ringlb::config

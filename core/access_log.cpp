@@ -86,6 +86,7 @@ int open_for_append(const std::string& path, std::string& why) {
 
 bool AccessLog::open(const std::string& target, config::LogFormat format, std::string& why) {
   format_ = format;
+  target_ = target;
   if (target == "off") return true;
   if (target == "stdout") {
     fd_ = STDOUT_FILENO;
@@ -106,6 +107,28 @@ bool AccessLog::reopen(std::string& why) {
   close(fd_);
   fd_ = fd;
   return true;
+}
+
+bool AccessLog::retarget(const std::string& target, config::LogFormat format, std::string& why) {
+  flush();
+  AccessLog next;
+  if (!next.open(target, format, why)) return false;
+  if (owns_fd_) close(fd_);
+  fd_ = next.fd_;
+  owns_fd_ = next.owns_fd_;
+  target_ = target;
+  path_ = next.path_;
+  format_ = format;
+  next.owns_fd_ = false;  // the descriptor is ours now
+  return true;
+}
+
+std::string AccessLog::probe(const std::string& target) {
+  if (target == "off" || target == "stdout") return "";
+  std::string why;
+  const int fd = open_for_append(target, why);
+  if (fd >= 0) close(fd);
+  return why;
 }
 
 AccessLog::~AccessLog() {

@@ -25,7 +25,17 @@ class AccessLog {
   // nothing for "stdout" and "off".
   bool reopen(std::string& why);
 
+  // Switches to another target and format (a reload changed [log] access or format): flushes
+  // what the old target has pending, opens the new one, then closes the old. On failure keeps
+  // the old target and format and returns false with `why` set.
+  bool retarget(const std::string& target, config::LogFormat format, std::string& why);
+
+  // Whether `target` could be opened for appending now (creating the file), without keeping it:
+  // "" when it can, else why not. For the control thread, before it publishes a reload.
+  static std::string probe(const std::string& target);
+
   bool enabled() const { return fd_ >= 0; }
+  const std::string& target() const { return target_; }
   config::LogFormat format() const { return format_; }
   // Appends one line (without its newline). Flushed by flush() or when the buffer grows large.
   void append(std::string_view line);
@@ -34,7 +44,8 @@ class AccessLog {
  private:
   int fd_ = -1;
   bool owns_fd_ = false;
-  std::string path_;  // the file, when the target is one
+  std::string target_;  // as configured: "stdout", "off" or the file path
+  std::string path_;    // the file, when the target is one
   config::LogFormat format_ = config::LogFormat::kText;
   std::string pending_;
 };

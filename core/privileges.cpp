@@ -12,6 +12,8 @@
 #include <cstring>
 #include <vector>
 
+#include "config/diagnostic.hpp"
+
 namespace ringlb {
 namespace {
 
@@ -98,6 +100,15 @@ std::optional<PrivilegePlan> plan_privileges(const std::string& runtime_user, st
     return std::nullopt;
   }
   return PrivilegePlan{true, wanted->name, wanted->uid, wanted->gid};
+}
+
+std::optional<PrivilegePlan> plan_privileges(const config::Config& config, std::string& error) {
+  std::optional<PrivilegePlan> plan = plan_privileges(config.runtime.user, error);
+  if (plan) return plan;
+  const config::SourcePosition at = config.runtime.user_position;
+  error = config::Diagnostic{config::Severity::kError, config.path, at.line, at.column, error}
+              .to_string();
+  return std::nullopt;
 }
 
 std::string apply_privileges(const PrivilegePlan& plan) {

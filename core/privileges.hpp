@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "config/config.hpp"
+
 namespace ringlb {
 
 struct PrivilegePlan {
@@ -24,6 +26,10 @@ struct PrivilegePlan {
 //   not root, NAME is us / ""   stay, nothing to drop
 //   not root, NAME is another   refused: only root can switch users
 std::optional<PrivilegePlan> plan_privileges(const std::string& runtime_user, std::string& error);
+
+// The same for config.runtime.user, with `error` as "FILE:LINE:COL: reason" at runtime.user, so
+// `ringlb --check` run by the user who starts ringlb refuses what the server would.
+std::optional<PrivilegePlan> plan_privileges(const config::Config& config, std::string& error);
 
 // Applies a plan that drops: supplementary groups from NAME's entry (initgroups), then gid and
 // uid (real, effective and saved), keeping only CAP_NET_BIND_SERVICE so a reload can still bind

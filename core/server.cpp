@@ -26,6 +26,7 @@
 #include "core/health_checker.hpp"
 #include "core/log.hpp"
 #include "core/privileges.hpp"
+#include "core/reload_changes.hpp"
 #include "core/snapshot.hpp"
 #include "core/systemd_notify.hpp"
 #include "core/uring_support.hpp"
@@ -147,8 +148,7 @@ int Server::run() {
     return kExitStart;
   }
   std::string refusal;
-  const std::optional<PrivilegePlan> privileges =
-      plan_privileges(loaded.config->runtime.user, refusal);
+  const std::optional<PrivilegePlan> privileges = plan_privileges(*loaded.config, refusal);
   if (!privileges) {
     LOG_ERROR("%s", refusal.c_str());
     return kExitConfig;
@@ -386,17 +386,15 @@ void Server::reload() {
     return;
   }
   for (const auto& diagnostic : loaded.diagnostics) LOG_WARN("%s", diagnostic.to_string().c_str());
-  if (resolve_workers(*loaded.config) != worker_count_) {
-    LOG_WARN("runtime.workers changed: keeping %u workers until restart", worker_count_);
+  warn_restart_only_changes(current_->config, *loaded.config, worker_count_,
+                            resolve_workers(*loaded.config));
+  const config::LogConfig log_before = current_->config.log;
+  const config::LogConfig log_after = loaded.config->log;
+  std::string error = check_access_log_change(log_before, log_after);
+  if (!error.empty()) {
+    LOG_ERROR("reload failed, keeping the running configuration: log.access: %s", error.c_str());
+    return;
   }
-  if (loaded.config->runtime.user != current_->config.runtime.user) {
-    LOG_WARN("runtime.user changed: the user switch happens only at start");
-  }
-  if (loaded.config->admin.listen != current_->config.admin.listen) {
-    LOG_WARN("admin.listen changed: the admin listener moves only at restart");
-  }
-  const config::LogLevel level = loaded.config->log.level;
-  std::string error;
   auto snapshot = build_snapshot(std::move(*loaded.config), worker_count_, generation_ + 1,
                                  {balancers_, backends_, current_.get()}, error);
   if (!snapshot) {
@@ -410,7 +408,8 @@ void Server::reload() {
   health_.on_reload(*current_);
   reset_admin_changes();
   backends_.forget_unused();
-  log::set_level(level);
+  log::set_level(log_after.level);
+  log_applied_log_changes(log_before, log_after);
   LOG_INFO("configuration reloaded (generation %llu): %zu listeners, %zu pools",
            static_cast<unsigned long long>(generation_), current_->listeners.size(),
            current_->pools.size());
@@ -498,15 +497,6 @@ void Server::join_workers() {
 }
 
 }  // namespace
-
-int check_config(const std::string& path) {
-  const balancers::BalancerRegistry balancers = balancers::builtin_balancers();
-  config::LoadResult loaded = load(path, balancers);
-  print_diagnostics(loaded.diagnostics);
-  if (!loaded.config) return kExitConfig;
-  std::puts("configuration OK");
-  return 0;
-}
 
 int run_server(const std::string& path) {
   Server server(path);

@@ -6,6 +6,8 @@
 
 #include <random>
 
+#include "config/diagnostic.hpp"
+
 namespace ringlb {
 
 ListenSocket::~ListenSocket() { close(fd); }
@@ -75,7 +77,8 @@ std::unique_ptr<Pool> build_pool(const config::PoolConfig& pool_config, uint32_t
 }
 
 // The previous snapshot's TLS context for the same listener or pool when nothing it was built
-// from changed, else a new one. Reusing it keeps a health-driven rebuild from re-reading files.
+// from changed (same paths, same bytes), else a new one, so a reload or a health-driven rebuild
+// keeps the contexts, and the session tickets they issued, of unchanged certificates.
 template <typename Context, typename Settings, typename Previous>
 std::shared_ptr<const Context> tls_context(const Settings& settings, const Previous* previous,
                                            std::string& error) {
@@ -108,6 +111,14 @@ const Pool* find_pool(const Snapshot& snapshot, const std::string& name) {
   return nullptr;
 }
 
+// "FILE:LINE:COL: message" at the section a refusal is about, as --check prints its errors, so
+// what only a start or reload finds (a port another program holds) still points into the file.
+std::string located(const config::Config& config, config::SourcePosition at,
+                    const std::string& message) {
+  return config::Diagnostic{config::Severity::kError, config.path, at.line, at.column, message}
+      .to_string();
+}
+
 }  // namespace
 
 std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t workers,
@@ -128,7 +139,8 @@ std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t w
       snapshot->pools.back()->tls =
           tls_context<TlsClientContext>(*pool_config.tls, previous, error);
       if (!snapshot->pools.back()->tls) {
-        error = "pool '" + pool_config.name + "': TLS: " + error;
+        error = located(snapshot->config, pool_config.position,
+                        "pool '" + pool_config.name + "': TLS: " + error);
         return nullptr;
       }
     }
@@ -138,21 +150,25 @@ std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t w
     listener.config = &listener_config;
     listener.pool = find_pool(*snapshot, listener_config.pool);
     const Listener* previous = find_previous_listener(deps.previous, listener_config.name);
-    listener.stats = previous != nullptr ? previous->stats
-                                         : std::make_shared<health::ListenerStats>(workers);
+    listener.stats =
+        previous != nullptr ? previous->stats : std::make_shared<health::ListenerStats>(workers);
     for (const config::Route& route : listener_config.routes) {
       listener.routes.push_back({&route, find_pool(*snapshot, route.pool)});
     }
     if (listener_config.tls) {
       listener.tls = tls_context<TlsServerContext>(*listener_config.tls, previous, error);
       if (!listener.tls) {
-        error = "listener '" + listener_config.name + "': TLS: " + error;
+        error = located(snapshot->config, listener_config.position,
+                        "listener '" + listener_config.name + "': TLS: " + error);
         return nullptr;
       }
     }
     listener.sockets = find_sockets(deps.previous, listener_config.bind);
     if (!listener.sockets) listener.sockets = open_sockets(listener_config.bind, workers, error);
-    if (!listener.sockets) return nullptr;
+    if (!listener.sockets) {
+      error = located(snapshot->config, listener_config.position, error);
+      return nullptr;
+    }
     snapshot->listeners.push_back(std::move(listener));
   }
   return snapshot;

@@ -80,9 +80,10 @@ struct SnapshotDeps {
 balancers::BalancerInit make_balancer_init(const config::PoolConfig& pool, uint32_t workers,
                                            health::BackendRegistry& backends);
 
-// Builds a snapshot; opens sockets for new binds and loads TLS certificates (those whose files
-// did not change since `deps.previous` are kept). On failure returns nullptr with `error` set
-// (e.g. "cannot listen on 127.0.0.1:80: bind: Permission denied"). Control thread only.
+// Builds a snapshot; opens sockets for new binds and builds TLS contexts from the bytes the loader
+// read (those whose files hold the same bytes as in `deps.previous` are kept). On failure returns
+// nullptr with `error` set (e.g. "cannot listen on 127.0.0.1:80: bind: Permission denied"). Control
+// thread only.
 std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t workers,
                                                uint64_t generation, SnapshotDeps deps,
                                                std::string& error);

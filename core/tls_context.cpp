@@ -3,8 +3,10 @@
 // whose keys live only in this process and rotate every hour.
 #include "core/tls_context.hpp"
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -14,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <mutex>
 
 namespace ringlb {
@@ -179,6 +182,81 @@ std::vector<std::string> certificate_names(X509* certificate) {
   return names;
 }
 
+struct BioFree {
+  void operator()(BIO* bio) const { BIO_free(bio); }
+};
+using Bio = std::unique_ptr<BIO, BioFree>;
+
+Bio memory_bio(const std::string& bytes) {
+  return Bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+}
+
+// Reading PEM blocks until none is left ends with PEM_R_NO_START_LINE: the normal end, not an
+// error. Anything else left on the queue is a real one.
+bool pem_ended_cleanly() {
+  const unsigned long last = ERR_peek_last_error();
+  if (last != 0 &&
+      (ERR_GET_LIB(last) != ERR_LIB_PEM || ERR_GET_REASON(last) != PEM_R_NO_START_LINE)) {
+    return false;
+  }
+  ERR_clear_error();
+  return true;
+}
+
+// What SSL_CTX_use_certificate_chain_file does, from bytes already read: the first certificate
+// is the server's, the ones after it are sent as its chain.
+bool use_certificate_chain(SSL_CTX* context, const std::string& pem) {
+  Bio bio = memory_bio(pem);
+  if (!bio) return false;
+  X509* leaf = PEM_read_bio_X509_AUX(bio.get(), nullptr, no_passphrase, nullptr);
+  if (leaf == nullptr) return false;
+  const bool used = SSL_CTX_use_certificate(context, leaf) == 1;
+  X509_free(leaf);
+  if (!used || SSL_CTX_clear_chain_certs(context) != 1) return false;
+  while (X509* issuer = PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr)) {
+    if (SSL_CTX_add0_chain_cert(context, issuer) != 1) {  // takes ownership only on success
+      X509_free(issuer);
+      return false;
+    }
+  }
+  return pem_ended_cleanly();
+}
+
+bool use_private_key(SSL_CTX* context, const std::string& pem) {
+  Bio bio = memory_bio(pem);
+  if (!bio) return false;
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr);
+  if (key == nullptr) return false;
+  const bool used = SSL_CTX_use_PrivateKey(context, key) == 1;
+  EVP_PKEY_free(key);
+  return used;
+}
+
+// What SSL_CTX_load_verify_locations does with a CA file, from bytes already read: every
+// certificate and CRL in it becomes trusted.
+bool add_trusted(SSL_CTX* context, const std::string& pem) {
+  Bio bio = memory_bio(pem);
+  if (!bio) return false;
+  STACK_OF(X509_INFO)* items = PEM_X509_INFO_read_bio(bio.get(), nullptr, no_passphrase, nullptr);
+  if (items == nullptr) return false;
+  X509_STORE* store = SSL_CTX_get_cert_store(context);
+  int added = 0;
+  bool ok = true;
+  for (int i = 0; i < sk_X509_INFO_num(items) && ok; ++i) {
+    const X509_INFO* item = sk_X509_INFO_value(items, i);
+    if (item->x509 != nullptr) {
+      ok = X509_STORE_add_cert(store, item->x509) == 1;
+      ++added;
+    }
+    if (ok && item->crl != nullptr) {
+      ok = X509_STORE_add_crl(store, item->crl) == 1;
+      ++added;
+    }
+  }
+  sk_X509_INFO_pop_free(items, X509_INFO_free);
+  return ok && added > 0;
+}
+
 bool set_common_options(SSL_CTX* context, int min_version, std::string& error) {
   SSL_CTX_set_min_proto_version(context, min_version);
   SSL_CTX_set_max_proto_version(context, TLS1_3_VERSION);
@@ -208,11 +286,11 @@ SSL_CTX* new_server_context(const config::ListenerTls& tls, const config::TlsCer
   SSL_CTX_set_timeout(context, std::chrono::seconds(kTicketKeyLifetime).count());
   SSL_CTX_set_tlsext_ticket_key_evp_cb(context, ticket_key_callback);
   SSL_CTX_set_default_passwd_cb(context, no_passphrase);
-  if (ok && SSL_CTX_use_certificate_chain_file(context, entry.cert.c_str()) != 1) {
+  if (ok && !use_certificate_chain(context, entry.cert_pem)) {
     error = "certificate " + entry.cert + ": " + openssl_errors();
     ok = false;
   }
-  if (ok && SSL_CTX_use_PrivateKey_file(context, entry.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+  if (ok && !use_private_key(context, entry.key_pem)) {
     error = "private key " + entry.key + ": " + openssl_errors();
     ok = false;
   }
@@ -228,30 +306,7 @@ SSL_CTX* new_server_context(const config::ListenerTls& tls, const config::TlsCer
   return context;
 }
 
-bool files_unchanged(const std::vector<FileStamp>& files) {
-  return std::all_of(files.begin(), files.end(), [](const FileStamp& f) { return f.unchanged(); });
-}
-
 }  // namespace
-
-FileStamp FileStamp::of(const std::string& path) {
-  FileStamp stamp;
-  stamp.path = path;
-  struct stat status {};
-  if (stat(path.c_str(), &status) == 0) {
-    stamp.device = status.st_dev;
-    stamp.inode = status.st_ino;
-    stamp.size = status.st_size;
-    stamp.modified = status.st_mtim;
-  }
-  return stamp;
-}
-
-bool FileStamp::unchanged() const {
-  const FileStamp now = of(path);
-  return now.device == device && now.inode == inode && now.size == size &&
-         now.modified.tv_sec == modified.tv_sec && now.modified.tv_nsec == modified.tv_nsec;
-}
 
 TlsServerContext::~TlsServerContext() {
   for (SSL_CTX* context : contexts_) SSL_CTX_free(context);
@@ -266,8 +321,6 @@ std::shared_ptr<const TlsServerContext> TlsServerContext::build(const config::Li
     built->alpn_ += protocol;
   }
   for (const config::TlsCertificate& entry : tls.certificates) {
-    built->files_.push_back(FileStamp::of(entry.cert));
-    built->files_.push_back(FileStamp::of(entry.key));
     SSL_CTX* context = new_server_context(tls, entry, error);
     if (context == nullptr) return nullptr;
     built->contexts_.push_back(context);
@@ -289,12 +342,14 @@ bool TlsServerContext::same_as(const config::ListenerTls& tls) const {
   if (tls.min_version != config_.min_version || tls.alpn != config_.alpn) return false;
   if (tls.certificates.size() != config_.certificates.size()) return false;
   for (size_t i = 0; i < tls.certificates.size(); ++i) {
-    if (tls.certificates[i].cert != config_.certificates[i].cert ||
-        tls.certificates[i].key != config_.certificates[i].key) {
+    const config::TlsCertificate& wanted = tls.certificates[i];
+    const config::TlsCertificate& built = config_.certificates[i];
+    if (wanted.cert != built.cert || wanted.key != built.key || wanted.cert_pem != built.cert_pem ||
+        wanted.key_pem != built.key_pem) {
       return false;
     }
   }
-  return files_unchanged(files_);
+  return true;
 }
 
 SSL_CTX* TlsServerContext::find(std::string_view host) const {
@@ -322,22 +377,20 @@ std::shared_ptr<const TlsClientContext> TlsClientContext::build(const config::Po
   if (!set_common_options(context, TLS1_2_VERSION, error)) return nullptr;
   SSL_CTX_set_verify(context, tls.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
   if (tls.verify) {
-    const bool loaded = tls.ca.empty()
-                            ? SSL_CTX_set_default_verify_paths(context) == 1
-                            : SSL_CTX_load_verify_locations(context, tls.ca.c_str(), nullptr) == 1;
+    const bool loaded = tls.ca.empty() ? SSL_CTX_set_default_verify_paths(context) == 1
+                                       : add_trusted(context, tls.ca_pem);
     if (!loaded) {
       error = "CA bundle " + (tls.ca.empty() ? std::string("of the system") : tls.ca) + ": " +
               openssl_errors();
       return nullptr;
     }
-    if (!tls.ca.empty()) built->files_.push_back(FileStamp::of(tls.ca));
   }
   return built;
 }
 
 bool TlsClientContext::same_as(const config::PoolTls& tls) const {
   return tls.verify == config_.verify && tls.ca == config_.ca && tls.sni == config_.sni &&
-         files_unchanged(files_);
+         tls.ca_pem == config_.ca_pem;
 }
 
 bool kernel_offers_ktls() {

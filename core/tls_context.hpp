@@ -6,7 +6,6 @@
 #pragma once
 
 #include <openssl/types.h>
-#include <sys/stat.h>
 
 #include <memory>
 #include <string>
@@ -17,32 +16,21 @@
 
 namespace ringlb {
 
-// What a file looked like when it was read; a reload re-reads only files that changed.
-struct FileStamp {
-  std::string path;
-  dev_t device = 0;
-  ino_t inode = 0;
-  off_t size = 0;
-  timespec modified{};
-  static FileStamp of(const std::string& path);
-  bool unchanged() const;
-};
-
 class TlsServerContext {
  public:
   ~TlsServerContext();
   TlsServerContext(const TlsServerContext&) = delete;
   TlsServerContext& operator=(const TlsServerContext&) = delete;
 
-  // Loads every certificate of `tls`; nullptr with `error` set ("certificate /x.pem: ...").
-  // Control thread; reads files.
+  // Loads every certificate of `tls` from the bytes the loader read (cert_pem, key_pem); nullptr
+  // with `error` set ("certificate /x.pem: ..."). Control thread; reads no file.
   static std::shared_ptr<const TlsServerContext> build(const config::ListenerTls& tls,
                                                        std::string& error);
 
   // The context new connections start with: the first certificate's, whose SNI callback
   // switches to the certificate that names the requested host.
   SSL_CTX* initial() const { return contexts_.front(); }
-  // True when `tls` asks for what this context was built from and no file changed since.
+  // True when `tls` names the same files with the same bytes as this context was built from.
   bool same_as(const config::ListenerTls& tls) const;
   // The context whose certificate names `host` exactly, else by a wildcard, else nullptr.
   SSL_CTX* find(std::string_view host) const;
@@ -50,7 +38,6 @@ class TlsServerContext {
  private:
   TlsServerContext() = default;
   config::ListenerTls config_;
-  std::vector<FileStamp> files_;
   std::vector<SSL_CTX*> contexts_;                   // one per certificate, in config order
   std::unordered_map<std::string, SSL_CTX*> names_;  // lowercase DNS names, "*.x" for wildcards
   std::string alpn_;                                 // wire format
@@ -62,6 +49,7 @@ class TlsClientContext {
   TlsClientContext(const TlsClientContext&) = delete;
   TlsClientContext& operator=(const TlsClientContext&) = delete;
 
+  // Trusts ca_pem (the bytes of `ca`), or the system's CAs when `ca` is empty. Control thread.
   static std::shared_ptr<const TlsClientContext> build(const config::PoolTls& tls,
                                                        std::string& error);
   SSL_CTX* context() const { return context_; }
@@ -71,7 +59,6 @@ class TlsClientContext {
  private:
   TlsClientContext() = default;
   config::PoolTls config_;
-  std::vector<FileStamp> files_;
   SSL_CTX* context_ = nullptr;
 };
 

@@ -159,6 +159,19 @@ void Worker::reopen_access_log_if_asked() {
   if (!access_log_.reopen(why)) LOG_ERROR("%s; still writing to the old file", why.c_str());
 }
 
+// A reload may change [log] access or format; the control thread has checked that the new
+// target opens. A worker that still fails keeps its old target and tries again at the next
+// snapshot.
+void Worker::follow_access_log_settings() {
+  const config::LogConfig& log = current_->config.log;
+  if (log.access == access_log_.target() && log.format == access_log_.format()) return;
+  std::string why;
+  if (!access_log_.retarget(log.access, log.format, why)) {
+    LOG_ERROR("worker %u: %s; still writing the access log to %s", id_, why.c_str(),
+              access_log_.target().c_str());
+  }
+}
+
 void Worker::handle_commands() {
   const int command = command_.load(std::memory_order_acquire);
   if (command >= kStop && !stopping_) {
@@ -201,6 +214,7 @@ void Worker::adopt_snapshot() {
   current_ = shared_.snapshots->load();
   generation_seen_ = current_->generation;
   max_connections_ = current_->config.runtime.max_connections;
+  follow_access_log_settings();
   std::vector<bool> kept(accepts_.size(), false);
   for (const Listener& listener : current_->listeners) {
     const std::shared_ptr<ListenSocket>& socket = listener.sockets->per_worker[id_];

@@ -81,6 +81,7 @@ class Worker {
   void retry_starved_receives();
   void arm_wake();
   void reopen_access_log_if_asked();
+  void follow_access_log_settings();
   bool finished() const;
 
   const uint32_t id_;

@@ -3,6 +3,11 @@
 #include "config/loader.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
 
 #include "tests/config/load_helpers.hpp"
 
@@ -67,7 +72,20 @@ TEST(Loader, UnreadableFileIsADiagnosticWithoutPosition) {
 
 TEST(Loader, DirectoryIsUnreadable) {
   LoadResult result = load_config_file("/", known_balancers());
-  EXPECT_EQ(printed(result), expected("/: cannot read /: Is a directory"));
+  EXPECT_EQ(printed(result), expected("/: cannot read /: it is a directory, not a regular file"));
+}
+
+// A FIFO would block a plain open until a writer comes: the loader must refuse it at once.
+TEST(Loader, AFifoIsRefusedWithoutWaitingForAWriter) {
+  char directory[] = "/tmp/ringlb-loader-fifo-XXXXXX";
+  ASSERT_NE(mkdtemp(directory), nullptr);
+  const std::string fifo = std::string(directory) + "/ringlb.toml";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  LoadResult result = load_config_file(fifo, known_balancers());
+  EXPECT_EQ(printed(result),
+            expected(fifo + ": cannot read " + fifo + ": it is a FIFO, not a regular file"));
+  unlink(fifo.c_str());
+  rmdir(directory);
 }
 
 // ---- Unknown keys -----------------------------------------------------------------------------
@@ -244,6 +262,76 @@ TEST(Loader, TimeoutsMustBeLongerThanZero) {
                                       "test.toml:3:12: 'response' must be longer than 0",
                                       "test.toml:4:8: 'idle' must be longer than 0",
                                       "test.toml:6:15: 'client_idle' must be longer than 0"));
+}
+
+// Each deadline is now + setting in int64 nanoseconds: "2563000h" wrapped into the past and
+// killed every connection. Every duration key has the same documented limit.
+TEST(Loader, EveryDurationAbove576HoursIsRefused) {
+  struct Key {
+    std::string table;
+    std::string key;
+    std::string after;  // a third line that keeps the value at the limit valid
+  };
+  const std::string tcp_check = "check = \"tcp\"";
+  const std::vector<Key> keys = {
+      {"runtime", "grace_period", ""},
+      {"listeners.web.timeouts", "header", ""},
+      {"listeners.web.timeouts", "client_idle", ""},
+      {"pools.app.timeouts", "connect", ""},
+      {"pools.app.timeouts", "response", ""},
+      {"pools.app.timeouts", "idle", ""},
+      {"pools.app.health", "interval", tcp_check},
+      {"pools.app.health", "timeout", tcp_check + "\ninterval = \"576h\""},
+      {"pools.app.health", "fast_interval", tcp_check},
+      {"pools.app.health", "down_interval", tcp_check},
+      {"pools.app.passive", "ejection_time", "max_ejection_time = \"576h\""},
+      {"pools.app.passive", "max_ejection_time", ""},
+  };
+  for (const Key& key : keys) {
+    for (const std::string value : {"2563000h", "577h", "576h1ms"}) {
+      LoadResult result =
+          load_before_base({"[" + key.table + "]", key.key + " = \"" + value + "\"", key.after});
+      EXPECT_EQ(printed(result),
+                expected("test.toml:2:" + std::to_string(key.key.size() + 4) + ": '" + key.key +
+                         "' must be at most \"576h\" (24 days), not \"" + value + "\""))
+          << key.table << "." << key.key;
+    }
+    LoadResult at_limit =
+        load_before_base({"[" + key.table + "]", key.key + " = \"576h\"", key.after});
+    EXPECT_EQ(printed(at_limit), expected()) << key.table << "." << key.key;
+  }
+}
+
+TEST(Loader, SlowStartHasTheSameLimit) {
+  LoadResult result = load({
+      "[listeners.web]",                                // 1
+      "bind = \"127.0.0.1:8080\"",                      // 2
+      "pool = \"app\"",                                 // 3
+      "[pools.app]",                                    // 4
+      "backends = [{ address = \"127.0.0.1:9001\" }]",  // 5
+      "slow_start = \"577h\"",                          // 6
+  });
+  EXPECT_EQ(
+      printed(result),
+      expected("test.toml:6:14: 'slow_start' must be at most \"576h\" (24 days), not \"577h\""));
+}
+
+TEST(Loader, DerivedHealthIntervalsStayWithinTheLimit) {
+  LoadResult result = load_before_base({"[pools.app.health]", "interval = \"500h\""});
+  ASSERT_TRUE(result.config);
+  EXPECT_EQ(result.config->pools[0].health->down_interval, kMaxDuration);
+}
+
+TEST(Loader, MaxHeaderBytesIsAtMostOneMebibyte) {
+  EXPECT_EQ(printed(load_before_base({"[listeners.web.limits]", "max_header_bytes = \"2MiB\""})),
+            expected("test.toml:2:20: 'max_header_bytes' must be at most 1024 KiB, not \"2MiB\""));
+  EXPECT_EQ(printed(load_before_base({"[listeners.web.limits]", "max_header_bytes = \"1MiB\""})),
+            expected());
+}
+
+TEST(Loader, AnEmptyCertificateListIsRefusedAtIt) {
+  EXPECT_EQ(printed(load_before_base({"[listeners.web.tls]", "certificates = []"})),
+            expected("test.toml:2:16: TLS needs at least one entry in 'certificates'"));
 }
 
 TEST(Loader, GracePeriodMayBeZero) {

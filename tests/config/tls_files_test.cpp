@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "tests/config/load_helpers.hpp"
@@ -110,6 +111,61 @@ TEST_F(TlsFiles, AGoodPairLoadsWithRelativePathsResolvedNextToTheConfig) {
   EXPECT_EQ(tls.certificates[0].key, dir_ + "/site.key");
   EXPECT_EQ(tls.min_version, "1.2");
   EXPECT_EQ(tls.alpn, std::vector<std::string>{"http/1.1"});
+}
+
+// The TLS contexts are built from these bytes: a file is read once, when it is checked.
+TEST_F(TlsFiles, TheBytesCheckedAreTheBytesKeptForTheContexts) {
+  EVP_PKEY* key = new_key();
+  write_key(key, "site.key");
+  write_certificate(key, "site.pem");
+  write_certificate(key, "ca.pem");
+  EVP_PKEY_free(key);
+  LoadResult result = load_file({
+      "[listeners.web]",
+      "bind = \"127.0.0.1:8443\"",
+      "pool = \"app\"",
+      "[listeners.web.tls]",
+      "certificates = [{ cert = \"site.pem\", key = \"site.key\" }]",
+      "[pools.app]",
+      "backends = [{ address = \"127.0.0.1:9001\" }]",
+      "[pools.app.tls]",
+      "ca = \"ca.pem\"",
+  });
+  ASSERT_TRUE(result.config) << testing::PrintToString(printed(result));
+  const auto contents = [&](const std::string& name) {
+    std::ifstream file(dir_ + "/" + name, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(file), {});
+  };
+  const TlsCertificate& certificate = result.config->listeners[0].tls->certificates[0];
+  EXPECT_EQ(certificate.cert_pem, contents("site.pem"));
+  EXPECT_EQ(certificate.key_pem, contents("site.key"));
+  EXPECT_EQ(result.config->pools[0].tls->ca_pem, contents("ca.pem"));
+  EXPECT_FALSE(certificate.cert_pem.empty());
+}
+
+// A FIFO would freeze the control thread in open() until a writer came; a directory or a device
+// is a wrong path. Each is refused at once, at the setting that names it.
+TEST_F(TlsFiles, WhatIsNotARegularFileIsRefusedWithoutBlocking) {
+  ASSERT_EQ(mkfifo((dir_ + "/fifo.pem").c_str(), 0600), 0);
+  fs::create_directory(dir_ + "/keys");
+  LoadResult result = load_file({
+      "[listeners.web]",
+      "bind = \"127.0.0.1:8443\"",
+      "pool = \"app\"",
+      "[listeners.web.tls]",
+      "certificates = [{ cert = \"fifo.pem\", key = \"keys\" }]",
+      "[pools.app]",
+      "backends = [{ address = \"127.0.0.1:9001\" }]",
+      "[pools.app.tls]",
+      "ca = \"/dev/zero\"",
+  });
+  EXPECT_EQ(printed_relative(result),
+            expected("DIR/ringlb.toml:5:26: cannot read certificate DIR/fifo.pem: it is a FIFO, "
+                     "not a regular file",
+                     "DIR/ringlb.toml:5:44: cannot read private key DIR/keys: it is a directory, "
+                     "not a regular file",
+                     "DIR/ringlb.toml:9:6: cannot read CA bundle /dev/zero: it is a character "
+                     "device, not a regular file"));
 }
 
 TEST_F(TlsFiles, APoolCaBundleAndSniLoad) {

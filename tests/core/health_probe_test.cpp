@@ -96,7 +96,8 @@ class HealthProbeTlsTest : public ::testing::Test {
 
   std::shared_ptr<const TlsClientContext> client(const std::string& ca, bool verify = true) {
     std::string error;
-    auto context = TlsClientContext::build({verify, ca, "app.test"}, error);
+    auto context =
+        TlsClientContext::build({verify, ca, "app.test", test_support::read_pem(ca)}, error);
     EXPECT_TRUE(context) << error;
     return context;
   }

@@ -7,14 +7,23 @@
 #include <openssl/x509v3.h>
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "config/config.hpp"
 
 namespace ringlb::test_support {
 
+// The bytes of a file written by make_test_certificate, as the loader would hand them on.
+inline std::string read_pem(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(file), {});
+}
+
 // `names` is a subjectAltName value ("DNS:a.test,DNS:b.test"); the files are DIR/FILE.pem and
-// DIR/FILE.key. A self-signed certificate is its own CA, so `ca = DIR/FILE.pem` verifies it.
+// DIR/FILE.key, their bytes in cert_pem and key_pem. A self-signed certificate is its own CA, so
+// `ca = DIR/FILE.pem` verifies it.
 inline config::TlsCertificate make_test_certificate(const std::string& dir, const std::string& file,
                                                     const std::string& names, long serial) {
   EVP_PKEY* key = EVP_EC_gen("P-256");
@@ -36,7 +45,7 @@ inline config::TlsCertificate make_test_certificate(const std::string& dir, cons
   X509_add_ext(certificate, extension, -1);
   X509_EXTENSION_free(extension);
   X509_sign(certificate, key, EVP_sha256());
-  config::TlsCertificate paths{dir + "/" + file + ".pem", dir + "/" + file + ".key"};
+  config::TlsCertificate paths{dir + "/" + file + ".pem", dir + "/" + file + ".key", {}, {}};
   std::FILE* out = std::fopen(paths.cert.c_str(), "wb");
   PEM_write_X509(out, certificate);
   std::fclose(out);
@@ -45,6 +54,8 @@ inline config::TlsCertificate make_test_certificate(const std::string& dir, cons
   std::fclose(out);
   X509_free(certificate);
   EVP_PKEY_free(key);
+  paths.cert_pem = read_pem(paths.cert);
+  paths.key_pem = read_pem(paths.key);
   return paths;
 }
 

@@ -57,7 +57,7 @@ class TlsChannelTest : public ::testing::Test {
 
   std::shared_ptr<const TlsClientContext> client(const std::string& ca, const std::string& sni) {
     std::string error;
-    auto context = TlsClientContext::build({true, ca, sni}, error);
+    auto context = TlsClientContext::build({true, ca, sni, test_support::read_pem(ca)}, error);
     EXPECT_TRUE(context) << error;
     return context;
   }
@@ -152,7 +152,9 @@ TEST_F(TlsChannelTest, APlainHttpRequestIsRecognised) {
 
 TEST_F(TlsChannelTest, AKeyThatDoesNotMatchFailsTheBuild) {
   config::TlsCertificate a = make_certificate("a", "DNS:a.test");
-  a.key = make_certificate("b", "DNS:b.test").key;
+  const config::TlsCertificate b = make_certificate("b", "DNS:b.test");
+  a.key = b.key;
+  a.key_pem = b.key_pem;
   config::ListenerTls tls;
   tls.certificates = {a};
   std::string error;

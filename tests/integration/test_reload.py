@@ -2,6 +2,8 @@
 # connections, and requests tunnelled through a tcp listener) while ringlb gets 20 SIGHUPs that
 # alternate between two backend sets. Not one request may fail, and once the reloads stop every
 # new connection reaches the last set only.
+import json
+import os
 import signal
 import sys
 import threading
@@ -9,7 +11,7 @@ import time
 import unittest
 
 from harness import HOST, connection_refused, free_port, runtime_user_lines, wait_until
-from http_harness import HttpBackend, HttpConn, HttpTestCase, get
+from http_harness import HttpBackend, HttpConn, HttpTestCase, get, http_config
 
 RELOADS = 20
 SETTLE = 0.05  # seconds of traffic between one reload and the next
@@ -160,6 +162,71 @@ class ListenerReloadTest(HttpTestCase):
         self.assertEqual(open_tunnel.request("GET", "/while-draining").status, 200,
                          "an open connection of a removed listener was cut")
         self.assertEqual(get(http_port, "/kept").status, 200)
+
+
+class AccessLogReloadTest(HttpTestCase):
+    """A reload that changes [log] access or format is applied by every worker, or refused by
+    name; it never logs "reloaded" and keeps writing the old file in the old format."""
+
+    REQUESTS = 12  # fresh connections, so both workers' SO_REUSEPORT sockets get some
+
+    def lines(self, path: str) -> list[str]:
+        try:
+            with open(path) as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def send(self, port: int, tag: str):
+        for i in range(self.REQUESTS):
+            self.assertEqual(get(port, f"/{tag}/{i}").status, 200)
+
+    def reload(self, text: str) -> str:
+        """SIGHUP with `text` as the file; the log from the reload on, once it finished."""
+        self.write_config(text)
+        mark = self.ringlb.log_size()
+        self.ringlb.send_signal(signal.SIGHUP)
+        self.ringlb.wait_for_log("reload", start=mark)
+        self.assertTrue(wait_until(lambda: "configuration reloaded" in self.ringlb.log()[mark:]
+                                   or "reload failed" in self.ringlb.log()[mark:], 5.0))
+        return self.ringlb.log()[mark:]
+
+    def test_a_new_file_and_format_are_used_by_every_worker(self):
+        app = self.backend(HttpBackend, "app")
+        before = os.path.join(self.tmpdir, "before.log")
+        after = os.path.join(self.tmpdir, "after.log")
+        port = free_port()
+        self.start_ringlb(http_config(port, [app.port], workers=2, access_log=before), port)
+        self.send(port, "old")
+        self.assertTrue(wait_until(lambda: len(self.lines(before)) == self.REQUESTS, 5.0),
+                        self.lines(before))
+        log = self.reload(http_config(port, [app.port], workers=2, access_log=after,
+                                      log_format="json"))
+        self.assertIn("configuration reloaded", log)
+        self.send(port, "new")
+        self.assertTrue(wait_until(lambda: len(self.lines(after)) == self.REQUESTS, 5.0),
+                        f"{len(self.lines(after))} of {self.REQUESTS} lines in the new file; "
+                        f"{len(self.lines(before))} in the old one")
+        for line in self.lines(after):
+            record = json.loads(line)  # the new format: one JSON object per line
+            self.assertTrue(any("/new/" in str(value) for value in record.values()), record)
+        self.assertEqual(len(self.lines(before)), self.REQUESTS,
+                         "requests after the reload went to the old file")
+        self.assertIn(after, log, "the reload did not say the access log moved")
+
+    def test_an_access_log_that_cannot_be_opened_refuses_the_reload_by_name(self):
+        app = self.backend(HttpBackend, "app")
+        before = os.path.join(self.tmpdir, "before.log")
+        port = free_port()
+        self.start_ringlb(http_config(port, [app.port], workers=2, access_log=before), port)
+        log = self.reload(http_config(port, [app.port], workers=2,
+                                      access_log=os.path.join(self.tmpdir, "no-dir", "x.log")))
+        self.assertIn("reload failed", log)
+        self.assertIn("log.access", log)
+        self.assertNotIn("configuration reloaded", log)
+        self.send(port, "kept")
+        self.assertTrue(wait_until(lambda: len(self.lines(before)) == self.REQUESTS, 5.0),
+                        "the running access log stopped after a refused reload")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,46 @@
+// The reload's report on settings outside the snapshot's listeners and pools.
+#include "core/reload_changes.hpp"
+
+#include "core/access_log.hpp"
+#include "core/log.hpp"
+
+namespace ringlb {
+namespace {
+
+const char* format_name(config::LogFormat format) {
+  return format == config::LogFormat::kJson ? "json" : "text";
+}
+
+}  // namespace
+
+void warn_restart_only_changes(const config::Config& running, const config::Config& loaded,
+                               uint32_t running_workers, uint32_t loaded_workers) {
+  if (loaded_workers != running_workers) {
+    LOG_WARN("runtime.workers changed: keeping %u workers until restart", running_workers);
+  }
+  if (loaded.runtime.user != running.runtime.user) {
+    LOG_WARN("runtime.user changed: the user switch happens only at start");
+  }
+  if (loaded.admin.listen != running.admin.listen) {
+    LOG_WARN("admin.listen changed: the admin listener moves only at restart");
+  }
+}
+
+std::string check_access_log_change(const config::LogConfig& running,
+                                    const config::LogConfig& loaded) {
+  if (loaded.access == running.access) return "";
+  return AccessLog::probe(loaded.access);
+}
+
+void log_applied_log_changes(const config::LogConfig& before, const config::LogConfig& after) {
+  if (after.access != before.access) {
+    LOG_INFO("log.access changed: each worker now writes the access log to %s (was %s)",
+             after.access.c_str(), before.access.c_str());
+  }
+  if (after.format != before.format) {
+    LOG_INFO("log.format changed: access log lines are now %s (were %s)", format_name(after.format),
+             format_name(before.format));
+  }
+}
+
+}  // namespace ringlb
