@@ -374,7 +374,8 @@ void HttpSession::connect_to(uint32_t index, bool allow_pooled) {
   state.on_start();
   current().backend_started = true;
   current().outcome = health::Outcome::kSuccess;
-  const int pooled = allow_pooled ? ctx_->upstreams.take(state, ctx_->now, &tls_[kBackend]) : -1;
+  const int pooled =
+      allow_pooled ? ctx_->upstreams.take(state, ctx_->now, ctx_->worker_id, &tls_[kBackend]) : -1;
   if (pooled >= 0) {
     backend_fd_ = pooled;
     current().backend_reused = true;
