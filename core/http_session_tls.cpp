@@ -46,6 +46,7 @@ void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
     return arm_receive(from);
   }
   if (from == kClient) current().bytes_in += received;
+  if (from == kBackend) current().response_bytes_received = true;
   if (from == kClient && phase_ == Phase::kIdle) {
     current().request_started = ctx_->now;
     set_phase(Phase::kReadingHead);

@@ -20,16 +20,14 @@ RetryDecision before_sending(const AttemptFacts& facts) {
   const Outcome outcome = facts.failure == AttemptFailure::kConnectTimeout
                               ? Outcome::kConnectTimeout
                               : Outcome::kConnectFailed;
-  // A receive or send still pending points into the channel being torn down.
-  if (facts.operation_in_flight) {
-    return fail(outcome, 502, "TLS handshake with the backend failed");
-  }
-  if (facts.backends_tried < kMaxBackendsTried) {
-    return {RetryAction::kAnotherBackend, outcome, 0,
-            tls ? "TLS handshake with the backend failed" : "backend connect failed"};
-  }
-  return tls ? fail(outcome, 502, "TLS handshake with the backend failed")
-             : fail(outcome, 503, "backend connect failed");
+  // A backend that does not speak TLS as configured is a bad gateway; one that cannot be
+  // reached leaves the service unavailable.
+  const RetryDecision no_retry = tls ? fail(outcome, 502, "TLS handshake with the backend failed")
+                                     : fail(outcome, 503, "backend connect failed");
+  // An operation still pending (a receive when a handshake timed out) points into the channel
+  // a retry would free.
+  if (facts.operation_in_flight || facts.backends_tried >= kMaxBackendsTried) return no_retry;
+  return {RetryAction::kAnotherBackend, outcome, no_retry.status, no_retry.reason};
 }
 
 const char* closed_reason(const AttemptFacts& facts) {

@@ -35,7 +35,7 @@ struct AttemptFacts {
 };
 
 enum class RetryAction {
-  kAnotherBackend,  // pick a backend not yet tried (503 when none is left)
+  kAnotherBackend,  // pick a backend not yet tried; `status` when none is left
   kNewConnection,   // the same backend, on a new connection
   kFail,            // answer `status`, or close when the response has already begun
 };
@@ -43,7 +43,7 @@ enum class RetryAction {
 struct RetryDecision {
   RetryAction action = RetryAction::kFail;
   health::Outcome outcome = health::Outcome::kSuccess;  // for passive health: how the attempt went
-  unsigned status = 0;                                  // with kFail
+  unsigned status = 0;      // with kFail; with kAnotherBackend, the answer when none is left
   const char* reason = "";  // short, static, for the log line and the access log
 };
 

@@ -20,6 +20,7 @@ TEST(RetryPolicy, ARefusedConnectIsTriedOnAnotherBackendOnce) {
   RetryDecision decision = decide_retry(facts);
   EXPECT_EQ(decision.action, RetryAction::kAnotherBackend);
   EXPECT_EQ(decision.outcome, Outcome::kConnectFailed);
+  EXPECT_EQ(decision.status, 503u) << "the answer when no other backend is left";
 
   facts.backends_tried = kMaxBackendsTried;
   decision = decide_retry(facts);
@@ -37,6 +38,7 @@ TEST(RetryPolicy, AFailedTlsHandshakeIsTriedOnAnotherBackendThenIs502) {
   AttemptFacts facts = first_get(AttemptFailure::kTlsHandshake);
   EXPECT_EQ(decide_retry(facts).action, RetryAction::kAnotherBackend);
   EXPECT_EQ(decide_retry(facts).outcome, Outcome::kConnectFailed);
+  EXPECT_EQ(decide_retry(facts).status, 502u) << "the answer when no other backend is left";
   facts.backends_tried = kMaxBackendsTried;
   EXPECT_EQ(decide_retry(facts).action, RetryAction::kFail);
   EXPECT_EQ(decide_retry(facts).status, 502u);
