@@ -156,6 +156,9 @@ void HttpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
     case OpKind::kConnect:
       on_connected(cqe.res);
       break;
+    case OpKind::kPeekBackend:
+      on_pooled_checked(cqe.res);
+      break;
     default:
       break;  // link timeouts and cancels carry nothing to act on
   }

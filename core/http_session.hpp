@@ -97,6 +97,10 @@ class HttpSession final : public Session {
   void connect_backend(unsigned status_if_none = 503, const char* reason_if_none = "");
   void connect_to(uint32_t index, bool allow_pooled);
   void on_connected(int result);
+  // A connection taken from the pool is peeked at before use: one the backend wrote on or
+  // closed while idle is closed and the next one taken (the same backend).
+  void check_pooled_connection();
+  void on_pooled_checked(int result);
   void start_forwarding();
   // Every failed attempt ends here: the retry policy decides, this carries it out.
   void on_attempt_failed(AttemptFailure failure);
@@ -135,6 +139,7 @@ class HttpSession final : public Session {
   Phase phase_ = Phase::kIdle;
   bool client_keep_alive_ = true;
   bool client_eof_ = false;
+  char pooled_peek_ = 0;             // where check_pooled_connection()'s peek lands; never read
   std::array<bool, 2> receiving_{};  // by Side: waiting for the next received bytes
   // A plain client socket keeps one multishot receive armed across requests. A backend
   // connection does not: it goes back to the pool with nothing in flight.

@@ -3,6 +3,9 @@
 // to do. Every retry path goes through on_attempt_failed(), and every new attempt starts from
 // reset_attempt(), so no state of a failed attempt (a parser's position, received bytes, a TLS
 // channel, a 1xx) can leak into the next one.
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "balancers/hash_key.hpp"
@@ -60,13 +63,12 @@ void HttpSession::connect_to(uint32_t index, bool allow_pooled) {
   state.on_start();
   current().backend_started = true;
   current().outcome = health::Outcome::kSuccess;
-  const int pooled =
-      allow_pooled ? ctx_->upstreams.take(state, ctx_->now, ctx_->worker_id, &tls_[kBackend]) : -1;
+  const int pooled = allow_pooled ? ctx_->upstreams.take(state, ctx_->now, &tls_[kBackend]) : -1;
   if (pooled >= 0) {
     backend_fd_ = pooled;
     current().backend_reused = true;
     current().connected_at = ctx_->now;
-    return start_forwarding();
+    return check_pooled_connection();
   }
   current().backend_reused = false;
   const int fd = start_connect(current().pool->addresses[index], pool_config().timeouts.connect,
@@ -76,6 +78,31 @@ void HttpSession::connect_to(uint32_t index, bool allow_pooled) {
     return fail(503, "cannot create a socket");
   }
   backend_fd_ = fd;
+}
+
+// The backend owes nothing on an idle connection: any byte there (a late or unsolicited
+// response, a 408 before its idle close, a TLS alert) would be read as this request's response,
+// and a FIN means the request would be lost. A non-blocking peek answers which, without a syscall
+// of its own: it goes out with the loop turn's other submissions (README, "Pooled upstream
+// connections"). For TLS any byte disqualifies the connection, even a post-handshake message.
+void HttpSession::check_pooled_connection() {
+  io_uring_sqe* sqe = ctx_->ring.sqe();
+  io_uring_prep_recv(sqe, backend_fd_, &pooled_peek_, 1, MSG_PEEK | MSG_DONTWAIT);
+  submit(sqe, OpKind::kPeekBackend);
+}
+
+void HttpSession::on_pooled_checked(int result) {
+  if (closing_ || phase_ == Phase::kClosingAfterSend) return;
+  if (result == -EAGAIN) return start_forwarding();  // nothing to read: clean
+  LOG_DEBUG("pooled connection to %s discarded: %s", backend_state().address().c_str(),
+            result > 0    ? "the backend sent bytes on it while it was idle"
+            : result == 0 ? "the backend closed it while it was idle"
+                          : std::strerror(-result));
+  backend_state().stats(ctx_->worker_id).pooled_discarded.add();
+  close_fd(backend_fd_);
+  tls_[kBackend].reset();  // the peek read into pooled_peek_, not into the channel
+  finish_backend_attempt(health::Outcome::kSuccess);
+  connect_to(current().backend, true);  // the next idle connection, or a new one
 }
 
 void HttpSession::on_connected(int result) {

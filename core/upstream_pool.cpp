@@ -1,36 +1,12 @@
 // UpstreamPool: the newest connection is reused first (the least likely to have been closed by
-// the backend meanwhile); the oldest expire first. Whether an idle connection is still clean is
-// asked when it is taken, with one non-blocking peek, rather than by a receive armed on every
-// idle connection: nothing is in flight on an idle connection, and the cost is one syscall per
-// reuse, paid only when a connection is reused (README "Pooled upstream connections").
+// the backend meanwhile); the oldest expire first.
 #include "core/upstream_pool.hpp"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-
-#include "core/log.hpp"
 
 namespace ringlb {
-namespace {
-
-// Why an idle connection must not carry the next request, or nullptr when it may. The backend
-// owes nothing on an idle connection: any byte there (a late or unsolicited response, a 408, a
-// TLS alert or close_notify) would be read as the next request's response, and a FIN or error
-// means the request would be lost. For a TLS connection any readable byte disqualifies it too,
-// even a post-handshake message: telling a ticket from an alert would mean decrypting here.
-const char* why_not_reusable(int fd) {
-  char byte;
-  const ssize_t peeked = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (peeked > 0) return "the backend sent bytes on it while it was idle";
-  if (peeked == 0) return "the backend closed it while it was idle";
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return nullptr;
-  return "it failed while idle";
-}
-
-}  // namespace
 
 UpstreamPool::~UpstreamPool() {
   for (auto& [key, backend] : backends_) {
@@ -38,7 +14,7 @@ UpstreamPool::~UpstreamPool() {
   }
 }
 
-int UpstreamPool::take(const health::BackendState& state, Clock::time_point now, uint32_t worker,
+int UpstreamPool::take(const health::BackendState& state, Clock::time_point now,
                        std::unique_ptr<TlsChannel>* tls) {
   auto it = backends_.find(&state);
   if (it == backends_.end()) return -1;
@@ -47,18 +23,12 @@ int UpstreamPool::take(const health::BackendState& state, Clock::time_point now,
   while (fd < 0 && !idle.empty()) {
     Idle newest = std::move(idle.back());
     idle.pop_back();
-    if (!(now < newest.expires)) {
+    if (now < newest.expires) {
+      fd = newest.fd;
+      if (tls != nullptr) *tls = std::move(newest.tls);
+    } else {
       close(newest.fd);
-      continue;
     }
-    if (const char* why = why_not_reusable(newest.fd)) {
-      LOG_DEBUG("pooled connection to %s discarded: %s", state.address().c_str(), why);
-      it->second.state->stats(worker).pooled_discarded.add();
-      close(newest.fd);
-      continue;  // its TLS channel, if any, goes with `newest`
-    }
-    fd = newest.fd;
-    if (tls != nullptr) *tls = std::move(newest.tls);
   }
   // The entry stays even when empty, so the next put() allocates nothing; the sweep drops it.
   return fd;

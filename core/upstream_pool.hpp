@@ -1,8 +1,9 @@
 // Idle keep-alive connections to backends, per worker. A connection is put back only after a
 // response was read completely and both sides agreed to keep it; one past its pool's idle
-// timeout is closed instead of reused, and so is one the backend wrote to or closed while it sat
-// here (its bytes would be taken for the next request's response). Worker thread only; no
-// operation is in flight on an idle connection, so closing one is always safe.
+// timeout is closed instead of reused. Whether the backend wrote on or closed a connection while
+// it sat here is checked by the session that takes it (HttpSession::check_pooled_connection),
+// through the ring. Worker thread only; no operation is in flight on an idle connection, so
+// closing one is always safe.
 #pragma once
 
 #include <memory>
@@ -23,12 +24,9 @@ class UpstreamPool {
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
-  // The newest idle connection to `backend` that has not expired and has nothing to read, or -1.
-  // Connections skipped on the way are closed: expired ones, and those the backend closed or
-  // sent bytes on while idle (counted in the backend's `pooled_discarded` for `worker`). A TLS
-  // connection comes with its channel in `tls` (the session resumes the same TLS connection),
-  // else null. One recv(MSG_PEEK) per connection looked at; never blocks.
-  int take(const health::BackendState& backend, Clock::time_point now, uint32_t worker,
+  // The newest idle connection to `backend` that has not expired, or -1. A TLS connection comes
+  // with its channel in `tls` (the session resumes the same TLS connection), else null.
+  int take(const health::BackendState& backend, Clock::time_point now,
            std::unique_ptr<TlsChannel>* tls = nullptr);
   // Keeps `fd` (and its TLS channel, which must have nothing left to send) until `expires`.
   // Holding the BackendState keeps its address from being reused by another backend while
