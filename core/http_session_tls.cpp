@@ -141,6 +141,9 @@ void HttpSession::on_tls_sent(Side to, int result) {
       output->sending = false;
       return on_send_failed(to, result);
     }
+    if (to == kBackend && phase_ == Phase::kConnecting) {
+      return on_backend_handshake_failed(std::strerror(-result));  // a reset mid-handshake
+    }
     LOG_DEBUG("send to %s: %s", to == kClient ? "client" : "backend", std::strerror(-result));
     return close_now(to == kClient ? "client error" : "backend error", false);
   }

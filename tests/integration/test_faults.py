@@ -5,6 +5,7 @@
 import os
 import socket
 import ssl
+import struct
 import threading
 import time
 import unittest
@@ -353,8 +354,8 @@ class TlsBackendFaultTest(BackendFaultTest):
         self.start_ringlb(config, port)
         return port
 
-    def closing_backend(self) -> int:
-        """A port whose every connection is closed as soon as it is accepted."""
+    def closing_backend(self, reset: bool = False) -> int:
+        """A port whose every connection is closed (or reset) as soon as it is accepted."""
         closer = socket.create_server(("127.0.0.1", 0))
         self.addCleanup(closer.close)
 
@@ -364,6 +365,8 @@ class TlsBackendFaultTest(BackendFaultTest):
                     conn, _ = closer.accept()
                 except OSError:
                     return
+                if reset:
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 conn.close()
         threading.Thread(target=close_each, daemon=True).start()
         return closer.getsockname()[1]
@@ -375,11 +378,13 @@ class TlsBackendFaultTest(BackendFaultTest):
         for i in range(4):
             self.assertAnswered(get(port, f"/t{i}", timeout=3), "GET", f"/t{i}")
 
-    def test_a_backend_that_closes_during_the_tls_handshake_alone_is_502(self):
-        port = self.start_http([self.closing_backend()])
-        with HttpConn(port, timeout=3) as conn:
-            conn.send(build_request("GET", "/x"))
-            self.assertProxyError(conn.read_response(), 502, "TLS handshake cut by the backend")
+    def test_a_backend_that_closes_or_resets_during_the_tls_handshake_alone_is_502(self):
+        for reset in (False, True):
+            port = self.start_http([self.closing_backend(reset)])
+            with HttpConn(port, timeout=3) as conn:
+                conn.send(build_request("GET", "/x"))
+                self.assertProxyError(conn.read_response(), 502,
+                                      f"TLS handshake cut by the backend (reset {reset})")
 
 if __name__ == "__main__":
     unittest.main()
