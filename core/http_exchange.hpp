@@ -27,13 +27,15 @@ struct RequestState {
   const Pool* pool = nullptr;
   uint32_t backend = balancers::kNoBackend;  // index in the pool, or none
   std::array<uint32_t, 2> tried{};
-  uint32_t attempts = 0;
-  uint32_t stale_retries = 0;
+  uint32_t attempts = 0;         // backends picked
+  uint32_t resends = 0;          // times the request was sent again on a new connection
+  bool replayable = false;       // idempotent and without a body: may be sent again once sent
   bool backend_started = false;  // on_start() called, on_end() not yet
   bool backend_reused = false;   // the connection came from the pool
   health::Outcome outcome = health::Outcome::kSuccess;
   bool request_done = false;
-  bool interim_response = false;  // a 1xx head was relayed; the final response follows
+  bool response_bytes_received = false;  // this attempt's backend sent something
+  bool interim_response = false;         // a 1xx head was relayed; the final response follows
   bool logged = false;
   bool response_started = false;  // bytes of the response reached the client
   bool response_done = false;
@@ -125,7 +127,7 @@ struct HttpExchange {
   http::Parser response;
   std::array<PendingInput, 2> input;    // indexed by Side
   std::array<PendingOutput, 2> output;  // indexed by Side
-  std::string retry_head;  // the serialized request head, kept to resend after a stale reuse
+  std::string request_head;             // the serialized request head, kept to start a new attempt
   RequestState state;
 };
 
@@ -140,7 +142,7 @@ class HttpExchangePool {
   void release(std::unique_ptr<HttpExchange> exchange) {
     exchange->request.reset();
     exchange->response.reset();
-    exchange->retry_head.clear();
+    exchange->request_head.clear();
     exchange->state = RequestState();
     if (free_.size() < kMaxFree) free_.push_back(std::move(exchange));
   }

@@ -9,24 +9,16 @@
 #include <cerrno>
 #include <cstring>
 
-#include "balancers/hash_key.hpp"
 #include "core/http_serializer.hpp"
 #include "core/levers.hpp"
 #include "core/log.hpp"
+#include "core/retry_policy.hpp"
 
 namespace ringlb {
 namespace {
 
 using http::Framing;
 using http::ParseEvent;
-
-constexpr uint32_t kMaxConnectAttempts = 2;  // spec.md: retried once on another backend
-constexpr uint32_t kMaxStaleRetries = 2;
-
-bool is_idempotent(std::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
-         method == "PUT" || method == "DELETE";
-}
 
 std::string_view host_without_port(std::string_view host) {
   if (!host.empty() && host.front() == '[') return host.substr(0, host.find(']') + 1);
@@ -43,27 +35,6 @@ bool host_matches(std::string_view pattern, std::string_view host) {
   }
   return http::iequals(pattern, host);
 }
-
-// What consistent hashing sees of a request: its parsed head and the client's address.
-class HeadView final : public balancers::RequestView {
- public:
-  HeadView(const http::Head& head, const sockaddr_in6& peer) : head_(head), peer_(peer) {}
-  std::span<const uint8_t> client_ip() const override { return peer_address_bytes(peer_); }
-  std::string_view target() const override { return head_.target; }
-  std::optional<std::string_view> header(std::string_view name, size_t nth) const override {
-    if (http::iequals(name, "host")) {  // Host is kept apart from the fields
-      return nth == 0 && !head_.host.empty() ? std::optional(head_.host) : std::nullopt;
-    }
-    for (const http::Field& field : head_.fields) {
-      if (http::iequals(field.name, name) && nth-- == 0) return field.value;
-    }
-    return std::nullopt;
-  }
-
- private:
-  const http::Head& head_;
-  const sockaddr_in6& peer_;
-};
 
 }  // namespace
 
@@ -185,6 +156,9 @@ void HttpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
     case OpKind::kConnect:
       on_connected(cqe.res);
       break;
+    case OpKind::kPeekBackend:
+      on_pooled_checked(cqe.res);
+      break;
     default:
       break;  // link timeouts and cancels carry nothing to act on
   }
@@ -257,11 +231,12 @@ void HttpSession::on_receive_end(Side from, int result) {
       return;
     }
   }
+  if (phase_ == Phase::kConnecting && tls_[kBackend]) {
+    return on_backend_handshake_failed(result == 0 ? "closed by the backend" : "reset");
+  }
   current().outcome = health::Outcome::kReset;
   if (phase_ == Phase::kForwarding && !current().response_started) {
-    if (can_resend_after_stale_reuse()) return retry_after_stale_connection();
-    return fail(502, result == 0 ? "backend closed the connection before responding"
-                                 : "backend reset the connection before responding");
+    return on_attempt_failed(result == 0 ? AttemptFailure::kClosed : AttemptFailure::kReset);
   }
   close_now(result == 0 ? "backend closed mid-response" : "backend reset mid-response");
 }
@@ -339,134 +314,12 @@ bool HttpSession::on_request_head() {
   const size_t start = output.scratch.size();
   http::append_request_head(head, current().to_backend_framing, context, output.scratch);
   output.add_scratch_from(start);
-  // A request without a body can be sent again if a reused connection turns out to be closed.
-  if (head.framing == Framing::kNone && is_idempotent(head.method)) {
-    exchange_->retry_head.assign(output.scratch, start);
-  }
+  // Kept for a new attempt; only a request without a body may be sent again once it went out.
+  exchange_->request_head.assign(output.scratch, start);
+  current().replayable = head.framing == Framing::kNone && is_idempotent(head.method);
   set_phase(Phase::kConnecting);
   connect_backend();
   return !closing_ && phase_ != Phase::kClosingAfterSend;
-}
-
-void HttpSession::connect_backend() {
-  const balancers::Balancer& balancer = *current().pool->balancer;
-  std::optional<uint64_t> key_hash;
-  if (balancer.uses_key() && balancer.init().hash_key) {
-    key_hash = balancers::request_key_hash(*balancer.init().hash_key,
-                                           HeadView(exchange_->request.head(), client_address_));
-  }
-  const uint32_t index =
-      balancer.pick({.worker = ctx_->worker_id,
-                     .excluded = std::span(current().tried.data(), current().attempts),
-                     .key_hash = key_hash});
-  if (index == balancers::kNoBackend) {
-    return fail(503, current().attempts == 0 ? "no eligible backend" : "backend connect failed");
-  }
-  current().tried[current().attempts++] = index;
-  connect_to(index, true);
-}
-
-void HttpSession::connect_to(uint32_t index, bool allow_pooled) {
-  current().backend = index;
-  health::BackendState& state = backend_state();
-  state.on_start();
-  current().backend_started = true;
-  current().outcome = health::Outcome::kSuccess;
-  const int pooled = allow_pooled ? ctx_->upstreams.take(state, ctx_->now, &tls_[kBackend]) : -1;
-  if (pooled >= 0) {
-    backend_fd_ = pooled;
-    current().backend_reused = true;
-    current().connected_at = ctx_->now;
-    return start_forwarding();
-  }
-  current().backend_reused = false;
-  const int fd = start_connect(current().pool->addresses[index], pool_config().timeouts.connect,
-                               current().connect_timeout);
-  if (fd < 0) {
-    LOG_ERROR("socket for backend %s: %s", state.address().c_str(), std::strerror(-fd));
-    return fail(503, "cannot create a socket");
-  }
-  backend_fd_ = fd;
-}
-
-void HttpSession::on_connected(int result) {
-  if (closing_ || phase_ == Phase::kClosingAfterSend) return;
-  if (result == 0) {
-    current().connected_at = ctx_->now;
-    if (current().pool->tls) return start_backend_tls();
-    return start_forwarding();
-  }
-  const bool timed_out = result == -ECANCELED;
-  log_connect_failure(pool_config(), backend_state().address(), result);
-  backend_state().stats(ctx_->worker_id).connect_failures.add();
-  finish_backend_attempt(timed_out ? health::Outcome::kConnectTimeout
-                                   : health::Outcome::kConnectFailed);
-  close_fd(backend_fd_);
-  if (current().attempts < kMaxConnectAttempts) {
-    listener_stats().retries.add();
-    return connect_backend();
-  }
-  fail(503, "backend connect failed");
-}
-
-void HttpSession::start_backend_tls() {
-  const TlsClientContext& context = *current().pool->tls;
-  const config::PoolTls& settings = context.config();
-  tls_[kBackend] = std::make_unique<TlsChannel>(context.context(), TlsChannel::Role::kClient,
-                                                settings.sni, settings.verify);
-  if (!tls_[kBackend]->valid()) return fail(502, "cannot create a TLS connection");
-  ctx_->timers.schedule(timer_, deadline());  // the handshake gets the connect timeout
-  advance_handshake(kBackend);
-}
-
-// Retried on another backend like a failed connect, unless an operation on the connection is
-// still in flight (a receive while the handshake timed out): then the request gets 502.
-void HttpSession::on_backend_handshake_failed(const char* why) {
-  LOG_WARN("pool %s: TLS handshake with %s failed: %s", pool_config().name.c_str(),
-           backend_state().address().c_str(), why);
-  finish_backend_attempt(health::Outcome::kConnectFailed);
-  if (receiving_[kBackend] || tls_[kBackend]->sending()) {
-    return fail(502, "TLS handshake with the backend failed");
-  }
-  tls_[kBackend].reset();
-  close_fd(backend_fd_);
-  backend_state().stats(ctx_->worker_id).connect_failures.add();
-  if (current().attempts < kMaxConnectAttempts) {
-    listener_stats().retries.add();
-    return connect_backend();
-  }
-  fail(502, "TLS handshake with the backend failed");
-}
-
-void HttpSession::start_forwarding() {
-  set_phase(Phase::kForwarding);
-  // A new connection listens at once, for a 100 Continue or an early response. A reused one
-  // listens once the head is out: a FIN it already holds then means "closed while idle", and
-  // the request can be sent again on a fresh connection.
-  if (!current().backend_reused) arm_receive(kBackend);
-  pump_request();
-}
-
-bool HttpSession::can_resend_after_stale_reuse() const {
-  return current().backend_reused && !current().response_started && current().request_done &&
-         !exchange_->retry_head.empty() && !exchange_->output[kBackend].sending &&
-         current().stale_retries < kMaxStaleRetries &&
-         (!tls_[kBackend] || !tls_[kBackend]->sending());
-}
-
-void HttpSession::retry_after_stale_connection() {
-  ++current().stale_retries;
-  listener_stats().retries.add();
-  LOG_DEBUG("reused connection to %s was closed; resending on a new one",
-            backend_state().address().c_str());
-  finish_backend_attempt(health::Outcome::kSuccess);  // not the backend's fault
-  close_fd(backend_fd_);
-  tls_[kBackend].reset();  // nothing of it is in flight (can_resend_after_stale_reuse)
-  drop_input(kBackend);
-  exchange_->output[kBackend].clear();
-  exchange_->output[kBackend].add_scratch(exchange_->retry_head);
-  set_phase(Phase::kConnecting);
-  connect_to(current().backend, false);
 }
 
 // ---- the response ----
@@ -613,7 +466,7 @@ void HttpSession::finish_exchange() {
 void HttpSession::reset_request_state() {
   exchange_->request.reset();
   exchange_->response.reset();
-  exchange_->retry_head.clear();
+  exchange_->request_head.clear();
   exchange_->state = RequestState();
 }
 
@@ -628,18 +481,12 @@ void HttpSession::format_client_ip() {
   }
 }
 
-void HttpSession::finish_backend_attempt(health::Outcome outcome) {
-  if (!current().backend_started) return;
-  backend_state().on_end(outcome);
-  current().backend_started = false;
-}
-
 void HttpSession::fail(unsigned status, const char* reason) {
   if (exchange_ == nullptr) return close_now(reason);  // never: a failure belongs to a request
   current().status = status;
   current().end_cause = reason;
-  LOG_INFO("listener %s: %u for client %s: %s", listener_->config->name.c_str(), status,
-           client_ip_, reason);
+  LOG_INFO("listener %s: %u for client %s: %s", listener_->config->name.c_str(), status, client_ip_,
+           reason);
   if (current().response_started || exchange_->output[kClient].sending) return close_now(reason);
   PendingOutput& output = exchange_->output[kClient];
   output.clear();

@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "core/http_exchange.hpp"
+#include "core/retry_policy.hpp"
 #include "core/session.hpp"
 #include "core/snapshot.hpp"
 #include "core/tls_channel.hpp"
@@ -66,6 +67,7 @@ class HttpSession final : public Session {
   // Drives a handshake after bytes came in; true once it is complete.
   bool advance_handshake(Side side);
   void start_backend_tls();
+  // A failed or timed-out handshake counts as a failed connect (retried on another backend).
   void on_backend_handshake_failed(const char* why);
   TlsChannel::Status decrypt_into_stash(Side from);
   void send_tls(Side to);
@@ -84,17 +86,27 @@ class HttpSession final : public Session {
   void pump_tunnel(Side from);
   bool on_request_head();
   const Pool* route(const http::Head& head) const;
-  void connect_backend();
-  void connect_to(uint32_t index, bool allow_pooled);
-  void on_connected(int result);
-  void start_forwarding();
-  bool can_resend_after_stale_reuse() const;
-  void retry_after_stale_connection();
   void on_response_head();
   void on_response_done();
   void finish_exchange();
   void reset_request_state();
   void format_client_ip();
+
+  // ---- attempts on backends and retries (http_session_attempt.cpp) ----
+  // Picks a backend not yet tried and connects; with none left, answers `status_if_none`.
+  void connect_backend(unsigned status_if_none = 503, const char* reason_if_none = "");
+  void connect_to(uint32_t index, bool allow_pooled);
+  void on_connected(int result);
+  // A connection taken from the pool is peeked at before use: one the backend wrote on or
+  // closed while idle is closed and the next one taken (the same backend).
+  void check_pooled_connection();
+  void on_pooled_checked(int result);
+  void start_forwarding();
+  // Every failed attempt ends here: the retry policy decides, this carries it out.
+  void on_attempt_failed(AttemptFailure failure);
+  // Drops everything the failed attempt left (connection, TLS channel, input, output, response
+  // parser and what it found), so the next attempt starts as the first one did.
+  void reset_attempt();
   // Reports how the attempt on the current backend ended (once per attempt).
   void finish_backend_attempt(health::Outcome outcome);
   // Answers `status` if nothing of a response reached the client yet, then closes.
@@ -132,6 +144,7 @@ class HttpSession final : public Session {
   Phase phase_ = Phase::kIdle;
   bool client_keep_alive_ = true;
   bool client_eof_ = false;
+  char pooled_peek_ = 0;             // where check_pooled_connection()'s peek lands; never read
   std::array<bool, 2> receiving_{};  // by Side: waiting for the next received bytes
   // A plain client socket keeps one multishot receive armed across requests. A backend
   // connection does not: it goes back to the pool with nothing in flight.

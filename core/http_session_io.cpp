@@ -58,6 +58,7 @@ void HttpSession::release_consumed_input(Side from) {
 void HttpSession::accept_received(Side from, const io_uring_cqe& cqe) {
   const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
   const auto length = static_cast<uint32_t>(cqe.res);
+  if (from == kBackend) current().response_bytes_received = true;
   PendingInput& input = exchange_->input[from];
   if (!input.stash.empty()) {
     input.stash.erase(0, input.stash_offset);
@@ -148,11 +149,8 @@ void HttpSession::on_sent(Side to, int result) {
 
 void HttpSession::on_send_failed(Side to, int result) {
   LOG_DEBUG("send to %s: %s", to == kClient ? "client" : "backend", std::strerror(-result));
-  if (to == kBackend && can_resend_after_stale_reuse() && !receiving_[kBackend]) {
-    retry_after_stale_connection();
-  } else if (to == kBackend && !current().response_started) {
-    current().outcome = health::Outcome::kReset;
-    fail(502, "backend closed the connection while the request was sent");
+  if (to == kBackend && !current().response_started) {
+    on_attempt_failed(AttemptFailure::kSendFailed);
   } else {
     close_now(to == kClient ? "client error" : "backend error", false);
   }

@@ -45,6 +45,7 @@ void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
     return arm_receive(from);
   }
   if (from == kClient) current().bytes_in += received;
+  if (from == kBackend) current().response_bytes_received = true;
   if (from == kClient && phase_ == Phase::kIdle) {
     current().request_started = ctx_->now;
     set_phase(Phase::kReadingHead);
@@ -138,6 +139,9 @@ void HttpSession::on_tls_sent(Side to, int result) {
     if (output != nullptr && output->sending) {
       output->sending = false;
       return on_send_failed(to, result);
+    }
+    if (to == kBackend && phase_ == Phase::kConnecting) {
+      return on_backend_handshake_failed(std::strerror(-result));  // a reset mid-handshake
     }
     LOG_DEBUG("send to %s: %s", to == kClient ? "client" : "backend", std::strerror(-result));
     return close_now(to == kClient ? "client error" : "backend error", false);

@@ -19,6 +19,7 @@ enum class OpKind : uint8_t {
   kSendBackend,
   kShutdownClient,   // FIN toward the client (downstream pipe drained)
   kShutdownBackend,  // FIN toward the backend (upstream pipe drained)
+  kPeekBackend,      // is a connection taken from the idle pool still clean? (never waits)
   kCancel,
   // The control thread's ring (core/server.cpp, core/health_checker.cpp).
   kSignal,        // the signalfd is readable

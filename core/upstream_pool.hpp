@@ -1,7 +1,9 @@
 // Idle keep-alive connections to backends, per worker. A connection is put back only after a
 // response was read completely and both sides agreed to keep it; one past its pool's idle
-// timeout is closed instead of reused. Worker thread only; no operation is in flight on an idle
-// connection, so closing one is always safe.
+// timeout is closed instead of reused. Whether the backend wrote on or closed a connection while
+// it sat here is checked by the session that takes it (HttpSession::check_pooled_connection),
+// through the ring. Worker thread only; no operation is in flight on an idle connection, so
+// closing one is always safe.
 #pragma once
 
 #include <memory>

@@ -64,6 +64,7 @@ struct alignas(64) BackendWorkerStats {
   Counter bytes_in;   // from clients, toward the backend
   Counter bytes_out;  // from the backend, toward clients
   Counter connect_failures;
+  Counter pooled_discarded;  // idle pooled connections the backend closed or wrote on (http)
   LatencyHistogram connect_time;
   LatencyHistogram response_head_time;
 };
