@@ -237,7 +237,7 @@ void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
 
 void HttpSession::on_receive_end(Side from, int result) {
   if (result == -ENOBUFS) {
-    retry_receive_next_turn(from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend);
+    wait_for_buffers(from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend);
     return;
   }
   if (from == kClient) {

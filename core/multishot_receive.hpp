@@ -24,7 +24,8 @@ class MultishotReceive {
     kHandle,      // handle it now, as a single-shot receive's completion
     kQueued,      // it waits here; cancel the receive if should_cancel()
     kRearm,       // the receive ended quietly while the session waits: arm it again now
-    kRetryLater,  // the buffer ring was empty while the session waits: arm again next turn
+    kRetryLater,  // the buffer ring was empty while the session waits: arm again once buffers
+                  // have been given back
     kNothing,     // the receive ended quietly; the session arms it when it next waits
   };
   static constexpr size_t kCancelAt = 2;

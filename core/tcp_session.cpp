@@ -10,7 +10,6 @@
 #include <cstring>
 
 #include "balancers/hash_key.hpp"
-#include "core/levers.hpp"
 #include "core/log.hpp"
 
 namespace ringlb {
@@ -30,7 +29,6 @@ void TcpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   snapshot_ = std::move(snapshot);
   listener_ = &listener;
   started_ = last_activity_ = ctx.now;
-  multishot_ = levers().multishot_receive;
   listener_stats().accepted.add();
   listener_stats().active_up.add();
   if (ctx.access_log.enabled() || listener.pool->balancer->uses_key()) {
@@ -119,34 +117,16 @@ void TcpSession::start_pumping() {
 
 void TcpSession::arm_receive(Direction direction) {
   Pipe& pipe = pipes_[direction];
-  if (closing_ || pipe.receiving || pipe.buffer_id >= 0 || pipe.eof) return;
+  if (closing_ || pipe.receiving || pipe.sending || pipe.buffer_id >= 0 || pipe.spill || pipe.eof) {
+    return;
+  }
   pipe.receiving = true;
-  const OpKind kind = direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend;
-  if (uses_multishot(direction)) return wait_multishot(pipe.receive, source_fd(direction), kind);
-  submit_receive(source_fd(direction), kind);
+  submit_receive(source_fd(direction),
+                 direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
 }
 
 void TcpSession::retry_receive(OpKind kind) {
-  const Direction direction = kind == OpKind::kRecvClient ? kUpstream : kDownstream;
-  Pipe& pipe = pipes_[direction];
-  if (uses_multishot(direction)) {
-    io_uring_cqe next{};
-    if (resume_multishot(pipe.receive, pipe.receiving, source_fd(direction), kind, next)) {
-      on_receive(direction, next);
-    }
-    return;
-  }
-  arm_receive(direction);
-}
-
-// A receive's completion: a multishot one may have to wait until the pipe asks for it.
-void TcpSession::on_receive_completion(Direction direction, OpKind kind, const io_uring_cqe& cqe) {
-  Pipe& pipe = pipes_[direction];
-  if (uses_multishot(direction) &&
-      !route_multishot(pipe.receive, cqe, pipe.receiving, source_fd(direction), kind)) {
-    return;
-  }
-  on_receive(direction, cqe);
+  arm_receive(kind == OpKind::kRecvClient ? kUpstream : kDownstream);
 }
 
 void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
@@ -162,7 +142,7 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
   TlsChannel* tls = tls_[direction].get();  // the source socket's channel
   if (cqe.res > 0 && tls != nullptr) {
     last_activity_ = ctx_->now;
-    tls->feed(ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id)), pipe.length);
+    tls->feed(pipe_data(pipe), pipe.length);
     pipe.length = 0;
     if (!tls->established()) return advance_handshake(static_cast<Socket>(direction));
     return deliver_plaintext(direction);
@@ -176,7 +156,7 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
     pipe.eof = true;
     finish_direction_if_drained(direction);
   } else if (cqe.res == -ENOBUFS) {
-    retry_receive_next_turn(direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
+    wait_for_buffers(direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
   } else {
     if (direction == kDownstream) outcome_ = health::Outcome::kReset;
     LOG_DEBUG("receive from %s: %s", direction == kUpstream ? "client" : "backend",
@@ -189,15 +169,19 @@ void TcpSession::send_pending(Direction direction) {
   Pipe& pipe = pipes_[direction];
   const Socket sink = direction == kUpstream ? kBackendSocket : kClientSocket;
   if (TlsChannel* tls = tls_[sink].get()) {
-    const char* data = ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id)) + pipe.sent;
-    tls->write({data, pipe.length - pipe.sent});
+    tls->write({pipe_data(pipe) + pipe.sent, pipe.length - pipe.sent});
     pipe.flush_mark = tls->produced();
     pipe.sending = true;
+    // The channel holds the bytes now; unless more plaintext is to be read into it, the
+    // buffer goes back before the (maybe slow) peer has taken the ciphertext.
+    if (!pipe.more) return_buffer(pipe);
     return flush_tls(sink);
   }
+  // Bytes in a provided buffer go out with MSG_DONTWAIT first: a sink that cannot take them
+  // at once completes the send short (or -EAGAIN) instead of waiting with the buffer held.
   io_uring_sqe* sqe = ctx_->ring.sqe();
-  const char* data = ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id)) + pipe.sent;
-  io_uring_prep_send(sqe, sink_fd(direction), data, pipe.length - pipe.sent, MSG_NOSIGNAL);
+  io_uring_prep_send(sqe, sink_fd(direction), pipe_data(pipe) + pipe.sent, pipe.length - pipe.sent,
+                     MSG_NOSIGNAL | (pipe.buffer_id >= 0 ? MSG_DONTWAIT : 0));
   pipe.sending = true;
   submit(sqe, direction == kUpstream ? OpKind::kSendBackend : OpKind::kSendClient);
 }
@@ -209,6 +193,7 @@ void TcpSession::on_send(Direction direction, int result) {
     return_buffer(pipe);
     return;
   }
+  if (result == -EAGAIN) result = 0;  // a MSG_DONTWAIT send found the sink's socket full
   if (result < 0) {
     if (direction == kUpstream) outcome_ = health::Outcome::kReset;
     LOG_DEBUG("send to %s: %s", direction == kUpstream ? "backend" : "client",
@@ -218,9 +203,10 @@ void TcpSession::on_send(Direction direction, int result) {
   }
   pipe.sent += static_cast<uint32_t>(result);
   pipe.bytes += static_cast<uint64_t>(result);
-  last_activity_ = ctx_->now;
+  if (result > 0) last_activity_ = ctx_->now;
   if (pipe.sent < pipe.length) {
-    send_pending(direction);  // short send: the rest of the same buffer, in order
+    if (pipe.buffer_id >= 0) spill_unsent(pipe);
+    send_pending(direction);  // short send: the rest, in order; now waiting for the sink
     return;
   }
   on_pipe_sent(direction);
@@ -238,7 +224,10 @@ void TcpSession::on_pipe_sent(Direction direction) {
 
 void TcpSession::finish_direction_if_drained(Direction direction) {
   Pipe& pipe = pipes_[direction];
-  if (!pipe.eof || pipe.buffer_id >= 0 || pipe.sending || pipe.shutting || pipe.shut) return;
+  if (!pipe.eof || pipe.buffer_id >= 0 || pipe.spill || pipe.sending || pipe.shutting ||
+      pipe.shut) {
+    return;
+  }
   const Socket sink = direction == kUpstream ? kBackendSocket : kClientSocket;
   if (TlsChannel* tls = tls_[sink].get(); tls != nullptr && tls->established()) {
     tls->shutdown();  // close_notify first, so the peer can tell the end from a truncation
@@ -271,10 +260,10 @@ void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
       on_connected(cqe.res);
       break;
     case OpKind::kRecvClient:
-      on_receive_completion(kUpstream, kind, cqe);
+      on_receive(kUpstream, cqe);
       break;
     case OpKind::kRecvBackend:
-      on_receive_completion(kDownstream, kind, cqe);
+      on_receive(kDownstream, cqe);
       break;
     case OpKind::kSendBackend:
       if (tls_[kBackendSocket]) {
@@ -331,7 +320,25 @@ void TcpSession::begin_close(const char* cause, bool graceful) {
 }
 
 void TcpSession::return_buffer(Pipe& pipe) {
+  if (pipe.spill) ctx_->spill_chunks.give_back(std::move(pipe.spill));
   if (pipe.buffer_id < 0) return;
+  ctx_->buffers.give_back(static_cast<uint16_t>(pipe.buffer_id));
+  pipe.buffer_id = -1;
+}
+
+char* TcpSession::pipe_data(const Pipe& pipe) const {
+  if (pipe.spill) return pipe.spill.get();
+  return ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id));
+}
+
+// The chunk is as large as a provided buffer, so a TLS source can decrypt its next plaintext
+// into it (read_plaintext) as it would into the buffer.
+void TcpSession::spill_unsent(Pipe& pipe) {
+  pipe.spill = ctx_->spill_chunks.take(ctx_->buffers.buffer_size());
+  const char* data = ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id));
+  std::memcpy(pipe.spill.get(), data + pipe.sent, pipe.length - pipe.sent);
+  pipe.length -= pipe.sent;
+  pipe.sent = 0;
   ctx_->buffers.give_back(static_cast<uint16_t>(pipe.buffer_id));
   pipe.buffer_id = -1;
 }
@@ -339,7 +346,6 @@ void TcpSession::return_buffer(Pipe& pipe) {
 void TcpSession::release() {
   for (Pipe& pipe : pipes_) {
     return_buffer(pipe);
-    pipe.receive.drop_arrivals(ctx_->buffers);
   }
   for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel
   if (backend_started_) backend_state().on_end(outcome_);
@@ -410,7 +416,7 @@ void TcpSession::advance_handshake(Socket socket) {
 TlsChannel::Status TcpSession::read_plaintext(Direction direction) {
   Pipe& pipe = pipes_[direction];
   TlsChannel& tls = *tls_[direction];
-  char* buffer = ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id));
+  char* buffer = pipe_data(pipe);
   const uint32_t capacity = ctx_->buffers.buffer_size();
   uint32_t filled = 0;
   TlsChannel::Status status = TlsChannel::Status::kOk;

@@ -1,0 +1,99 @@
+# Slow readers cannot starve a worker (issue 15, item 3). With workers = 1, a few hundred clients
+# ask for a 50 MB response and never read (SO_RCVBUF 2048). While they sit, a fresh request is
+# answered within a second, ringlb does not spin, and a client that reads slowly gets every byte
+# right; through an http listener and through a tcp listener. ringlb shares 512 receive buffers
+# per worker: a reader that held one for as long as it stalls would lock out everyone else.
+import socket
+import time
+import unittest
+
+from harness import RinglbTestCase, free_port, l4_config
+from http_harness import http_config
+from starvation_harness import (StreamingBackend, cpu_percent, expected_body,
+                                fresh_request_seconds, open_stalled_readers, raise_fd_limit,
+                                trickle_read, wait_backend_stalled)
+
+# More stalled readers than the worker has receive buffers (512), so that one buffer held per
+# reader is enough to show the starvation; small enough for CI.
+STALLED = 600
+MAX_CPU_PERCENT = 20.0  # while nothing happens; a spinning worker uses a whole core
+
+
+class SlowReaderStarvationTest(RinglbTestCase):
+    @classmethod
+    def setUpClass(cls):
+        limit = raise_fd_limit()
+        if limit < 4 * STALLED + 200:
+            raise unittest.SkipTest(f"RLIMIT_NOFILE hard limit {limit} is too low")
+
+    def start_proxy(self, protocol: str) -> tuple[int, StreamingBackend]:
+        backend = self.backend(StreamingBackend)
+        port = free_port()
+        if protocol == "http":
+            config = http_config(port, [backend.port], client_idle="60s", workers=1)
+        else:
+            config = l4_config(port, [backend.port], client_idle="60s", workers=1)
+        self.start_ringlb(config, port)
+        return port, backend
+
+    def stall(self, port: int, backend: StreamingBackend):
+        readers = open_stalled_readers(port, STALLED)
+        for sock in readers:
+            self.addCleanup(sock.close)
+        # Whether or not ringlb lets them all reach the backend, give it time to try.
+        wait_backend_stalled(backend, STALLED, timeout=8)
+
+    def assert_not_starved(self, protocol: str):
+        port, backend = self.start_proxy(protocol)
+        self.stall(port, backend)
+        # A request that arrives meanwhile must neither wait nor make the worker spin.
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as waiting:
+            waiting.sendall(b"GET / HTTP/1.1\r\nHost: fresh.test\r\n\r\n")
+            cpu = cpu_percent(self.ringlb.pid, 2.0)
+        latencies = [fresh_request_seconds(port, timeout=3.0) for _ in range(3)]
+        answered = [t for t in latencies if t is not None]
+        self.assertEqual(len(answered), 3,
+                         f"{protocol}: fresh GET / not answered within 3 s beside {STALLED} "
+                         f"stalled readers (latencies {latencies}; ringlb CPU {cpu:.0f}%)")
+        self.assertLess(max(answered), 1.0,
+                        f"{protocol}: fresh GET / took {max(answered):.2f} s beside {STALLED} "
+                        f"stalled readers")
+        self.assertLess(cpu, MAX_CPU_PERCENT,
+                        f"{protocol}: ringlb used {cpu:.0f}% CPU while {STALLED} readers sat "
+                        f"stalled (a busy loop)")
+        self.assertTrue(self.ringlb.alive(), self.ringlb.log_tail())
+
+    def assert_trickle_reader_served(self, protocol: str):
+        port, backend = self.start_proxy(protocol)
+        self.stall(port, backend)
+        total = 256 * 1024
+        start = time.monotonic()
+        body = trickle_read(port, total, piece=8192, pause=0.01, timeout=10.0)
+        elapsed = time.monotonic() - start
+        self.assertEqual(len(body), total,
+                         f"{protocol}: a slow reader got {len(body)} of {total} body bytes in "
+                         f"{elapsed:.1f} s beside {STALLED} stalled readers")
+        expected = expected_body(0, total)
+        if body != expected:
+            first = next(i for i, (a, b) in enumerate(zip(body, expected)) if a != b)
+            self.fail(f"{protocol}: a slow reader got wrong bytes from body offset {first}")
+        # Only the trickle reader was served meanwhile: the CPU it cost stays far from a core.
+        cpu = cpu_percent(self.ringlb.pid, 2.0)
+        self.assertLess(cpu, MAX_CPU_PERCENT,
+                        f"{protocol}: ringlb used {cpu:.0f}% CPU while readers sat stalled")
+
+    def test_http_stalled_readers_leave_room_for_a_fresh_request(self):
+        self.assert_not_starved("http")
+
+    def test_tcp_stalled_readers_leave_room_for_a_fresh_request(self):
+        self.assert_not_starved("tcp")
+
+    def test_http_slow_trickle_reader_gets_every_byte_beside_stalled_readers(self):
+        self.assert_trickle_reader_served("http")
+
+    def test_tcp_slow_trickle_reader_gets_every_byte_beside_stalled_readers(self):
+        self.assert_trickle_reader_served("tcp")
+
+
+if __name__ == "__main__":
+    unittest.main()
