@@ -206,17 +206,13 @@ void HttpSession::retry_receive(OpKind kind) {
 void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
   receiving_[from] = false;
   const bool has_buffer = (cqe.flags & IORING_CQE_F_BUFFER) != 0;
-  if (close_when_flushed_ != nullptr && has_buffer) {
-    ctx_->buffers.give_back(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
-    return;
-  }
-  if (close_when_flushed_ != nullptr) return;
+  if (close_when_flushed_ != nullptr) return give_back_received(cqe);
   if (tls_[from] && !closing_ && phase_ != Phase::kClosingAfterSend && cqe.res > 0 && has_buffer) {
     return on_tls_receive(from, cqe);
   }
-  if (closing_ || phase_ == Phase::kClosingAfterSend || cqe.res <= 0 || !has_buffer) {
-    if (has_buffer)
-      ctx_->buffers.give_back(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
+  const bool has_bytes = has_buffer || (cqe.flags & MultishotReceive::kHeldBytes) != 0;
+  if (closing_ || phase_ == Phase::kClosingAfterSend || cqe.res <= 0 || !has_bytes) {
+    give_back_received(cqe);
     if (!closing_ && phase_ != Phase::kClosingAfterSend) on_receive_end(from, cqe.res);
     return;
   }
@@ -640,8 +636,8 @@ void HttpSession::fail(unsigned status, const char* reason) {
   if (exchange_ == nullptr) return close_now(reason);  // never: a failure belongs to a request
   current().status = status;
   current().end_cause = reason;
-  LOG_INFO("listener %s: %u for client %s: %s", listener_->config->name.c_str(), status,
-           client_ip_, reason);
+  LOG_INFO("listener %s: %u for client %s: %s", listener_->config->name.c_str(), status, client_ip_,
+           reason);
   if (current().response_started || exchange_->output[kClient].sending) return close_now(reason);
   PendingOutput& output = exchange_->output[kClient];
   output.clear();

@@ -51,7 +51,11 @@ class HttpSession final : public Session {
   void consume(Side from, size_t bytes);
   void stash_unparsed(Side from);
   void release_consumed_input(Side from);
+  // Takes a receive's bytes as input: its provided buffer, or bytes that waited in the client's
+  // multishot receive (MultishotReceive::kHeldBytes).
   void accept_received(Side from, const io_uring_cqe& cqe);
+  // A receive whose bytes nobody will parse: gives its buffer back, if it has one.
+  void give_back_received(const io_uring_cqe& cqe);
   void arm_receive(Side from);
   void send_output(Side to);
   // Submits the plan's pieces from piece_offset on; `flags`: MSG_DONTWAIT for a first attempt.

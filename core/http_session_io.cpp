@@ -56,10 +56,23 @@ void HttpSession::release_consumed_input(Side from) {
   }
 }
 
+void HttpSession::give_back_received(const io_uring_cqe& cqe) {
+  if (cqe.flags & IORING_CQE_F_BUFFER) {
+    ctx_->buffers.give_back(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
+  }
+}
+
 void HttpSession::accept_received(Side from, const io_uring_cqe& cqe) {
   const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
   const auto length = static_cast<uint32_t>(cqe.res);
   PendingInput& input = exchange_->input[from];
+  if ((cqe.flags & IORING_CQE_F_BUFFER) == 0) {  // kHeldBytes: they join the stash, in order
+    release_input_behind(from == kClient ? kBackend : kClient);
+    input.stash.erase(0, input.stash_offset);
+    input.stash_offset = 0;
+    input.stash.append(client_receive_.popped_bytes());
+    return;
+  }
   if (!input.stash.empty()) {
     input.stash.erase(0, input.stash_offset);
     input.stash_offset = 0;

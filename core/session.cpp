@@ -60,6 +60,7 @@ bool Session::route_multishot(MultishotReceive& receive, const io_uring_cqe& cqe
     case MultishotReceive::Route::kHandle:
       return true;
     case MultishotReceive::Route::kQueued:
+      receive.hold_last(ctx_->buffers);
       if (receive.should_cancel()) {
         io_uring_sqe* sqe = ctx_->ring.sqe();
         io_uring_prep_cancel64(sqe, OpTag{kind, tag_.slot, tag_.generation}.encode(), 0);

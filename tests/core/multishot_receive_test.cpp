@@ -1,5 +1,5 @@
 // How a multishot receive's completions are routed: handled at once while the session waits,
-// queued in order otherwise, a cancel asked for once at the backpressure limit, and the quiet
+// queued in order otherwise, a cancel asked for once at the first queued one, and the quiet
 // endings (our cancel, an empty buffer ring) turned into a re-arm only while the session waits.
 // Whole-proxy behaviour (a held-back upload holds few buffers) is tested through real sockets
 // in tests/integration; this pins the order and the edge cases those tests rarely hit.
@@ -41,13 +41,13 @@ TEST(MultishotReceive, AWaitedArrivalIsHandledAtOnceAndTheReceiveStaysArmed) {
   EXPECT_FALSE(receive.has_arrival());
 }
 
-TEST(MultishotReceive, ArrivalsWhileBusyQueueInOrderAndOneCancelIsAskedAtTheLimit) {
+TEST(MultishotReceive, ArrivalsWhileBusyQueueInOrderAndOneCancelIsAskedAtTheFirst) {
   MultishotReceive receive = armed();
   EXPECT_EQ(receive.on_completion(data(10, 1), false), Route::kQueued);
-  EXPECT_FALSE(receive.should_cancel());
-  EXPECT_EQ(receive.on_completion(data(20, 2), false), Route::kQueued);
   EXPECT_TRUE(receive.should_cancel());
-  EXPECT_EQ(receive.on_completion(data(30, 3), false), Route::kQueued);  // already on its way
+  EXPECT_EQ(receive.on_completion(data(20, 2), false), Route::kQueued);
+  EXPECT_FALSE(receive.should_cancel());  // already on its way
+  EXPECT_EQ(receive.on_completion(data(30, 3), false), Route::kQueued);
   EXPECT_FALSE(receive.should_cancel());
   // Even while the session waits, a newer arrival queues behind older ones.
   EXPECT_EQ(receive.on_completion(data(40, 4), true), Route::kQueued);

@@ -180,6 +180,31 @@ def open_stalled_readers(port: int, count: int, receive_buffer: int = 2048) -> l
     return readers
 
 
+def open_pipelining_readers(port: int, count: int, request_bytes: int) -> list[socket.socket]:
+    """`count` clients with a small SO_RCVBUF that send `request_bytes` of pipelined GET /big
+    requests at once (as much as the socket takes) and never read."""
+    one = b"GET /big HTTP/1.1\r\nHost: slow.test\r\n\r\n"
+    burst = one * (request_bytes // len(one))
+    readers = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+            sock.settimeout(5)
+            sock.connect((HOST, port))
+            sock.setblocking(False)
+            try:
+                sock.send(burst)
+            except BlockingIOError:
+                pass
+            readers.append(sock)
+    except BaseException:
+        for sock in readers:
+            sock.close()
+        raise
+    return readers
+
+
 def wait_backend_stalled(backend: StreamingBackend, connections: int, timeout: float) -> bool:
     """True once the backend has `connections` connections and has written nothing for 0.5 s:
     every reader's path is full, as far as ringlb lets it fill."""

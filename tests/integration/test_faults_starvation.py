@@ -10,12 +10,15 @@ import unittest
 from harness import RinglbTestCase, free_port, l4_config
 from http_harness import http_config
 from starvation_harness import (StreamingBackend, cpu_percent, expected_body,
-                                fresh_request_seconds, open_stalled_readers, raise_fd_limit,
-                                trickle_read, wait_backend_stalled)
+                                fresh_request_seconds, open_pipelining_readers,
+                                open_stalled_readers, raise_fd_limit, trickle_read,
+                                wait_backend_stalled)
 
 # More stalled readers than the worker has receive buffers (512), so that one buffer held per
 # reader is enough to show the starvation; small enough for CI.
 STALLED = 600
+# Clients that pipeline 300 KB of requests: each could pin a burst of buffers.
+PIPELINING = 60
 MAX_CPU_PERCENT = 20.0  # while nothing happens; a spinning worker uses a whole core
 
 
@@ -87,6 +90,22 @@ class SlowReaderStarvationTest(RinglbTestCase):
 
     def test_tcp_stalled_readers_leave_room_for_a_fresh_request(self):
         self.assert_not_starved("tcp")
+
+    def test_http_pipelined_requests_of_non_readers_leave_room_for_a_fresh_request(self):
+        """Clients that send many requests at once and read nothing: what ringlb receives from
+        them while their first response stalls must not pin the shared buffers either."""
+        port, backend = self.start_proxy("http")
+        readers = open_pipelining_readers(port, PIPELINING, request_bytes=300_000)
+        for sock in readers:
+            self.addCleanup(sock.close)
+        wait_backend_stalled(backend, PIPELINING, timeout=8)
+        latencies = [fresh_request_seconds(port, timeout=3.0) for _ in range(3)]
+        self.assertNotIn(None, latencies,
+                         f"fresh GET / not answered within 3 s beside {PIPELINING} clients that "
+                         f"pipeline and never read (latencies {latencies})")
+        self.assertLess(max(latencies), 1.0, f"fresh GET / took {max(latencies):.2f} s")
+        cpu = cpu_percent(self.ringlb.pid, 2.0)
+        self.assertLess(cpu, MAX_CPU_PERCENT, f"ringlb used {cpu:.0f}% CPU meanwhile")
 
     def test_http_slow_trickle_reader_gets_every_byte_beside_stalled_readers(self):
         self.assert_trickle_reader_served("http")
