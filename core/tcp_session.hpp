@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -60,6 +61,8 @@ class TcpSession final : public Session {
     uint64_t flush_mark = 0;    // TLS sink: the pipe's bytes are sent once this much ciphertext is
     uint64_t bytes = 0;
   };
+  // How long a closing TLS connection waits for its last alert or close_notify to go out.
+  static constexpr auto kCloseNotifyTimeout = std::chrono::seconds(1);
   enum Direction { kUpstream = 0, kDownstream = 1 };      // client→backend, backend→client
   enum Socket { kClientSocket = 0, kBackendSocket = 1 };  // a direction's source is its socket
 
