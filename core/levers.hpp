@@ -23,8 +23,8 @@ struct Levers {
   RingSetup ring_setup = RingSetup::kDeferTaskrun;
   bool register_ring_fd = false;      // RINGLB_LEVER_REGISTER_RING_FD=1
   bool receive_poll_first = false;    // RINGLB_LEVER_RECV_POLL_FIRST=1
-  // Plain client sockets (and both L4 sockets) keep one multishot receive armed;
-  // RINGLB_LEVER_SINGLE_SHOT_RECV=1 arms a single-shot receive each time instead.
+  // Plain client sockets of http listeners keep one multishot receive armed (L4 sockets never
+  // do); RINGLB_LEVER_SINGLE_SHOT_RECV=1 arms a single-shot receive each time instead.
   bool multishot_receive = true;
   bool tcp_nodelay = true;            // RINGLB_LEVER_NO_NODELAY=1 turns it off
   int socket_buffer_bytes = 0;        // RINGLB_LEVER_SOCKET_BUFFER=BYTES; 0: the kernel's
