@@ -32,6 +32,10 @@ struct Levers {
   // RINGLB_LEVER_BUSY_POLL_US=N: a worker with nothing to do polls its ring for up to N µs
   // before it sleeps, so a packet arriving meanwhile needs no wake-up.
   int busy_poll_us = 0;
+  // Test-only: RINGLB_LEVER_RECEIVE_BUFFERS=N (a power of two) gives each worker N provided
+  // receive buffers instead of 512, so a test can run the buffer ring dry with a few
+  // connections (tests/integration/test_faults_starvation.py). 0: the default.
+  uint32_t receive_buffers = 0;
 };
 
 // The process's levers, read from the environment on the first call (made at start-up, before

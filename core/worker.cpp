@@ -57,7 +57,9 @@ std::string Worker::init(const config::LogConfig& log) {
   int result = ring_.init(kRingEntries);
   if (result < 0) return std::string("io_uring_setup: ") + std::strerror(-result);
   ring_.set_busy_poll(std::chrono::microseconds(levers().busy_poll_us));
-  result = buffers_.init(ring_, kBufferGroup, kReceiveBuffers, kReceiveBufferBytes);
+  const uint32_t buffer_count =
+      levers().receive_buffers ? levers().receive_buffers : kReceiveBuffers;
+  result = buffers_.init(ring_, kBufferGroup, buffer_count, kReceiveBufferBytes);
   if (result < 0) return std::string("provided buffer ring: ") + std::strerror(-result);
   std::string why;
   if (!access_log_.open(log.access, log.format, why)) return why;

@@ -53,8 +53,9 @@ def cpu_percent(pid: int, seconds: float) -> float:
 
 class StreamingBackend:
     """An HTTP/1.1 backend in one selector thread. `GET /big` is answered with a BIG_BODY body
-    written as fast as each socket takes it (so toward a client that never reads, the backend
-    writes until blocked); any other target gets `200 ok` and the connection stays open.
+    (`GET /bytes/N` with N bytes) written as fast as each socket takes it (so toward a client
+    that never reads, the backend writes until blocked); any other target gets `200 ok` and the
+    connection stays open.
 
     `sent` counts body bytes written over all connections, `connections` accepted ones.
     """
@@ -118,9 +119,10 @@ class StreamingBackend:
         head = bytes(state["in"][:end])
         del state["in"][:end + 4]
         target = head.split(b" ", 2)[1] if head.count(b" ") >= 2 else b"/"
-        if target.startswith(b"/big"):
-            state["out"] = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % BIG_BODY
-            state["body_left"], state["offset"] = BIG_BODY, 0
+        if target.startswith(b"/big") or target.startswith(b"/bytes/"):
+            size = BIG_BODY if target.startswith(b"/big") else int(target.split(b"/")[2])
+            state["out"] = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size
+            state["body_left"], state["offset"] = size, 0
         else:
             state["out"] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
@@ -240,6 +242,29 @@ def fresh_request_seconds(port: int, timeout: float) -> float | None:
     except OSError:
         return None
     return time.monotonic() - start
+
+
+def download(port: int, size: int, timeout: float) -> bytes:
+    """GET /bytes/SIZE on a new connection, read as fast as it comes; the body bytes received
+    (fewer than `size` when the connection ended or `timeout` passed first)."""
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout) as sock:
+            sock.sendall(b"GET /bytes/%d HTTP/1.1\r\nHost: fast.test\r\n\r\n" % size)
+            got = bytearray()
+            while time.monotonic() < deadline:
+                end = got.find(b"\r\n\r\n")
+                if end >= 0 and len(got) - end - 4 >= size:
+                    break
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
+                data = sock.recv(1 << 16)
+                if not data:
+                    break
+                got += data
+            end = got.find(b"\r\n\r\n")
+            return bytes(got[end + 4:end + 4 + size]) if end >= 0 else b""
+    except OSError:
+        return b""
 
 
 def trickle_read(port: int, total: int, piece: int, pause: float, timeout: float) -> bytes:

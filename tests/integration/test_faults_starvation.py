@@ -6,10 +6,11 @@
 import socket
 import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
 from harness import RinglbTestCase, free_port, l4_config
 from http_harness import http_config
-from starvation_harness import (StreamingBackend, cpu_percent, expected_body,
+from starvation_harness import (StreamingBackend, cpu_percent, download, expected_body,
                                 fresh_request_seconds, open_pipelining_readers,
                                 open_stalled_readers, raise_fd_limit, trickle_read,
                                 wait_backend_stalled)
@@ -106,6 +107,35 @@ class SlowReaderStarvationTest(RinglbTestCase):
         self.assertLess(max(latencies), 1.0, f"fresh GET / took {max(latencies):.2f} s")
         cpu = cpu_percent(self.ringlb.pid, 2.0)
         self.assertLess(cpu, MAX_CPU_PERCENT, f"ringlb used {cpu:.0f}% CPU meanwhile")
+
+    def assert_transfers_survive_an_empty_buffer_ring(self, protocol: str):
+        """With 2 receive buffers (a test-only lever), 16 concurrent downloads keep finding the
+        ring empty: each receive that does is parked and must be resumed once a buffer comes
+        back, never lost (a transfer would hang) and never retried in a loop."""
+        backend = self.backend(StreamingBackend)
+        port = free_port()
+        env = {"RINGLB_LEVER_RECEIVE_BUFFERS": "2"}
+        if protocol == "http":
+            config = http_config(port, [backend.port], workers=1)
+        else:
+            config = l4_config(port, [backend.port], workers=1)
+        self.start_ringlb(config, port, env=env)
+        size = 2 * (1 << 20)
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            bodies = list(pool.map(lambda _: download(port, size, timeout=30.0), range(16)))
+        expected = expected_body(0, size)
+        complete = sum(1 for body in bodies if body == expected)
+        self.assertEqual(complete, 16, f"{protocol}: {complete} of 16 downloads of {size} bytes "
+                                       f"arrived whole through 2 receive buffers; got "
+                                       f"{[len(body) for body in bodies]} bytes")
+        cpu = cpu_percent(self.ringlb.pid, 1.0)
+        self.assertLess(cpu, MAX_CPU_PERCENT, f"{protocol}: ringlb used {cpu:.0f}% CPU once idle")
+
+    def test_http_transfers_survive_an_empty_buffer_ring(self):
+        self.assert_transfers_survive_an_empty_buffer_ring("http")
+
+    def test_tcp_transfers_survive_an_empty_buffer_ring(self):
+        self.assert_transfers_survive_an_empty_buffer_ring("tcp")
 
     def test_http_slow_trickle_reader_gets_every_byte_beside_stalled_readers(self):
         self.assert_trickle_reader_served("http")
