@@ -8,6 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstring>
+
+#include "core/ring.hpp"
 
 namespace ringlb {
 namespace {
@@ -96,6 +99,34 @@ TEST(MultishotReceive, ALastArrivalWithoutMoreDisarmsButIsStillDelivered) {
   EXPECT_FALSE(receive.armed());
   EXPECT_FALSE(receive.should_cancel());  // nothing armed to cancel
   EXPECT_EQ(receive.pop().res, 50);
+}
+
+TEST(MultishotReceive, AWaitingArrivalKeepsItsBytesButGivesItsBufferBackAtOnce) {
+  Ring ring;
+  ASSERT_EQ(ring.init(8), 0);
+  BufferRing buffers;
+  ASSERT_EQ(buffers.init(ring, 0, 4, 64), 0);
+  MultishotReceive receive = armed();
+  std::memcpy(buffers.data(2), "hello", 5);
+  buffers.note_taken();  // as the worker does for each completion that carries a buffer
+  ASSERT_EQ(receive.on_completion(data(5, 2), false), Route::kQueued);
+  receive.hold_last(buffers);
+  EXPECT_EQ(buffers.available(), 4u);
+  std::memcpy(buffers.data(2), "XXXXX", 5);  // the kernel may fill the buffer again at once
+  std::memcpy(buffers.data(1), " world", 6);
+  buffers.note_taken();
+  ASSERT_EQ(receive.on_completion(data(6, 1), false), Route::kQueued);
+  receive.hold_last(buffers);
+  EXPECT_EQ(buffers.available(), 4u);
+
+  const io_uring_cqe first = receive.pop();
+  EXPECT_EQ(first.flags & IORING_CQE_F_BUFFER, 0u);
+  EXPECT_NE(first.flags & MultishotReceive::kHeldBytes, 0u);
+  EXPECT_EQ(first.res, 5);
+  EXPECT_EQ(receive.popped_bytes(), "hello");
+  EXPECT_EQ(receive.pop().res, 6);
+  EXPECT_EQ(receive.popped_bytes(), " world");
+  EXPECT_FALSE(receive.has_arrival());
 }
 
 }  // namespace
