@@ -180,17 +180,13 @@ void HttpSession::retry_receive(OpKind kind) {
 void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
   receiving_[from] = false;
   const bool has_buffer = (cqe.flags & IORING_CQE_F_BUFFER) != 0;
-  if (close_when_flushed_ != nullptr && has_buffer) {
-    ctx_->buffers.give_back(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
-    return;
-  }
-  if (close_when_flushed_ != nullptr) return;
+  if (close_when_flushed_ != nullptr) return give_back_received(cqe);
   if (tls_[from] && !closing_ && phase_ != Phase::kClosingAfterSend && cqe.res > 0 && has_buffer) {
     return on_tls_receive(from, cqe);
   }
-  if (closing_ || phase_ == Phase::kClosingAfterSend || cqe.res <= 0 || !has_buffer) {
-    if (has_buffer)
-      ctx_->buffers.give_back(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
+  const bool has_bytes = has_buffer || (cqe.flags & MultishotReceive::kHeldBytes) != 0;
+  if (closing_ || phase_ == Phase::kClosingAfterSend || cqe.res <= 0 || !has_bytes) {
+    give_back_received(cqe);
     if (!closing_ && phase_ != Phase::kClosingAfterSend) on_receive_end(from, cqe.res);
     return;
   }
@@ -210,7 +206,7 @@ void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
 
 void HttpSession::on_receive_end(Side from, int result) {
   if (result == -ENOBUFS) {
-    retry_receive_next_turn(from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend);
+    wait_for_buffers(from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend);
     return;
   }
   if (from == kClient) {

@@ -52,10 +52,21 @@ class HttpSession final : public Session {
   void consume(Side from, size_t bytes);
   void stash_unparsed(Side from);
   void release_consumed_input(Side from);
+  // Takes a receive's bytes as input: its provided buffer, or bytes that waited in the client's
+  // multishot receive (MultishotReceive::kHeldBytes).
   void accept_received(Side from, const io_uring_cqe& cqe);
+  // A receive whose bytes nobody will parse: gives its buffer back, if it has one.
+  void give_back_received(const io_uring_cqe& cqe);
   void arm_receive(Side from);
   void send_output(Side to);
+  // Submits the plan's pieces from piece_offset on; `flags`: MSG_DONTWAIT for a first attempt.
+  void submit_send(Side to, int flags);
   void on_sent(Side to, int result);
+  // A send toward a slow peer: copies the unsent rest into scratch and releases the input.
+  void spill_unsent(Side to);
+  // Gives back the provided buffer of the input a plan toward `to` was built from, once nothing
+  // points into it any more (unparsed bytes move to the stash).
+  void release_input_behind(Side to);
   void add_body(Side to, std::string_view bytes, http::Framing framing);
   // Handles a send that failed (result < 0) the same way with or without TLS.
   void on_send_failed(Side to, int result);

@@ -1,7 +1,8 @@
 // HttpSession's byte plumbing: where unparsed input lives (a provided buffer, or the stash when
 // a head straddles receives), and scatter sends built from head scratch and input slices.
-// Invariant: input from one side is released only when no send to the other side is in flight,
-// because that send may point into it.
+// Invariant: input from one side is released only when no send to the other side points into
+// it; a send the peer cannot take at once is first moved into owned memory (spill_unsent), so a
+// slow reader never holds a provided buffer.
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -55,11 +56,24 @@ void HttpSession::release_consumed_input(Side from) {
   }
 }
 
+void HttpSession::give_back_received(const io_uring_cqe& cqe) {
+  if (cqe.flags & IORING_CQE_F_BUFFER) {
+    ctx_->buffers.give_back(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
+  }
+}
+
 void HttpSession::accept_received(Side from, const io_uring_cqe& cqe) {
   const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
   const auto length = static_cast<uint32_t>(cqe.res);
   if (from == kBackend) current().response_bytes_received = true;
   PendingInput& input = exchange_->input[from];
+  if ((cqe.flags & IORING_CQE_F_BUFFER) == 0) {  // kHeldBytes: they join the stash, in order
+    release_input_behind(from == kClient ? kBackend : kClient);
+    input.stash.erase(0, input.stash_offset);
+    input.stash_offset = 0;
+    input.stash.append(client_receive_.popped_bytes());
+    return;
+  }
   if (!input.stash.empty()) {
     input.stash.erase(0, input.stash_offset);
     input.stash_offset = 0;
@@ -95,6 +109,10 @@ void HttpSession::add_body(Side to, std::string_view bytes, http::Framing framin
   output.add_scratch(http::kChunkEnd);
 }
 
+// A plan that points into a provided buffer goes out first with MSG_DONTWAIT: a send the peer
+// cannot take at once then completes (short, or -EAGAIN) instead of waiting for a slow reader
+// while it holds a buffer the whole worker shares, and on_sent() moves the rest into the
+// exchange's own memory. A fast peer takes it all in this one send, as before.
 void HttpSession::send_output(Side to) {
   PendingOutput& output = exchange_->output[to];
   if (output.sending || output.empty() || fd_of(to) < 0) return;
@@ -105,15 +123,21 @@ void HttpSession::send_output(Side to) {
     output.pieces.push_back({const_cast<char*>(data), piece.size});
   }
   output.piece_offset = 0;
+  const bool borrows_buffer = exchange_->input[to == kClient ? kBackend : kClient].buffer_id >= 0;
+  submit_send(to, borrows_buffer ? MSG_DONTWAIT : 0);
+}
+
+void HttpSession::submit_send(Side to, int flags) {
+  PendingOutput& output = exchange_->output[to];
   output.message = {};
-  output.message.msg_iov = output.pieces.data();
-  output.message.msg_iovlen = output.pieces.size();
+  output.message.msg_iov = output.pieces.data() + output.piece_offset;
+  output.message.msg_iovlen = output.pieces.size() - output.piece_offset;
   io_uring_sqe* sqe = ctx_->ring.sqe();
-  if (output.pieces.size() == 1) {
-    io_uring_prep_send(sqe, fd_of(to), output.pieces[0].iov_base, output.pieces[0].iov_len,
-                       MSG_NOSIGNAL);
+  if (output.message.msg_iovlen == 1) {
+    const iovec& piece = output.pieces[output.piece_offset];
+    io_uring_prep_send(sqe, fd_of(to), piece.iov_base, piece.iov_len, MSG_NOSIGNAL | flags);
   } else {
-    io_uring_prep_sendmsg(sqe, fd_of(to), &output.message, MSG_NOSIGNAL);
+    io_uring_prep_sendmsg(sqe, fd_of(to), &output.message, MSG_NOSIGNAL | flags);
   }
   output.sending = true;
   submit(sqe, to == kClient ? OpKind::kSendClient : OpKind::kSendBackend);
@@ -123,8 +147,9 @@ void HttpSession::on_sent(Side to, int result) {
   PendingOutput& output = exchange_->output[to];
   output.sending = false;
   if (closing_) return;
+  if (result == -EAGAIN) result = 0;  // a MSG_DONTWAIT send found the socket full
   if (result < 0) return on_send_failed(to, result);
-  last_activity_ = ctx_->now;
+  if (result > 0) last_activity_ = ctx_->now;
   if (to == kClient) current().bytes_out += static_cast<uint64_t>(result);
   // A short send: skip what went out and send the rest, in order.
   auto remaining = static_cast<size_t>(result);
@@ -136,15 +161,33 @@ void HttpSession::on_sent(Side to, int result) {
     iovec& piece = output.pieces[output.piece_offset];
     piece.iov_base = static_cast<char*>(piece.iov_base) + remaining;
     piece.iov_len -= remaining;
-    output.message.msg_iov = output.pieces.data() + output.piece_offset;
-    output.message.msg_iovlen = output.pieces.size() - output.piece_offset;
-    io_uring_sqe* sqe = ctx_->ring.sqe();
-    io_uring_prep_sendmsg(sqe, fd_of(to), &output.message, MSG_NOSIGNAL);
-    output.sending = true;
-    submit(sqe, to == kClient ? OpKind::kSendClient : OpKind::kSendBackend);
-    return;
+    if (exchange_->input[to == kClient ? kBackend : kClient].buffer_id >= 0) spill_unsent(to);
+    return submit_send(to, 0);  // waits for the peer, holding no provided buffer
   }
   on_output_sent(to);
+}
+
+// The peer is slow: what is left of the plan is copied into the exchange's scratch (pooled, so
+// its capacity is reused), and the provided buffer it pointed into goes back to the ring now.
+// A stalled session so holds at most one buffer's worth of its own memory, and no shared one.
+void HttpSession::spill_unsent(Side to) {
+  PendingOutput& output = exchange_->output[to];
+  std::string& unsent = ctx_->spill;
+  unsent.clear();
+  for (size_t i = output.piece_offset; i < output.pieces.size(); ++i) {
+    unsent.append(static_cast<const char*>(output.pieces[i].iov_base), output.pieces[i].iov_len);
+  }
+  output.scratch.swap(unsent);
+  output.plan.assign(1, PendingOutput::Piece{nullptr, 0, output.scratch.size()});
+  output.pieces.assign(1, iovec{output.scratch.data(), output.scratch.size()});
+  output.piece_offset = 0;
+  release_input_behind(to);
+}
+
+void HttpSession::release_input_behind(Side to) {
+  const Side from = to == kClient ? kBackend : kClient;
+  stash_unparsed(from);  // bytes not parsed yet (a pipelined request) leave the buffer too
+  release_consumed_input(from);
 }
 
 void HttpSession::on_send_failed(Side to, int result) {

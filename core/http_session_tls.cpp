@@ -110,6 +110,7 @@ void HttpSession::send_tls(Side to) {
   }
   TlsChannel& tls = *tls_[to];
   tls.write(plaintext);
+  release_input_behind(to);  // the channel holds the bytes now; the peer may be slow
   output.plan_bytes = plaintext.size();
   output.tls_mark = tls.produced();
   output.sending = true;

@@ -41,6 +41,12 @@ Levers read_levers() {
   if (const char* micros = std::getenv("RINGLB_LEVER_BUSY_POLL_US")) {
     result.busy_poll_us = std::atoi(micros);
   }
+  if (const char* count = std::getenv("RINGLB_LEVER_RECEIVE_BUFFERS")) {
+    const long buffers = std::atol(count);
+    if (buffers > 0 && buffers <= 32768 && (buffers & (buffers - 1)) == 0) {
+      result.receive_buffers = static_cast<uint32_t>(buffers);
+    }
+  }
   return result;
 }
 

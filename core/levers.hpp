@@ -23,8 +23,8 @@ struct Levers {
   RingSetup ring_setup = RingSetup::kDeferTaskrun;
   bool register_ring_fd = false;      // RINGLB_LEVER_REGISTER_RING_FD=1
   bool receive_poll_first = false;    // RINGLB_LEVER_RECV_POLL_FIRST=1
-  // Plain client sockets (and both L4 sockets) keep one multishot receive armed;
-  // RINGLB_LEVER_SINGLE_SHOT_RECV=1 arms a single-shot receive each time instead.
+  // Plain client sockets of http listeners keep one multishot receive armed (L4 sockets never
+  // do); RINGLB_LEVER_SINGLE_SHOT_RECV=1 arms a single-shot receive each time instead.
   bool multishot_receive = true;
   bool tcp_nodelay = true;            // RINGLB_LEVER_NO_NODELAY=1 turns it off
   int socket_buffer_bytes = 0;        // RINGLB_LEVER_SOCKET_BUFFER=BYTES; 0: the kernel's
@@ -32,6 +32,10 @@ struct Levers {
   // RINGLB_LEVER_BUSY_POLL_US=N: a worker with nothing to do polls its ring for up to N µs
   // before it sleeps, so a packet arriving meanwhile needs no wake-up.
   int busy_poll_us = 0;
+  // Test-only: RINGLB_LEVER_RECEIVE_BUFFERS=N (a power of two) gives each worker N provided
+  // receive buffers instead of 512, so a test can run the buffer ring dry with a few
+  // connections (tests/integration/test_faults_starvation.py). 0: the default.
+  uint32_t receive_buffers = 0;
 };
 
 // The process's levers, read from the environment on the first call (made at start-up, before

@@ -29,8 +29,26 @@ bool MultishotReceive::should_cancel() {
   return true;
 }
 
+void MultishotReceive::hold_last(BufferRing& buffers) {
+  io_uring_cqe& last = queue_.back();
+  if ((last.flags & IORING_CQE_F_BUFFER) == 0) return;
+  const auto id = static_cast<uint16_t>(last.flags >> IORING_CQE_BUFFER_SHIFT);
+  if (held_offset_ == held_.size()) {  // all handed over: start again at the front
+    held_.clear();
+    held_offset_ = 0;
+  }
+  if (last.res > 0) held_.append(buffers.data(id), static_cast<size_t>(last.res));
+  buffers.give_back(id);
+  last.flags = (last.flags & (IORING_CQE_F_MORE | IORING_CQE_F_SOCK_NONEMPTY)) | kHeldBytes;
+}
+
 io_uring_cqe MultishotReceive::pop() {
   const io_uring_cqe oldest = queue_[head_++];
+  popped_ = {};
+  if ((oldest.flags & kHeldBytes) != 0 && oldest.res > 0) {
+    popped_ = std::string_view(held_).substr(held_offset_, static_cast<size_t>(oldest.res));
+    held_offset_ += popped_.size();
+  }
   if (head_ == queue_.size()) {
     queue_.clear();
     head_ = 0;
@@ -46,6 +64,9 @@ void MultishotReceive::drop_arrivals(BufferRing& buffers) {
   }
   queue_.clear();
   head_ = 0;
+  held_.clear();
+  held_offset_ = 0;
+  popped_ = {};
 }
 
 }  // namespace ringlb

@@ -134,6 +134,7 @@ int BufferRing::init(Ring& ring, uint16_t group, uint32_t count, uint32_t buffer
 void BufferRing::give_back(uint16_t id) {
   io_uring_buf_ring_add(buf_ring_, data(id), buffer_size_, id, io_uring_buf_ring_mask(count_), 0);
   io_uring_buf_ring_advance(buf_ring_, 1);
+  --taken_;
 }
 
 }  // namespace ringlb

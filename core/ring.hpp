@@ -72,7 +72,12 @@ class BufferRing {
   uint16_t group() const { return group_; }
   uint32_t buffer_size() const { return buffer_size_; }
   char* data(uint16_t id) { return memory_ + static_cast<size_t>(id) * buffer_size_; }
+  // A completion handed out a buffer (IORING_CQE_F_BUFFER); the worker calls this once for each.
+  void note_taken() { ++taken_; }
   void give_back(uint16_t id);
+  // Buffers the kernel can pick from now: the ring's count less those handed out and not yet
+  // given back. A buffer leaves the ring only through a completion, so this is exact.
+  uint32_t available() const { return count_ - taken_; }
 
  private:
   Ring* ring_ = nullptr;
@@ -81,6 +86,7 @@ class BufferRing {
   size_t ring_bytes_ = 0;
   size_t memory_bytes_ = 0;
   uint32_t count_ = 0;
+  uint32_t taken_ = 0;
   uint32_t buffer_size_ = 0;
   uint16_t group_ = 0;
 };

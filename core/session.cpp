@@ -47,7 +47,7 @@ void Session::submit_receive(int fd, OpKind kind, bool multishot) {
 
 void Session::wait_multishot(MultishotReceive& receive, int fd, OpKind kind) {
   if (receive.has_arrival()) {
-    retry_receive_next_turn(kind);
+    hand_over_next_turn(kind);
   } else if (!receive.armed()) {
     arm_multishot(receive, fd, kind);
   }
@@ -60,6 +60,7 @@ bool Session::route_multishot(MultishotReceive& receive, const io_uring_cqe& cqe
     case MultishotReceive::Route::kHandle:
       return true;
     case MultishotReceive::Route::kQueued:
+      receive.hold_last(ctx_->buffers);
       if (receive.should_cancel()) {
         io_uring_sqe* sqe = ctx_->ring.sqe();
         io_uring_prep_cancel64(sqe, OpTag{kind, tag_.slot, tag_.generation}.encode(), 0);
@@ -70,7 +71,7 @@ bool Session::route_multishot(MultishotReceive& receive, const io_uring_cqe& cqe
       arm_multishot(receive, fd, kind);
       return false;
     case MultishotReceive::Route::kRetryLater:
-      retry_receive_next_turn(kind);
+      wait_for_buffers(kind);
       return false;
     case MultishotReceive::Route::kNothing:
       return false;

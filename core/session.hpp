@@ -5,7 +5,6 @@
 
 #include <liburing.h>
 #include <linux/time_types.h>
-
 #include <netinet/in.h>
 
 #include <cstdint>
@@ -73,9 +72,15 @@ class Session {
   // Submits a receive on `fd` into a buffer the kernel picks from the worker's buffer ring;
   // `multishot`: one that stays armed (multishot_receive.hpp).
   void submit_receive(int fd, OpKind kind, bool multishot = false);
-  // The worker calls retry_receive(kind) next loop turn: after -ENOBUFS, or to hand over a
-  // queued multishot completion.
-  void retry_receive_next_turn(OpKind kind) {
+  // The worker calls retry_receive(kind) next loop turn, to hand over a queued multishot
+  // completion.
+  void hand_over_next_turn(OpKind kind) {
+    ctx_->handovers.push_back({kind, tag_.slot, tag_.generation});
+  }
+  // The receive found the buffer ring empty (-ENOBUFS). It is parked: the worker calls
+  // retry_receive(kind) once a buffer has been given back, never merely on the next turn (with
+  // the ring empty that would spin).
+  void wait_for_buffers(OpKind kind) {
     ctx_->starved.push_back({kind, tag_.slot, tag_.generation});
   }
 

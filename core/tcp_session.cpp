@@ -1,5 +1,5 @@
 // The L4 tunnel's state machine: connect (with one retry elsewhere), pump both directions with
-// one buffer each, carry FINs, close by cancelling what is in flight; TLS on either socket.
+// one buffer each, carry FINs, close by cancelling what is in flight. TLS: tcp_session_tls.cpp.
 #include "core/tcp_session.hpp"
 
 #include <netinet/tcp.h>
@@ -10,7 +10,6 @@
 #include <cstring>
 
 #include "balancers/hash_key.hpp"
-#include "core/levers.hpp"
 #include "core/log.hpp"
 
 namespace ringlb {
@@ -18,8 +17,6 @@ namespace {
 
 // A connect that fails is retried once on another backend (spec.md, "Proxy behaviour").
 constexpr uint32_t kMaxConnectAttempts = 2;
-// How long a closing TLS connection waits for its last alert or close_notify to go out.
-constexpr auto kCloseNotifyTimeout = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -30,7 +27,6 @@ void TcpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   snapshot_ = std::move(snapshot);
   listener_ = &listener;
   started_ = last_activity_ = ctx.now;
-  multishot_ = levers().multishot_receive;
   listener_stats().accepted.add();
   listener_stats().active_up.add();
   if (ctx.access_log.enabled() || listener.pool->balancer->uses_key()) {
@@ -119,34 +115,16 @@ void TcpSession::start_pumping() {
 
 void TcpSession::arm_receive(Direction direction) {
   Pipe& pipe = pipes_[direction];
-  if (closing_ || pipe.receiving || pipe.buffer_id >= 0 || pipe.eof) return;
+  if (closing_ || pipe.receiving || pipe.sending || pipe.buffer_id >= 0 || pipe.spill || pipe.eof) {
+    return;
+  }
   pipe.receiving = true;
-  const OpKind kind = direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend;
-  if (uses_multishot(direction)) return wait_multishot(pipe.receive, source_fd(direction), kind);
-  submit_receive(source_fd(direction), kind);
+  submit_receive(source_fd(direction),
+                 direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
 }
 
 void TcpSession::retry_receive(OpKind kind) {
-  const Direction direction = kind == OpKind::kRecvClient ? kUpstream : kDownstream;
-  Pipe& pipe = pipes_[direction];
-  if (uses_multishot(direction)) {
-    io_uring_cqe next{};
-    if (resume_multishot(pipe.receive, pipe.receiving, source_fd(direction), kind, next)) {
-      on_receive(direction, next);
-    }
-    return;
-  }
-  arm_receive(direction);
-}
-
-// A receive's completion: a multishot one may have to wait until the pipe asks for it.
-void TcpSession::on_receive_completion(Direction direction, OpKind kind, const io_uring_cqe& cqe) {
-  Pipe& pipe = pipes_[direction];
-  if (uses_multishot(direction) &&
-      !route_multishot(pipe.receive, cqe, pipe.receiving, source_fd(direction), kind)) {
-    return;
-  }
-  on_receive(direction, cqe);
+  arm_receive(kind == OpKind::kRecvClient ? kUpstream : kDownstream);
 }
 
 void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
@@ -162,7 +140,7 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
   TlsChannel* tls = tls_[direction].get();  // the source socket's channel
   if (cqe.res > 0 && tls != nullptr) {
     last_activity_ = ctx_->now;
-    tls->feed(ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id)), pipe.length);
+    tls->feed(pipe_data(pipe), pipe.length);
     pipe.length = 0;
     if (!tls->established()) return advance_handshake(static_cast<Socket>(direction));
     return deliver_plaintext(direction);
@@ -176,7 +154,7 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
     pipe.eof = true;
     finish_direction_if_drained(direction);
   } else if (cqe.res == -ENOBUFS) {
-    retry_receive_next_turn(direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
+    wait_for_buffers(direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
   } else {
     if (direction == kDownstream) outcome_ = health::Outcome::kReset;
     LOG_DEBUG("receive from %s: %s", direction == kUpstream ? "client" : "backend",
@@ -189,15 +167,19 @@ void TcpSession::send_pending(Direction direction) {
   Pipe& pipe = pipes_[direction];
   const Socket sink = direction == kUpstream ? kBackendSocket : kClientSocket;
   if (TlsChannel* tls = tls_[sink].get()) {
-    const char* data = ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id)) + pipe.sent;
-    tls->write({data, pipe.length - pipe.sent});
+    tls->write({pipe_data(pipe) + pipe.sent, pipe.length - pipe.sent});
     pipe.flush_mark = tls->produced();
     pipe.sending = true;
+    // The channel holds the bytes now; unless more plaintext is to be read into it, the
+    // buffer goes back before the (maybe slow) peer has taken the ciphertext.
+    if (!pipe.more) return_buffer(pipe);
     return flush_tls(sink);
   }
+  // Bytes in a provided buffer go out with MSG_DONTWAIT first: a sink that cannot take them
+  // at once completes the send short (or -EAGAIN) instead of waiting with the buffer held.
   io_uring_sqe* sqe = ctx_->ring.sqe();
-  const char* data = ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id)) + pipe.sent;
-  io_uring_prep_send(sqe, sink_fd(direction), data, pipe.length - pipe.sent, MSG_NOSIGNAL);
+  io_uring_prep_send(sqe, sink_fd(direction), pipe_data(pipe) + pipe.sent, pipe.length - pipe.sent,
+                     MSG_NOSIGNAL | (pipe.buffer_id >= 0 ? MSG_DONTWAIT : 0));
   pipe.sending = true;
   submit(sqe, direction == kUpstream ? OpKind::kSendBackend : OpKind::kSendClient);
 }
@@ -209,6 +191,7 @@ void TcpSession::on_send(Direction direction, int result) {
     return_buffer(pipe);
     return;
   }
+  if (result == -EAGAIN) result = 0;  // a MSG_DONTWAIT send found the sink's socket full
   if (result < 0) {
     if (direction == kUpstream) outcome_ = health::Outcome::kReset;
     LOG_DEBUG("send to %s: %s", direction == kUpstream ? "backend" : "client",
@@ -218,9 +201,10 @@ void TcpSession::on_send(Direction direction, int result) {
   }
   pipe.sent += static_cast<uint32_t>(result);
   pipe.bytes += static_cast<uint64_t>(result);
-  last_activity_ = ctx_->now;
+  if (result > 0) last_activity_ = ctx_->now;
   if (pipe.sent < pipe.length) {
-    send_pending(direction);  // short send: the rest of the same buffer, in order
+    if (pipe.buffer_id >= 0) spill_unsent(pipe);
+    send_pending(direction);  // short send: the rest, in order; now waiting for the sink
     return;
   }
   on_pipe_sent(direction);
@@ -238,7 +222,10 @@ void TcpSession::on_pipe_sent(Direction direction) {
 
 void TcpSession::finish_direction_if_drained(Direction direction) {
   Pipe& pipe = pipes_[direction];
-  if (!pipe.eof || pipe.buffer_id >= 0 || pipe.sending || pipe.shutting || pipe.shut) return;
+  if (!pipe.eof || pipe.buffer_id >= 0 || pipe.spill || pipe.sending || pipe.shutting ||
+      pipe.shut) {
+    return;
+  }
   const Socket sink = direction == kUpstream ? kBackendSocket : kClientSocket;
   if (TlsChannel* tls = tls_[sink].get(); tls != nullptr && tls->established()) {
     tls->shutdown();  // close_notify first, so the peer can tell the end from a truncation
@@ -271,10 +258,10 @@ void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
       on_connected(cqe.res);
       break;
     case OpKind::kRecvClient:
-      on_receive_completion(kUpstream, kind, cqe);
+      on_receive(kUpstream, cqe);
       break;
     case OpKind::kRecvBackend:
-      on_receive_completion(kDownstream, kind, cqe);
+      on_receive(kDownstream, cqe);
       break;
     case OpKind::kSendBackend:
       if (tls_[kBackendSocket]) {
@@ -331,7 +318,25 @@ void TcpSession::begin_close(const char* cause, bool graceful) {
 }
 
 void TcpSession::return_buffer(Pipe& pipe) {
+  if (pipe.spill) ctx_->spill_chunks.give_back(std::move(pipe.spill));
   if (pipe.buffer_id < 0) return;
+  ctx_->buffers.give_back(static_cast<uint16_t>(pipe.buffer_id));
+  pipe.buffer_id = -1;
+}
+
+char* TcpSession::pipe_data(const Pipe& pipe) const {
+  if (pipe.spill) return pipe.spill.get();
+  return ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id));
+}
+
+// The chunk is as large as a provided buffer, so a TLS source can decrypt its next plaintext
+// into it (read_plaintext) as it would into the buffer.
+void TcpSession::spill_unsent(Pipe& pipe) {
+  pipe.spill = ctx_->spill_chunks.take(ctx_->buffers.buffer_size());
+  const char* data = ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id));
+  std::memcpy(pipe.spill.get(), data + pipe.sent, pipe.length - pipe.sent);
+  pipe.length -= pipe.sent;
+  pipe.sent = 0;
   ctx_->buffers.give_back(static_cast<uint16_t>(pipe.buffer_id));
   pipe.buffer_id = -1;
 }
@@ -339,7 +344,6 @@ void TcpSession::return_buffer(Pipe& pipe) {
 void TcpSession::release() {
   for (Pipe& pipe : pipes_) {
     return_buffer(pipe);
-    pipe.receive.drop_arrivals(ctx_->buffers);
   }
   for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel
   if (backend_started_) backend_state().on_end(outcome_);
@@ -349,149 +353,6 @@ void TcpSession::release() {
   close_fd(client_fd_);
   close_fd(backend_fd_);
   snapshot_.reset();
-}
-
-// ---- TLS ----
-
-void TcpSession::start_tls(Socket socket, SSL_CTX* context) {
-  const auto role = socket == kClientSocket ? TlsChannel::Role::kServer : TlsChannel::Role::kClient;
-  const config::PoolTls* pool_tls =
-      socket == kBackendSocket ? &listener_->pool->tls->config() : nullptr;
-  tls_[socket] = pool_tls
-                     ? std::make_unique<TlsChannel>(context, role, pool_tls->sni, pool_tls->verify)
-                     : std::make_unique<TlsChannel>(context, role);
-  if (!tls_[socket]->valid()) {
-    LOG_ERROR("cannot create a TLS connection (out of memory?)");
-    return begin_close("tls error");
-  }
-  advance_handshake(socket);
-}
-
-// One step of a handshake, after new bytes came in (the pipe reading this socket then holds the
-// buffer they came in) or to start a client's.
-void TcpSession::advance_handshake(Socket socket) {
-  TlsChannel& tls = *tls_[socket];
-  TlsChannel::Status status = tls.handshake();
-  const auto from_socket = static_cast<Direction>(socket);
-  Pipe& pipe = pipes_[from_socket];
-  if (status == TlsChannel::Status::kOk && pipe.buffer_id >= 0) {
-    // Application data may have come with the handshake's last flight.
-    status = read_plaintext(from_socket);
-    if (status == TlsChannel::Status::kWantRead) status = TlsChannel::Status::kOk;
-  }
-  flush_tls(socket);
-  if (pipe.length == 0) return_buffer(pipe);
-  if (status == TlsChannel::Status::kWantRead) return arm_receive(from_socket);
-  if (status != TlsChannel::Status::kOk && !tls.established()) {
-    if (socket == kClientSocket) {
-      ctx_->tls.count_failure(tls.plain_http());
-      listener_stats().tls_handshake_failures.add();
-      LOG_DEBUG("listener %s: TLS handshake with a client failed: %s",
-                listener_->config->name.c_str(), tls.failure().c_str());
-      return close_after_flush(socket, "tls handshake failed");
-    }
-    LOG_WARN("pool %s: TLS handshake with %s failed: %s", listener_->pool->config->name.c_str(),
-             backend_state().address().c_str(), tls.failure().c_str());
-    outcome_ = health::Outcome::kConnectFailed;
-    return begin_close("backend tls handshake failed");
-  }
-  if (status == TlsChannel::Status::kFailed) {
-    LOG_DEBUG("TLS error right after the handshake: %s", tls.failure().c_str());
-    return begin_close(socket == kClientSocket ? "client error" : "backend error");
-  }
-  // Plaintext that came along waits in the pipe's buffer until start_pumping() sends it.
-  if (socket == kBackendSocket) return start_pumping();
-  ++ctx_->tls.handshakes;
-  if (tls.resumed()) ++ctx_->tls.resumed;
-  connect_next();
-}
-
-// Decrypts what the source's channel holds into the pipe's buffer, up to its size.
-TlsChannel::Status TcpSession::read_plaintext(Direction direction) {
-  Pipe& pipe = pipes_[direction];
-  TlsChannel& tls = *tls_[direction];
-  char* buffer = ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id));
-  const uint32_t capacity = ctx_->buffers.buffer_size();
-  uint32_t filled = 0;
-  TlsChannel::Status status = TlsChannel::Status::kOk;
-  while (filled < capacity) {
-    size_t read = 0;
-    status = tls.read(buffer + filled, capacity - filled, read);
-    filled += static_cast<uint32_t>(read);
-    if (status != TlsChannel::Status::kOk) break;
-  }
-  pipe.length = filled;
-  pipe.sent = 0;
-  pipe.more = status == TlsChannel::Status::kOk;  // the buffer filled up first
-  if (status == TlsChannel::Status::kClosed) pipe.eof = true;
-  return status;
-}
-
-// Decrypts what the source's channel holds into the pipe's buffer, then sends it on.
-void TcpSession::deliver_plaintext(Direction direction) {
-  Pipe& pipe = pipes_[direction];
-  TlsChannel& tls = *tls_[direction];
-  const TlsChannel::Status status = read_plaintext(direction);
-  const uint32_t filled = pipe.length;
-  flush_tls(static_cast<Socket>(direction));  // reading may have produced a reply (key update)
-  if (status == TlsChannel::Status::kFailed) {
-    LOG_DEBUG("TLS error from %s: %s", direction == kUpstream ? "client" : "backend",
-              tls.failure().c_str());
-    if (direction == kDownstream) outcome_ = health::Outcome::kReset;
-    return begin_close(direction == kUpstream ? "client error" : "backend error");
-  }
-  if (filled > 0) return send_pending(direction);
-  return_buffer(pipe);
-  if (pipe.eof) return finish_direction_if_drained(direction);
-  arm_receive(direction);
-}
-
-void TcpSession::flush_tls(Socket socket) {
-  TlsChannel* tls = tls_[socket].get();
-  const int fd = socket == kClientSocket ? client_fd_ : backend_fd_;
-  if (tls == nullptr || tls->sending() || closing_ || fd < 0) return;
-  const std::string_view bytes = tls->next_send();
-  if (bytes.empty()) return;
-  io_uring_sqe* sqe = ctx_->ring.sqe();
-  io_uring_prep_send(sqe, fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-  submit(sqe, socket == kClientSocket ? OpKind::kSendClient : OpKind::kSendBackend);
-}
-
-void TcpSession::on_tls_sent(Socket socket, int result) {
-  TlsChannel& tls = *tls_[socket];
-  tls.on_sent(result > 0 ? static_cast<size_t>(result) : 0);
-  if (closing_) return;
-  if (result < 0) {
-    LOG_DEBUG("send to %s: %s", socket == kClientSocket ? "client" : "backend",
-              std::strerror(-result));
-    if (socket == kBackendSocket) outcome_ = health::Outcome::kReset;
-    return begin_close(socket == kClientSocket ? "client error" : "backend error");
-  }
-  last_activity_ = ctx_->now;
-  flush_tls(socket);
-  if (close_when_flushed_ != nullptr) {
-    if (tls.flushed()) begin_close(close_when_flushed_, false);
-    return;
-  }
-  const Direction into = socket == kClientSocket ? kDownstream : kUpstream;
-  Pipe& pipe = pipes_[into];
-  if (pipe.sending && tls.sent_total() >= pipe.flush_mark) {
-    pipe.sending = false;
-    pipe.bytes += pipe.length - pipe.sent;
-    pipe.sent = pipe.length;
-    return on_pipe_sent(into);
-  }
-  if (pipe.close_notify && tls.flushed()) {
-    pipe.close_notify = false;
-    finish_direction_if_drained(into);
-  }
-}
-
-// Lets an alert the channel produced reach the peer before the connection closes.
-void TcpSession::close_after_flush(Socket socket, const char* cause) {
-  if (tls_[socket]->flushed()) return begin_close(cause, false);
-  close_when_flushed_ = cause;
-  ctx_->timers.schedule(timer_, ctx_->now + kCloseNotifyTimeout);
 }
 
 void TcpSession::count_connection() {

@@ -1,7 +1,10 @@
 // A layer-4 session: one client connection tunnelled byte for byte to one backend. Each
 // direction holds at most one buffer, and a new receive is armed only once that buffer has been
-// fully sent: the slower side sets the pace (backpressure). FINs are carried separately in each
-// direction (half-close).
+// fully sent: the slower side sets the pace (backpressure). A send the sink cannot take at once
+// moves its rest into an owned chunk and gives the provided buffer back, so a slow reader holds
+// none of the buffers the worker shares. Receives are single-shot: a multishot receive would
+// keep draining the source into shared buffers while the sink is stalled. FINs are carried
+// separately in each direction (half-close).
 //
 // TLS, on either socket: a TLS listener's session first completes the handshake with the client
 // and only then connects to a backend; a TLS pool's session does a client handshake once
@@ -16,6 +19,7 @@
 #include <netinet/in.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -43,7 +47,8 @@ class TcpSession final : public Session {
  private:
   // One direction of the tunnel: bytes received from one socket, sent to the other.
   struct Pipe {
-    int32_t buffer_id = -1;  // provided buffer held while its bytes are being sent
+    int32_t buffer_id = -1;         // provided buffer held while its bytes are being sent...
+    std::unique_ptr<char[]> spill;  // ...or, once a send stalled, the owned chunk they moved to
     uint32_t length = 0;
     uint32_t sent = 0;
     bool receiving = false;
@@ -55,14 +60,14 @@ class TcpSession final : public Session {
     bool close_notify = false;  // TLS sink: waiting for close_notify to go out before the FIN
     uint64_t flush_mark = 0;    // TLS sink: the pipe's bytes are sent once this much ciphertext is
     uint64_t bytes = 0;
-    MultishotReceive receive;  // a plain source socket's receive, kept armed
   };
+  // How long a closing TLS connection waits for its last alert or close_notify to go out.
+  static constexpr auto kCloseNotifyTimeout = std::chrono::seconds(1);
   enum Direction { kUpstream = 0, kDownstream = 1 };      // client→backend, backend→client
   enum Socket { kClientSocket = 0, kBackendSocket = 1 };  // a direction's source is its socket
 
   void connect_next();
   void on_connected(int result);
-  void on_receive_completion(Direction direction, OpKind kind, const io_uring_cqe& cqe);
   void on_receive(Direction direction, const io_uring_cqe& cqe);
   void on_send(Direction direction, int result);
   void arm_receive(Direction direction);
@@ -82,7 +87,12 @@ class TcpSession final : public Session {
   // Closes the session; `graceful` first lets a TLS client's close_notify go out.
   void begin_close(const char* cause, bool graceful = true);
   health::BackendState& backend_state() const;
+  // Gives back the pipe's provided buffer and its spill chunk, whichever it holds.
   void return_buffer(Pipe& pipe);
+  // Where the pipe's bytes are: its provided buffer or its spill chunk.
+  char* pipe_data(const Pipe& pipe) const;
+  // The sink did not take all of the pipe's bytes: moves the rest into an owned chunk.
+  void spill_unsent(Pipe& pipe);
   void log_access();
   // At release: the listener's and backend's byte counts, the connection's duration.
   void count_connection();
@@ -91,11 +101,6 @@ class TcpSession final : public Session {
   }
   int source_fd(Direction direction) const {
     return direction == kUpstream ? client_fd_ : backend_fd_;
-  }
-  // A plain source socket keeps a multishot receive armed; a TLS one (whose handshake needs
-  // each receive asked for) gets single-shot receives.
-  bool uses_multishot(Direction direction) const {
-    return multishot_ && !tls_[direction];
   }
   int sink_fd(Direction direction) const {
     return direction == kUpstream ? backend_fd_ : client_fd_;
@@ -111,7 +116,6 @@ class TcpSession final : public Session {
   std::array<uint32_t, 2> tried_{};
   uint32_t attempts_ = 0;
   std::array<Pipe, 2> pipes_{};
-  bool multishot_ = false;  // the lever (levers.hpp), read at start
   bool backend_started_ = false;  // on_start() called, on_end() not yet
   const char* end_cause_ = "";
   health::Outcome outcome_ = health::Outcome::kSuccess;

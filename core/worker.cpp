@@ -57,7 +57,9 @@ std::string Worker::init(const config::LogConfig& log) {
   int result = ring_.init(kRingEntries);
   if (result < 0) return std::string("io_uring_setup: ") + std::strerror(-result);
   ring_.set_busy_poll(std::chrono::microseconds(levers().busy_poll_us));
-  result = buffers_.init(ring_, kBufferGroup, kReceiveBuffers, kReceiveBufferBytes);
+  const uint32_t buffer_count =
+      levers().receive_buffers ? levers().receive_buffers : kReceiveBuffers;
+  result = buffers_.init(ring_, kBufferGroup, buffer_count, kReceiveBufferBytes);
   if (result < 0) return std::string("provided buffer ring: ") + std::strerror(-result);
   std::string why;
   if (!access_log_.open(log.access, log.format, why)) return why;
@@ -388,15 +390,31 @@ void Worker::free_session_if_finished(Session& session, uint32_t slot) {
 }
 
 void Worker::retry_starved_receives() {
-  if (ctx_.starved.empty()) return;
+  if (!ctx_.handovers.empty()) {
+    std::vector<OpTag> handovers;
+    handovers.swap(ctx_.handovers);
+    for (const OpTag& tag : handovers) retry_receive(tag);
+  }
+  // Parked receives resume oldest first, as many as there are free buffers: with the ring
+  // empty nothing is retried (no spin), and a buffer given back goes to the longest waiter.
+  uint32_t free_buffers = buffers_.available();
+  if (ctx_.starved.empty() || free_buffers == 0) return;
   std::vector<OpTag> starved;
   starved.swap(ctx_.starved);
-  for (const OpTag& tag : starved) {
-    if (Session* session = live_session(tag)) {
-      session->retry_receive(tag.kind);
-      free_session_if_finished(*session, tag.slot);  // a handed-over EOF may end it
-    }
+  size_t next = 0;
+  for (; next < starved.size() && free_buffers > 0; ++next) {
+    if (retry_receive(starved[next])) --free_buffers;
   }
+  ctx_.starved.insert(ctx_.starved.begin(), starved.begin() + static_cast<ptrdiff_t>(next),
+                      starved.end());
+}
+
+bool Worker::retry_receive(OpTag tag) {
+  Session* session = live_session(tag);
+  if (session == nullptr) return false;
+  session->retry_receive(tag.kind);
+  free_session_if_finished(*session, tag.slot);  // a handed-over EOF may end it
+  return true;
 }
 
 void Worker::dispatch(const io_uring_cqe& cqe) {
@@ -413,9 +431,13 @@ void Worker::dispatch(const io_uring_cqe& cqe) {
     default:
       break;
   }
+  if (cqe.flags & IORING_CQE_F_BUFFER) buffers_.note_taken();
   Session* session = live_session(tag);
   if (session == nullptr) {
     LOG_ERROR("stale completion for slot %u dropped", tag.slot);  // a lifetime bug if ever seen
+    if (cqe.flags & IORING_CQE_F_BUFFER) {
+      buffers_.give_back(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
+    }
     return;
   }
   session->on_completion(tag.kind, cqe);

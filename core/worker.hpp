@@ -79,6 +79,8 @@ class Worker {
   void handle_commands();
   void abort_all_sessions(const char* cause);
   void retry_starved_receives();
+  // Calls the session's retry_receive; false when the session is gone.
+  bool retry_receive(OpTag tag);
   void arm_wake();
   void reopen_access_log_if_asked();
   void follow_access_log_settings();

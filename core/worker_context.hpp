@@ -10,6 +10,7 @@
 #include "core/http_exchange.hpp"
 #include "core/op_tag.hpp"
 #include "core/ring.hpp"
+#include "core/spill_pool.hpp"
 #include "core/timer_wheel.hpp"
 #include "core/upstream_pool.hpp"
 
@@ -36,12 +37,17 @@ struct WorkerContext {
   HttpExchangePool& exchanges;
   uint32_t worker_id = 0;
   TimerWheel::Clock::time_point now;  // read once per loop turn
-  // Receives to resume next turn (the worker calls retry_receive): ones that found the buffer
-  // ring empty (-ENOBUFS), and multishot completions queued for a session that now waits.
-  std::vector<OpTag> starved;
+  // Multishot completions queued for a session that now waits: handed over next turn (the
+  // worker calls retry_receive).
+  std::vector<OpTag> handovers{};
+  // Receives that found the buffer ring empty (-ENOBUFS), oldest first. The worker resumes as
+  // many as buffers have come back, so a parked receive costs nothing while the ring is empty.
+  std::vector<OpTag> starved{};
   uint64_t random_state = 0x9E3779B97F4A7C15ull;  // seeded per worker; request ids only
   TlsCounters tls{};
   std::string tls_plaintext{};  // where a send plan is gathered before it is encrypted, reused
+  std::string spill{};          // where a stalled send's rest is gathered (HttpSession), reused
+  SpillPool spill_chunks{};     // where a stalled send's rest waits (TcpSession)
 };
 
 // 32 lowercase hex digits from the worker's generator (splitmix64): unique enough to correlate

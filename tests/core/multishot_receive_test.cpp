@@ -1,5 +1,5 @@
 // How a multishot receive's completions are routed: handled at once while the session waits,
-// queued in order otherwise, a cancel asked for once at the backpressure limit, and the quiet
+// queued in order otherwise, a cancel asked for once at the first queued one, and the quiet
 // endings (our cancel, an empty buffer ring) turned into a re-arm only while the session waits.
 // Whole-proxy behaviour (a held-back upload holds few buffers) is tested through real sockets
 // in tests/integration; this pins the order and the edge cases those tests rarely hit.
@@ -8,6 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstring>
+
+#include "core/ring.hpp"
 
 namespace ringlb {
 namespace {
@@ -41,13 +44,13 @@ TEST(MultishotReceive, AWaitedArrivalIsHandledAtOnceAndTheReceiveStaysArmed) {
   EXPECT_FALSE(receive.has_arrival());
 }
 
-TEST(MultishotReceive, ArrivalsWhileBusyQueueInOrderAndOneCancelIsAskedAtTheLimit) {
+TEST(MultishotReceive, ArrivalsWhileBusyQueueInOrderAndOneCancelIsAskedAtTheFirst) {
   MultishotReceive receive = armed();
   EXPECT_EQ(receive.on_completion(data(10, 1), false), Route::kQueued);
-  EXPECT_FALSE(receive.should_cancel());
-  EXPECT_EQ(receive.on_completion(data(20, 2), false), Route::kQueued);
   EXPECT_TRUE(receive.should_cancel());
-  EXPECT_EQ(receive.on_completion(data(30, 3), false), Route::kQueued);  // already on its way
+  EXPECT_EQ(receive.on_completion(data(20, 2), false), Route::kQueued);
+  EXPECT_FALSE(receive.should_cancel());  // already on its way
+  EXPECT_EQ(receive.on_completion(data(30, 3), false), Route::kQueued);
   EXPECT_FALSE(receive.should_cancel());
   // Even while the session waits, a newer arrival queues behind older ones.
   EXPECT_EQ(receive.on_completion(data(40, 4), true), Route::kQueued);
@@ -96,6 +99,34 @@ TEST(MultishotReceive, ALastArrivalWithoutMoreDisarmsButIsStillDelivered) {
   EXPECT_FALSE(receive.armed());
   EXPECT_FALSE(receive.should_cancel());  // nothing armed to cancel
   EXPECT_EQ(receive.pop().res, 50);
+}
+
+TEST(MultishotReceive, AWaitingArrivalKeepsItsBytesButGivesItsBufferBackAtOnce) {
+  Ring ring;
+  ASSERT_EQ(ring.init(8), 0);
+  BufferRing buffers;
+  ASSERT_EQ(buffers.init(ring, 0, 4, 64), 0);
+  MultishotReceive receive = armed();
+  std::memcpy(buffers.data(2), "hello", 5);
+  buffers.note_taken();  // as the worker does for each completion that carries a buffer
+  ASSERT_EQ(receive.on_completion(data(5, 2), false), Route::kQueued);
+  receive.hold_last(buffers);
+  EXPECT_EQ(buffers.available(), 4u);
+  std::memcpy(buffers.data(2), "XXXXX", 5);  // the kernel may fill the buffer again at once
+  std::memcpy(buffers.data(1), " world", 6);
+  buffers.note_taken();
+  ASSERT_EQ(receive.on_completion(data(6, 1), false), Route::kQueued);
+  receive.hold_last(buffers);
+  EXPECT_EQ(buffers.available(), 4u);
+
+  const io_uring_cqe first = receive.pop();
+  EXPECT_EQ(first.flags & IORING_CQE_F_BUFFER, 0u);
+  EXPECT_NE(first.flags & MultishotReceive::kHeldBytes, 0u);
+  EXPECT_EQ(first.res, 5);
+  EXPECT_EQ(receive.popped_bytes(), "hello");
+  EXPECT_EQ(receive.pop().res, 6);
+  EXPECT_EQ(receive.popped_bytes(), " world");
+  EXPECT_FALSE(receive.has_arrival());
 }
 
 }  // namespace
