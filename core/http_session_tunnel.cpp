@@ -22,6 +22,8 @@ void HttpSession::pump_tunnel(Side from) {
     return send_output(to);
   }
   release_consumed_input(from);
+  // A client that half-closed right after its upgrade request did so before the tunnel began.
+  if (from == kClient && client_eof_) tunnel_[kClient].eof = true;
   if (tunnel_[from].eof) return finish_tunnel_direction(from);
   arm_receive(from);
 }
