@@ -29,7 +29,8 @@ void HttpSession::pump_tunnel(Side from) {
 }
 
 void HttpSession::on_tunnel_receive_end(Side from, int result) {
-  if (result < 0) return close_now(from == kClient ? "client error" : "backend error");
+  // A reset truncates the stream: no close_notify, which would tell a TLS client it was whole.
+  if (result < 0) return close_now(from == kClient ? "client error" : "backend error", false);
   tunnel_[from].eof = true;
   pump_tunnel(from);
 }

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import threading
 import time
@@ -37,6 +38,7 @@ class HalfCloseWsBackend(_ThreadedServer):
 
     "client-first": reads until the client's FIN, waits a little, then sends `reply` and closes.
     "backend-first": shuts its sending side at once (SHUT_WR), then reads until the client's FIN.
+    "reset": resets the connection (RST) a moment after the greeting.
     `received` holds, per connection, every tunnel byte that arrived after the request head.
     """
 
@@ -64,6 +66,10 @@ class HalfCloseWsBackend(_ThreadedServer):
             head += data
         got = bytearray(head[head.index(b"\r\n\r\n") + 4:])
         conn.sendall(SWITCHING + GREETING)
+        if self.scenario == "reset":
+            time.sleep(0.1)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return  # closing with a zero linger sends RST
         if self.scenario == "backend-first":
             conn.shutdown(socket.SHUT_WR)
         while data := conn.recv(1 << 16):
@@ -264,6 +270,17 @@ class TlsTunnelHalfCloseTest(HalfClosedTunnelTests, HttpTestCase):
 
     def connect(self):
         return TlsTunnelClient(self.port, self.context, "a.test")
+
+    def test_a_backend_reset_reaches_the_tls_client_as_an_unclean_end(self):
+        self.start_with(self.backend(HalfCloseWsBackend, "reset"))
+        client = self.upgrade()
+        try:
+            self.assertEqual(client.recv(), b"")
+        except ConnectionResetError:
+            return  # a reset is unclean too
+        self.assertFalse(client.ended_cleanly(),
+                         "close_notify after a backend reset: the client takes a cut stream "
+                         "for a whole one")
 
 
 @unittest.skipUnless(have_openssl(), "the openssl command line tool is not installed")
