@@ -1,8 +1,8 @@
 # Hostile peers on an upgraded (WebSocket) connection and at start-up. A FIN from one side of a
 # tunnel ends only that direction: the other side's bytes still flow, then its own FIN ends the
 # tunnel. On a TLS listener close_notify is the client's FIN, and ringlb's half-close toward the
-# client is close_notify then FIN. A SIGHUP sent in the first moments of start-up never kills
-# the process.
+# client is close_notify then FIN; a backend reset reaches that client without close_notify. A
+# SIGHUP sent in the first moments of start-up never kills the process.
 import hashlib
 import os
 import signal
