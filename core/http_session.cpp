@@ -159,6 +159,12 @@ void HttpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
     case OpKind::kPeekBackend:
       on_pooled_checked(cqe.res);
       break;
+    case OpKind::kShutdownClient:
+      on_tunnel_shutdown(kClient, cqe.res);
+      break;
+    case OpKind::kShutdownBackend:
+      on_tunnel_shutdown(kBackend, cqe.res);
+      break;
     default:
       break;  // link timeouts and cancels carry nothing to act on
   }
@@ -209,16 +215,15 @@ void HttpSession::on_receive_end(Side from, int result) {
     wait_for_buffers(from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend);
     return;
   }
+  if (phase_ == Phase::kTunnel) return on_tunnel_receive_end(from, result);
   if (from == kClient) {
     client_eof_ = true;
     if (result < 0) return close_now("client error");
     if (phase_ == Phase::kIdle) return close_now("client closed");
-    if (!current().request_done || phase_ == Phase::kTunnel)
-      return close_now("client closed early");
+    if (!current().request_done) return close_now("client closed early");
     client_keep_alive_ = false;  // request complete: still deliver the response
     return;
   }
-  if (phase_ == Phase::kTunnel) return close_now("done");
   if (result == 0 && phase_ == Phase::kResponding &&
       exchange_->response.head().framing == Framing::kUntilClose) {
     if (exchange_->response.finish_on_close() == ParseEvent::kDone) {
@@ -410,20 +415,6 @@ void HttpSession::on_response_done() {
   current().response_done = true;
   if (!exchange_->output[kClient].empty()) return send_output(kClient);
   finish_exchange();
-}
-
-void HttpSession::pump_tunnel(Side from) {
-  const Side to = from == kClient ? kBackend : kClient;
-  PendingOutput& output = exchange_->output[to];
-  if (output.sending) return;
-  const std::string_view input = pending(from);
-  if (!input.empty()) {
-    output.add_bytes(input);
-    consume(from, input.size());
-    return send_output(to);
-  }
-  release_consumed_input(from);
-  arm_receive(from);
 }
 
 // ---- ending a request ----

@@ -2,7 +2,8 @@
 // request is parsed (never forwarded raw), routed to a pool, sent to a backend over a pooled or
 // new connection with a re-serialized head, and its response is parsed and re-framed on the way
 // back. Bodies stream with one buffer in flight per direction (backpressure). A websocket
-// upgrade turns the session into a byte tunnel after the backend's 101.
+// upgrade turns the session into a byte tunnel after the backend's 101, which carries each
+// side's FIN (or a TLS side's close_notify) on separately and closes once both have ended.
 //
 // TLS (a TLS listener, a TLS pool) sits between the ring and the parser: received ciphertext
 // goes into the side's channel and the plaintext into that side's input stash; a send plan is
@@ -94,7 +95,20 @@ class HttpSession final : public Session {
   void pump(Side from);
   void pump_request();
   void pump_response();
+  // ---- the tunnel after a 101 (http_session_tunnel.cpp) ----
   void pump_tunnel(Side from);
+  // `from` sent FIN (result 0) or failed (result < 0).
+  void on_tunnel_receive_end(Side from, int result);
+  // A TLS side's decrypted bytes arrived; `closed`: its close_notify came with them.
+  void on_tunnel_tls_receive(Side from, bool closed);
+  // Sends `from`'s FIN on to the other side once everything `from` sent has gone there.
+  void finish_tunnel_direction(Side from);
+  void on_tunnel_shutdown(Side to, int result);
+  // A close_notify toward `to` is on its way; the FIN follows once it has gone out.
+  bool tunnel_close_notify_pending(Side to) const {
+    return phase_ == Phase::kTunnel && tunnel_[to].close_notify;
+  }
+  void on_tunnel_close_notify_sent(Side to);
   bool on_request_head();
   const Pool* route(const http::Head& head) const;
   void on_response_head();
@@ -157,6 +171,14 @@ class HttpSession final : public Session {
   bool client_eof_ = false;
   char pooled_peek_ = 0;             // where check_pooled_connection()'s peek lands; never read
   std::array<bool, 2> receiving_{};  // by Side: waiting for the next received bytes
+  // One socket of the tunnel: the FIN its peer sent us, and ours toward it.
+  struct TunnelEnd {
+    bool eof = false;           // the peer sent FIN (or close_notify); no more receives
+    bool close_notify = false;  // TLS: our close_notify is going out; the FIN waits for it
+    bool shutting = false;      // our FIN (shutdown SHUT_WR) is in flight
+    bool shut = false;          // our FIN went out
+  };
+  std::array<TunnelEnd, 2> tunnel_{};  // by Side; only in Phase::kTunnel
   // A plain client socket keeps one multishot receive armed across requests. A backend
   // connection does not: it goes back to the pool with nothing in flight.
   bool client_multishot_ = false;

@@ -40,6 +40,10 @@ void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
     if (from == kBackend) current().outcome = health::Outcome::kReset;
     return close_now(from == kClient ? "client tls error" : "backend tls error", false);
   }
+  if (phase_ == Phase::kTunnel) {
+    if (from == kClient) current().bytes_in += received;
+    return on_tunnel_tls_receive(from, status == TlsChannel::Status::kClosed);
+  }
   if (received == 0) {  // a partial record, a ticket, or a close_notify: nothing to parse yet
     if (lent_now) ctx_->exchanges.release(std::move(exchange_));
     return arm_receive(from);
@@ -149,6 +153,7 @@ void HttpSession::on_tls_sent(Side to, int result) {
   }
   last_activity_ = ctx_->now;
   flush_tls(to);
+  if (tunnel_close_notify_pending(to) && tls.flushed()) return on_tunnel_close_notify_sent(to);
   if (output == nullptr || !output->sending || tls.sent_total() < output->tls_mark) return;
   output->sending = false;
   if (to == kClient) current().bytes_out += output->plan_bytes;

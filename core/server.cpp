@@ -67,14 +67,20 @@ uint32_t resolve_workers(const config::Config& config) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-// Signals are taken synchronously through a signalfd; they must be blocked in every thread,
-// so this runs before any thread starts.
-int block_signals() {
+sigset_t control_signal_set() {
   sigset_t set;
   sigemptyset(&set);
   for (int signal : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) sigaddset(&set, signal);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+// Signals are taken synchronously through a signalfd; they must be blocked in every thread,
+// so this runs before any thread starts (main() blocked them already; a signal that came since
+// is pending and the signalfd reads it).
+int block_signals() {
+  block_control_signals();
   ::signal(SIGPIPE, SIG_IGN);
+  const sigset_t set = control_signal_set();
   return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
@@ -124,8 +130,7 @@ class Server final : public AdminControl {
   Ring control_ring_;
   bool signal_poll_armed_ = false;
   HealthChecker health_{control_ring_, backends_, [this] { republish_for_health(); }};
-  AdminServer admin_{control_ring_,
-                     [this](const AdminRequest& request) {
+  AdminServer admin_{control_ring_, [this](const AdminRequest& request) {
                        return handle_admin_request(request, *this);
                      }};
   bool admin_on_loopback_ = true;
@@ -464,8 +469,8 @@ std::string Server::set_weight(const Pool& pool, uint32_t backend, uint32_t weig
   snapshots_.publish(current_);
   for (auto& worker : workers_) worker->wake();
   health_.on_reload(*current_);
-  LOG_INFO("admin: pool %s: backend %s weight %u -> %u (until the next reload)",
-           key.first.c_str(), key.second.c_str(), before, weight);
+  LOG_INFO("admin: pool %s: backend %s weight %u -> %u (until the next reload)", key.first.c_str(),
+           key.second.c_str(), before, weight);
   return {};
 }
 
@@ -497,6 +502,13 @@ void Server::join_workers() {
 }
 
 }  // namespace
+
+sigset_t block_control_signals() {
+  const sigset_t set = control_signal_set();
+  sigset_t previous;
+  pthread_sigmask(SIG_BLOCK, &set, &previous);
+  return previous;
+}
 
 int run_server(const std::string& path) {
   Server server(path);
