@@ -372,7 +372,7 @@ void HttpSession::on_response_head() {
     if (!request.upgrade_websocket || !head.upgrade_websocket) {
       return fail(502, "backend switched protocols without a websocket upgrade");
     }
-    http::append_response_head(head, Framing::kNone, true, output.scratch);
+    http::append_response_head(head, Framing::kNone, true, request.version, output.scratch);
     output.add_scratch_from(start);
     current().response_started = true;
     current().backend_keep_alive = false;
@@ -383,7 +383,7 @@ void HttpSession::on_response_head() {
   if (head.status < 200) {
     current().interim_response = true;
     if (request.version == 10) return;  // HTTP/1.0 clients get no 1xx (RFC 9110 §15.2)
-    http::append_response_head(head, Framing::kNone, true, output.scratch);
+    http::append_response_head(head, Framing::kNone, true, request.version, output.scratch);
     output.add_scratch_from(start);
     return;
   }
@@ -397,7 +397,8 @@ void HttpSession::on_response_head() {
   // A response that arrives before the request was read whole ends the client connection.
   client_keep_alive_ = client_keep_alive_ && current().request_done && !client_eof_ &&
                        current().to_client_framing != Framing::kUntilClose;
-  http::append_response_head(head, current().to_client_framing, client_keep_alive_, output.scratch);
+  http::append_response_head(head, current().to_client_framing, client_keep_alive_, request.version,
+                             output.scratch);
   output.add_scratch_from(start);
   current().response_started = true;
   set_phase(Phase::kResponding);
