@@ -293,7 +293,7 @@ const Pool* HttpSession::route(const http::Head& head) const {
 bool HttpSession::on_request_head() {
   const http::Head& head = exchange_->request.head();
   current().pool = route(head);
-  client_keep_alive_ = head.keep_alive;
+  client_keep_alive_ = head.keep_alive && !draining_;
   current().to_backend_framing = head.framing;
   exchange_->response.expect_no_body(head.method == "HEAD");
   // The backend gets exactly the id that is logged: the client's when it fits, else a new one.
@@ -453,11 +453,7 @@ void HttpSession::finish_exchange() {
     set_phase(Phase::kReadingHead);
     return pump_request();
   }
-  drop_input(kClient);
-  drop_input(kBackend);
-  ctx_->exchanges.release(std::move(exchange_));
-  set_phase(Phase::kIdle);
-  arm_receive(kClient);
+  wait_for_next_request();
 }
 
 void HttpSession::reset_request_state() {

@@ -33,6 +33,7 @@ class HttpSession final : public Session {
   void on_timer() override;
   void retry_receive(OpKind kind) override;
   void abort(const char* cause) override { close_now(cause, false); }
+  bool drain() override;
   void release() override;
 
  private:
@@ -101,6 +102,14 @@ class HttpSession final : public Session {
   void on_response_done();
   void finish_exchange();
   void reset_request_state();
+
+  // ---- draining (http_session_drain.cpp) ----
+  // Between requests: hands the exchange back and waits for the next request, or closes when
+  // draining.
+  void wait_for_next_request();
+  // Bytes from the client that no request has taken yet: queued completions, a partial TLS
+  // record, or bytes still in the socket.
+  bool client_bytes_waiting() const;
   void format_client_ip();
 
   // ---- attempts on backends and retries (http_session_attempt.cpp) ----
@@ -156,6 +165,7 @@ class HttpSession final : public Session {
   bool client_keep_alive_ = true;
   bool client_eof_ = false;
   char pooled_peek_ = 0;             // where check_pooled_connection()'s peek lands; never read
+  bool draining_ = false;            // drain() was called: no request after the one under way
   std::array<bool, 2> receiving_{};  // by Side: waiting for the next received bytes
   // A plain client socket keeps one multishot receive armed across requests. A backend
   // connection does not: it goes back to the pool with nothing in flight.
