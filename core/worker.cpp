@@ -127,6 +127,9 @@ void Worker::run() {
       if (submit_each_completion) io_uring_submit(ring_.raw());
     });
   }
+  // The last sessions' release() queued the closes of their sockets: they go out now, so the
+  // clients see the close at once rather than when the process exits.
+  io_uring_submit(ring_.raw());
   access_log_.flush();
   current_.reset();
   if (ctx_.tls.handshakes + ctx_.tls.failed_handshakes > 0) {
