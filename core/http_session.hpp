@@ -102,14 +102,6 @@ class HttpSession final : public Session {
   void on_response_done();
   void finish_exchange();
   void reset_request_state();
-
-  // ---- draining (http_session_drain.cpp) ----
-  // Between requests: hands the exchange back and waits for the next request, or closes when
-  // draining.
-  void wait_for_next_request();
-  // Bytes from the client that no request has taken yet: queued completions, a partial TLS
-  // record, or bytes still in the socket.
-  bool client_bytes_waiting() const;
   void format_client_ip();
 
   // ---- attempts on backends and retries (http_session_attempt.cpp) ----
@@ -152,6 +144,14 @@ class HttpSession final : public Session {
     const config::ListenerLimits& limits = listener_->config->limits;
     return {limits.max_header_bytes, limits.max_body_bytes, limits.underscores_in_headers};
   }
+
+  // ---- draining (http_session_drain.cpp) ----
+  // Between requests: hands the exchange back and waits for the next request, or closes when
+  // draining.
+  void wait_for_next_request();
+  // Bytes from the client that no request has taken yet: queued completions, a partial TLS
+  // record, or bytes still in the socket.
+  bool client_bytes_waiting() const;
 
   int client_fd_ = -1;
   int backend_fd_ = -1;
