@@ -131,6 +131,37 @@ class StopDrainTest(HttpTestCase):
         self.assertTrue(conn.closed_within(2.0), "connection still open after the response")
         self.assertExits(0, within=PROMPT)
 
+    def test_pipelined_request_already_received_is_answered_with_close(self):
+        # The first response's head (keep-alive) is out before SIGTERM; the second request
+        # came in the same packet, so it is under way: answered, with Connection: close.
+        port = self.start()
+        conn = self.conn(port)
+        conn.send(b"GET /drip/10/100 HTTP/1.1\r\nHost: test.local\r\n\r\n"
+                  b"GET /second HTTP/1.1\r\nHost: test.local\r\n\r\n")
+        deadline = time.monotonic() + 5
+        self.assertEqual(conn.read_head(deadline).status, 200)
+        self.ringlb.send_signal(signal.SIGTERM)
+        conn._read_exact(1000, deadline, lambda piece: None)
+        second = conn.read_response(timeout=5)
+        self.assertEqual(second.body, b"app GET /second\n")
+        self.assertTrue(second.closes, f"no Connection: close: {second.headers}")
+        self.assertTrue(conn.closed_within(1.0))
+        self.assertExits(0, within=PROMPT)
+
+    def test_silent_new_connection_is_closed_and_a_partial_head_is_answered(self):
+        port = self.start()
+        silent = self.conn(port)
+        partial = self.conn(port)
+        partial.send(b"GET /partial HTTP/1.1\r\nHost: test.local\r\n")
+        time.sleep(0.2)  # the first bytes are in before the stop
+        self.ringlb.send_signal(signal.SIGTERM)
+        self.assertTrue(silent.closed_within(PROMPT), "a connection that sent nothing stays open")
+        partial.send(b"\r\n")
+        response = partial.read_response(timeout=5)
+        self.assertEqual(response.body, b"app GET /partial\n")
+        self.assertTrue(response.closes, f"no Connection: close: {response.headers}")
+        self.assertExits(0, within=PROMPT)
+
     def test_websocket_tunnel_is_not_cut_by_the_drain(self):
         # Like an L4 tunnel (test_signals), an upgraded connection cannot be seen to be idle:
         # it runs until it ends or grace_period.
