@@ -104,6 +104,9 @@ struct ListenerTls {
 struct ListenerConfig {
   std::string name;
   Address bind;
+  // An IPv6 bind takes IPv6 clients only (IPV6_V6ONLY). The default, false, makes "[::]:PORT"
+  // dual-stack, IPv4 clients included (nginx's ipv6only=off, HAProxy's v4v6).
+  bool v6only = false;
   Protocol protocol = Protocol::kHttp;
   std::string pool;
   ListenerTimeouts timeouts;

@@ -393,6 +393,7 @@ void read_listener(Section& section, const std::string& name, Config& config) {
   listener.name = name;
   listener.position = section.where();
   if (auto bind = section.read_address("bind")) listener.bind = *bind;
+  section.read_bool("v6only", listener.v6only);
   if (auto protocol = section.read_choice("protocol", {"http", "tcp"})) {
     listener.protocol = *protocol == 0 ? Protocol::kHttp : Protocol::kTcp;
   }

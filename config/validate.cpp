@@ -61,13 +61,37 @@ void check_listener(const Config& config, const ListenerConfig& listener, const 
   }
 }
 
-// Two sockets cannot both bind these: the same port, and the same address or a wildcard that
-// covers the other. "::" is dual-stack on Linux, so it takes the port for IPv4 too.
-bool binds_conflict(const Address& a, const Address& b) {
+// An IPv4-mapped IPv6 address ("::ffff:192.0.2.1"): IPv4 clients of that address, which only
+// a dual-stack socket can take (the kernel refuses the bind with IPV6_V6ONLY).
+bool is_ipv4_mapped(const Address& bind) {
+  return bind.ipv6 && bind.host.starts_with("::ffff:") && bind.host.find('.') != std::string::npos;
+}
+
+// The IPv4 address a bind takes clients of: itself, "0.0.0.0" for a dual-stack "[::]" (every
+// address), the mapped address of "[::ffff:a.b.c.d]"; empty when it takes no IPv4 client.
+std::string ipv4_taken(const Address& bind, bool v6only) {
+  if (!bind.ipv6) return bind.host;
+  if (v6only) return {};
+  if (bind.host == "::") return "0.0.0.0";
+  return is_ipv4_mapped(bind) ? bind.host.substr(7) : std::string();
+}
+
+std::string ipv6_taken(const Address& bind) {
+  return bind.ipv6 && !is_ipv4_mapped(bind) ? bind.host : std::string();
+}
+
+bool hosts_overlap(const std::string& a, const std::string& b, const char* every_address) {
+  return !a.empty() && !b.empty() && (a == b || a == every_address || b == every_address);
+}
+
+// Two sockets cannot both bind these: the same port, and, in one address family, the same
+// address or a wildcard that covers the other. "[::]" is dual-stack unless v6only (the default
+// is set explicitly on every socket, whatever net.ipv6.bindv6only says), so it takes the port
+// for IPv4 too.
+bool binds_conflict(const Address& a, bool a_v6only, const Address& b, bool b_v6only) {
   if (a.port == 0 || a.port != b.port) return false;
-  if (a.host == "::" || b.host == "::") return true;
-  if (a.ipv6 != b.ipv6) return false;
-  return a.host == b.host || is_wildcard(a) || is_wildcard(b);
+  return hosts_overlap(ipv4_taken(a, a_v6only), ipv4_taken(b, b_v6only), "0.0.0.0") ||
+         hosts_overlap(ipv6_taken(a), ipv6_taken(b), "::");
 }
 
 std::string conflict_message(const Address& mine, const ListenerConfig& other) {
@@ -76,18 +100,22 @@ std::string conflict_message(const Address& mine, const ListenerConfig& other) {
     return mine.to_string() + " is already the bind address of listener '" + other.name + "' " +
            note;
   }
+  std::string why = ": same port, and one of them listens on every address";
+  if (mine.ipv6 != other.bind.ipv6) {
+    why = ": same port, and an IPv6 bind without v6only = true takes IPv4 clients too";
+  }
   return mine.to_string() + " conflicts with listener '" + other.name + "' on " +
-         other.bind.to_string() + " " + note +
-         ": same port, and one of them listens on every address";
+         other.bind.to_string() + " " + note + why;
 }
 
 void check_bind_conflicts(const Config& config, const SourceMap& sources, Reporter& report) {
   const std::vector<ListenerConfig>& listeners = config.listeners;
   for (size_t i = 0; i < listeners.size(); ++i) {
     const ListenerConfig& mine = listeners[i];
-    auto other =
-        std::find_if(listeners.begin(), listeners.begin() + static_cast<long>(i),
-                     [&](const ListenerConfig& l) { return binds_conflict(mine.bind, l.bind); });
+    auto other = std::find_if(listeners.begin(), listeners.begin() + static_cast<long>(i),
+                              [&](const ListenerConfig& l) {
+                                return binds_conflict(mine.bind, mine.v6only, l.bind, l.v6only);
+                              });
     if (other == listeners.begin() + static_cast<long>(i)) continue;
     SourcePosition at = position_of(sources, "listeners." + mine.name + ".bind", mine.position);
     report.error(at, "listener '" + mine.name + "': " + conflict_message(mine.bind, *other));
@@ -104,7 +132,8 @@ void check_admin_conflicts(const Config& config, const SourceMap& sources, Repor
                        "token is set");
   }
   for (const ListenerConfig& listener : config.listeners) {
-    if (!binds_conflict(*config.admin.listen, listener.bind)) continue;
+    // The admin socket has no v6only option: an IPv6 admin.listen is dual-stack too.
+    if (!binds_conflict(*config.admin.listen, false, listener.bind, listener.v6only)) continue;
     report.error(position_of(sources, "admin.listen", {}),
                  "admin.listen: " + conflict_message(*config.admin.listen, listener));
     return;
@@ -143,6 +172,20 @@ void warn_ignored(const SourceMap& sources, const std::string& path,
     auto written = sources.find(path + "." + key);
     if (written == sources.end()) continue;
     report.warning(written->second, std::string(key) + " is ignored unless " + unless);
+  }
+}
+
+// v6only needs an IPv6 bind, and an IPv4-mapped bind needs a dual-stack socket.
+void check_v6only(const ListenerConfig& listener, const SourceMap& sources, Reporter& report) {
+  const std::string path = "listeners." + listener.name;
+  if (!listener.bind.ipv6) {
+    warn_ignored(sources, path, {"v6only"}, "bind is an IPv6 address, like \"[::]:8080\"", report);
+  } else if (listener.v6only && is_ipv4_mapped(listener.bind)) {
+    report.error(position_of(sources, path + ".v6only", listener.position),
+                 "listener '" + listener.name + "': " + listener.bind.to_string() +
+                     " is an IPv4-mapped address, which a socket with v6only = true cannot "
+                     "bind; remove v6only or bind " +
+                     ipv4_taken(listener.bind, false) + ":" + std::to_string(listener.bind.port));
   }
 }
 
@@ -349,6 +392,7 @@ void validate_config(const Config& config, const SourceMap& sources, const LoadO
                      Reporter& report) {
   for (const ListenerConfig& listener : config.listeners) {
     check_listener(config, listener, sources, report);
+    check_v6only(listener, sources, report);
   }
   check_bind_conflicts(config, sources, report);
   check_admin_conflicts(config, sources, report);

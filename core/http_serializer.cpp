@@ -71,7 +71,8 @@ void append_request_head(const Head& head, Framing framing, const ForwardContext
   out.append("\r\n");
 }
 
-void append_response_head(const Head& head, Framing framing, bool keep_alive, std::string& out) {
+void append_response_head(const Head& head, Framing framing, bool keep_alive,
+                          unsigned client_version, std::string& out) {
   out.append("HTTP/1.1 ");
   append_number(out, head.status);
   out.append(" ").append(head.reason).append("\r\n");
@@ -83,7 +84,7 @@ void append_response_head(const Head& head, Framing framing, bool keep_alive, st
     append_field(out, "Upgrade", head.upgrade);
   } else if (!keep_alive) {
     out.append("Connection: close\r\n");
-  } else if (head.version == 10) {
+  } else if (client_version == 10) {
     out.append("Connection: keep-alive\r\n");
   }
   out.append("\r\n");

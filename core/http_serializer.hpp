@@ -32,8 +32,11 @@ void append_request_head(const Head& head, Framing framing, const ForwardContext
                          std::string& out);
 
 // Status line and end-to-end fields from the backend, with the framing and connection choice
-// the proxy made for this client.
-void append_response_head(const Head& head, Framing framing, bool keep_alive, std::string& out);
+// the proxy made for this client. `client_version` is the request's (10 or 11): an HTTP/1.0
+// client kept alive is told so with Connection: keep-alive (RFC 9112 §9.3), since keeping the
+// connection is not its default.
+void append_response_head(const Head& head, Framing framing, bool keep_alive,
+                          unsigned client_version, std::string& out);
 
 // "1a2b\r\n" before a chunk of `size` bytes; the chunk is followed by kChunkEnd.
 void append_chunk_header(size_t size, std::string& out);

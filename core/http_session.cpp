@@ -298,7 +298,7 @@ const Pool* HttpSession::route(const http::Head& head) const {
 bool HttpSession::on_request_head() {
   const http::Head& head = exchange_->request.head();
   current().pool = route(head);
-  client_keep_alive_ = head.keep_alive;
+  client_keep_alive_ = head.keep_alive && !draining_;
   current().to_backend_framing = head.framing;
   exchange_->response.expect_no_body(head.method == "HEAD");
   // The backend gets exactly the id that is logged: the client's when it fits, else a new one.
@@ -377,7 +377,7 @@ void HttpSession::on_response_head() {
     if (!request.upgrade_websocket || !head.upgrade_websocket) {
       return fail(502, "backend switched protocols without a websocket upgrade");
     }
-    http::append_response_head(head, Framing::kNone, true, output.scratch);
+    http::append_response_head(head, Framing::kNone, true, request.version, output.scratch);
     output.add_scratch_from(start);
     current().response_started = true;
     current().backend_keep_alive = false;
@@ -388,7 +388,7 @@ void HttpSession::on_response_head() {
   if (head.status < 200) {
     current().interim_response = true;
     if (request.version == 10) return;  // HTTP/1.0 clients get no 1xx (RFC 9110 §15.2)
-    http::append_response_head(head, Framing::kNone, true, output.scratch);
+    http::append_response_head(head, Framing::kNone, true, request.version, output.scratch);
     output.add_scratch_from(start);
     return;
   }
@@ -402,7 +402,8 @@ void HttpSession::on_response_head() {
   // A response that arrives before the request was read whole ends the client connection.
   client_keep_alive_ = client_keep_alive_ && current().request_done && !client_eof_ &&
                        current().to_client_framing != Framing::kUntilClose;
-  http::append_response_head(head, current().to_client_framing, client_keep_alive_, output.scratch);
+  http::append_response_head(head, current().to_client_framing, client_keep_alive_, request.version,
+                             output.scratch);
   output.add_scratch_from(start);
   current().response_started = true;
   set_phase(Phase::kResponding);
@@ -443,11 +444,7 @@ void HttpSession::finish_exchange() {
     set_phase(Phase::kReadingHead);
     return pump_request();
   }
-  drop_input(kClient);
-  drop_input(kBackend);
-  ctx_->exchanges.release(std::move(exchange_));
-  set_phase(Phase::kIdle);
-  arm_receive(kClient);
+  wait_for_next_request();
 }
 
 void HttpSession::reset_request_state() {

@@ -34,6 +34,7 @@ class HttpSession final : public Session {
   void on_timer() override;
   void retry_receive(OpKind kind) override;
   void abort(const char* cause) override { close_now(cause, false); }
+  bool drain() override;
   void release() override;
 
  private:
@@ -158,6 +159,14 @@ class HttpSession final : public Session {
     return {limits.max_header_bytes, limits.max_body_bytes, limits.underscores_in_headers};
   }
 
+  // ---- draining (http_session_drain.cpp) ----
+  // Between requests: hands the exchange back and waits for the next request, or closes when
+  // draining.
+  void wait_for_next_request();
+  // Bytes from the client that no request has taken yet: queued completions, a partial TLS
+  // record, or bytes still in the socket.
+  bool client_bytes_waiting() const;
+
   int client_fd_ = -1;
   int backend_fd_ = -1;
   std::array<std::unique_ptr<TlsChannel>, 2> tls_;  // by Side; null = plain
@@ -170,6 +179,7 @@ class HttpSession final : public Session {
   bool client_keep_alive_ = true;
   bool client_eof_ = false;
   char pooled_peek_ = 0;             // where check_pooled_connection()'s peek lands; never read
+  bool draining_ = false;            // drain() was called: no request after the one under way
   std::array<bool, 2> receiving_{};  // by Side: waiting for the next received bytes
   // One socket of the tunnel: the FIN its peer sent us, and ours toward it.
   struct TunnelEnd {

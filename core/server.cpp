@@ -62,6 +62,9 @@ void log_running_user(const PrivilegePlan& plan) {
   }
 }
 
+// The plural "s" for a count in a log line: "1 worker", "2 workers".
+const char* plural(size_t count) { return count == 1 ? "" : "s"; }
+
 uint32_t resolve_workers(const config::Config& config) {
   if (config.runtime.workers != 0) return config.runtime.workers;
   return std::max(1u, std::thread::hardware_concurrency());
@@ -202,8 +205,9 @@ int Server::run() {
              listener.config->protocol == config::Protocol::kTcp ? "tcp" : "http",
              listener.config->name.c_str(), listener.config->pool.c_str());
   }
-  LOG_INFO("ringlb started: %u workers, %zu listeners, %zu pools, config %s", worker_count_,
-           current_->listeners.size(), current_->pools.size(), path_.c_str());
+  LOG_INFO("ringlb started: %u worker%s, %zu listener%s, %zu pool%s, config %s", worker_count_,
+           plural(worker_count_), current_->listeners.size(), plural(current_->listeners.size()),
+           current_->pools.size(), plural(current_->pools.size()), path_.c_str());
   systemd_.ready(status_line());
   control_loop();
   admin_.shutdown(std::chrono::seconds(1), [this](const io_uring_cqe& cqe) {
@@ -415,9 +419,10 @@ void Server::reload() {
   backends_.forget_unused();
   log::set_level(log_after.level);
   log_applied_log_changes(log_before, log_after);
-  LOG_INFO("configuration reloaded (generation %llu): %zu listeners, %zu pools",
+  LOG_INFO("configuration reloaded (generation %llu): %zu listener%s, %zu pool%s",
            static_cast<unsigned long long>(generation_), current_->listeners.size(),
-           current_->pools.size());
+           plural(current_->listeners.size()), current_->pools.size(),
+           plural(current_->pools.size()));
 }
 
 // ---- admin API ----

@@ -34,6 +34,12 @@ class Session {
   virtual void retry_receive(OpKind kind) = 0;
   // Closes at once (shutdown deadline passed, or an abort).
   virtual void abort(const char* cause) = 0;
+  // A graceful stop, or a reload that removed the session's listener: the connection is to end
+  // as soon as nothing is lost by ending it. An HTTP connection with no request under way and
+  // no byte of one received closes now (true); one with a request under way answers it with
+  // Connection: close, then closes. Tunnels (L4, websocket) are left to end by themselves or
+  // at the grace period, as nothing tells when one is idle.
+  virtual bool drain() { return false; }
   // Called once, when finished(): closes sockets, logs, drops references.
   virtual void release() = 0;
 

@@ -40,21 +40,25 @@ balancers::BalancerInit make_balancer_init(const config::PoolConfig& pool, uint3
 namespace {
 
 std::shared_ptr<ListenerSockets> find_sockets(const Snapshot* previous,
-                                              const config::Address& bind) {
+                                              const config::ListenerConfig& config) {
   if (previous == nullptr) return nullptr;
   for (const Listener& listener : previous->listeners) {
-    if (listener.sockets->bind == bind) return listener.sockets;
+    if (listener.sockets->bind == config.bind && listener.sockets->v6only == config.v6only) {
+      return listener.sockets;
+    }
   }
   return nullptr;
 }
 
-std::shared_ptr<ListenerSockets> open_sockets(const config::Address& bind, uint32_t workers,
-                                              std::string& error) {
+std::shared_ptr<ListenerSockets> open_sockets(const config::ListenerConfig& config,
+                                              uint32_t workers, std::string& error) {
+  const config::Address& bind = config.bind;
   auto sockets = std::make_shared<ListenerSockets>();
   sockets->bind = bind;
+  sockets->v6only = config.v6only;
   for (uint32_t worker = 0; worker < workers; ++worker) {
     std::string why;
-    int fd = open_listening_socket(bind, why);
+    int fd = open_listening_socket(bind, why, config.v6only);
     if (fd < 0) {
       error = "cannot listen on " + bind.to_string() + ": " + why;
       return nullptr;
@@ -163,8 +167,8 @@ std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t w
         return nullptr;
       }
     }
-    listener.sockets = find_sockets(deps.previous, listener_config.bind);
-    if (!listener.sockets) listener.sockets = open_sockets(listener_config.bind, workers, error);
+    listener.sockets = find_sockets(deps.previous, listener_config);
+    if (!listener.sockets) listener.sockets = open_sockets(listener_config, workers, error);
     if (!listener.sockets) {
       error = located(snapshot->config, listener_config.position, error);
       return nullptr;

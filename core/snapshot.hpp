@@ -34,6 +34,7 @@ struct ListenSocket {
 // One SO_REUSEPORT socket per worker for one bind address.
 struct ListenerSockets {
   config::Address bind;
+  bool v6only = false;  // as opened: a change needs new sockets
   std::vector<std::shared_ptr<ListenSocket>> per_worker;
 };
 

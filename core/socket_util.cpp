@@ -53,7 +53,7 @@ int fail(int fd, const char* step, std::string& why) {
 
 }  // namespace
 
-int open_listening_socket(const config::Address& address, std::string& why) {
+int open_listening_socket(const config::Address& address, std::string& why, bool v6only) {
   SocketAddress socket_address = to_socket_address(address);
   int fd = socket(socket_address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail(-1, "socket", why);
@@ -65,7 +65,11 @@ int open_listening_socket(const config::Address& address, std::string& why) {
   // Accepted sockets inherit TCP_NODELAY, which saves one syscall per connection.
   if (levers().tcp_nodelay) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   apply_socket_buffer_lever(fd);
-  if (address.ipv6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  const int only_ipv6 = v6only ? 1 : 0;
+  if (address.ipv6 &&
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only_ipv6, sizeof(only_ipv6)) != 0) {
+    return fail(fd, "setsockopt IPV6_V6ONLY", why);
+  }
   if (bind(fd, socket_address.get(), socket_address.length) != 0) return fail(fd, "bind", why);
   if (listen(fd, SOMAXCONN) != 0) return fail(fd, "listen", why);
   return fd;

@@ -25,8 +25,9 @@ SocketAddress to_socket_address(const config::Address& address);
 std::string format_socket_address(const sockaddr_storage& address);
 
 // A non-blocking TCP listening socket with SO_REUSEPORT, bound and listening. Returns the fd, or
-// -errno with `why` naming the step that failed.
-int open_listening_socket(const config::Address& address, std::string& why);
+// -errno with `why` naming the step that failed. An IPv6 socket takes IPv4 clients too unless
+// `v6only` (IPV6_V6ONLY is set either way, so net.ipv6.bindv6only changes nothing).
+int open_listening_socket(const config::Address& address, std::string& why, bool v6only = false);
 
 // An accept that failed for want of descriptors or memory: retrying at once fails again at once,
 // so the caller backs off instead.

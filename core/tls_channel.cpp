@@ -138,6 +138,10 @@ bool TlsChannel::flushed() const {
   return !sending_ && sending_offset_ == sending_buffer_.size() && BIO_ctrl_pending(out_) == 0;
 }
 
+bool TlsChannel::input_pending() const {
+  return BIO_ctrl_pending(in_) > 0 || SSL_has_pending(ssl_) == 1;
+}
+
 bool TlsChannel::resumed() const { return SSL_session_reused(ssl_) == 1; }
 
 uint64_t TlsChannel::produced() const { return BIO_number_written(out_); }

@@ -57,6 +57,8 @@ class TlsChannel {
   bool sending() const { return sending_; }
   // Nothing waits to be sent and no send is in flight.
   bool flushed() const;
+  // Ciphertext fed but not yet decrypted (a partial record), or plaintext not yet read.
+  bool input_pending() const;
   // Ciphertext bytes produced so far / handed to the kernel so far.
   uint64_t produced() const;
   uint64_t sent_total() const { return sent_total_; }

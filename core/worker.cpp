@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -126,6 +127,9 @@ void Worker::run() {
       if (submit_each_completion) io_uring_submit(ring_.raw());
     });
   }
+  // The last sessions' release() queued the closes of their sockets: they go out now, so the
+  // clients see the close at once rather than when the process exits.
+  io_uring_submit(ring_.raw());
   access_log_.flush();
   current_.reset();
   if (ctx_.tls.handshakes + ctx_.tls.failed_handshakes > 0) {
@@ -186,7 +190,7 @@ void Worker::handle_commands() {
       if (slot.in_use) shutdown(slot.socket->fd, SHUT_RD);
     }
     for (uint32_t i = 0; i < accepts_.size(); ++i) retire_accept(i);
-    LOG_DEBUG("stopping: %u connections to drain", live_sessions_);
+    drain_sessions({}, "stopping");
   }
   if (!stopping_ || aborted_) return;
   if (command == kAbort) {
@@ -199,6 +203,26 @@ void Worker::handle_commands() {
     }
     abort_all_sessions("grace period over");
   }
+}
+
+void Worker::drain_sessions(const std::vector<const ListenSocket*>& sockets, const char* why) {
+  uint32_t closed = 0;
+  uint32_t finishing = 0;
+  for (uint32_t slot = 0; slot < slot_session_.size(); ++slot) {
+    Session* session = slot_session_[slot];
+    if (session == nullptr) continue;
+    if (!sockets.empty() &&
+        std::find(sockets.begin(), sockets.end(), slot_accepted_on_[slot]) == sockets.end()) {
+      continue;
+    }
+    if (session->drain()) {
+      ++closed;
+    } else {
+      ++finishing;
+    }
+    free_session_if_finished(*session, slot);
+  }
+  LOG_DEBUG("%s: %u idle connections closed, %u left to finish", why, closed, finishing);
 }
 
 void Worker::abort_all_sessions(const char* cause) {
@@ -240,9 +264,15 @@ void Worker::adopt_snapshot() {
     kept[index] = true;
     if (!accepts_[index].armed && !accepting_paused_) arm_accept(index);
   }
+  std::vector<const ListenSocket*> removed;
   for (uint32_t i = 0; i < accepts_.size(); ++i) {
-    if (accepts_[i].in_use && !kept[i]) retire_accept(i);
+    if (!accepts_[i].in_use || kept[i]) continue;
+    removed.push_back(accepts_[i].socket.get());
+    retire_accept(i);
   }
+  // Sessions of a removed listener (or of a bind address that moved) keep their snapshot, so
+  // nothing would ever end them: they drain as on a stop.
+  if (!removed.empty()) drain_sessions(removed, "listener removed");
 }
 
 void Worker::arm_accept(uint32_t index) {
@@ -349,6 +379,7 @@ void Worker::start_session(int client_fd, const Listener& listener) {
     chunks_.push_back(std::make_unique<SessionStorage[]>(kChunk));
     slot_generation_.resize(base + kChunk, 0);
     slot_session_.resize(base + kChunk, nullptr);
+    slot_accepted_on_.resize(base + kChunk, nullptr);
     for (uint32_t i = kChunk; i > 0; --i) free_slots_.push_back(base + i - 1);
   }
   const uint32_t slot = free_slots_.back();
@@ -357,6 +388,7 @@ void Worker::start_session(int client_fd, const Listener& listener) {
   if (shared_.connections->fetch_add(1, std::memory_order_relaxed) + 1 >= max_connections_) {
     pause_accepting();
   }
+  slot_accepted_on_[slot] = listener.sockets->per_worker[id_].get();
   const OpTag tag{OpKind::kIgnore, slot, slot_generation_[slot]};
   SessionStorage& storage = storage_at(slot);
   Session* session = nullptr;

@@ -167,7 +167,53 @@ TEST(Validate, ListenersThatWouldShareAPort) {
                      "test.toml:8:8: listener 'c': 0.0.0.0:8080 is already the bind address of "
                      "listener 'a' (line 1)",
                      "test.toml:14:8: listener 'e': 127.0.0.1:9000 conflicts with listener 'd' on "
-                     "[::]:9000 (line 10): same port, and one of them listens on every address"));
+                     "[::]:9000 (line 10): same port, and an IPv6 bind without v6only = true "
+                     "takes IPv4 clients too"));
+}
+
+// "[::]" is dual-stack unless v6only = true, which is what lets it share a port with 0.0.0.0.
+TEST(Validate, V6onlyDecidesWhetherAnIpv6BindTakesIpv4Clients) {
+  LoadResult result = load({
+      "[listeners.a]",                                  // 1
+      "bind = \"0.0.0.0:8080\"",                        // 2
+      "pool = \"app\"",                                 // 3
+      "[listeners.b]",                                  // 4
+      "bind = \"[::]:8080\"",                           // 5
+      "v6only = true",                                  // 6
+      "pool = \"app\"",                                 // 7
+      "[listeners.c]",                                  // 8
+      "bind = \"[::1]:8080\"",                          // 9
+      "v6only = true",                                  // 10
+      "pool = \"app\"",                                 // 11
+      "[listeners.d]",                                  // 12
+      "bind = \"127.0.0.1:9000\"",                      // 13
+      "pool = \"app\"",                                 // 14
+      "[listeners.e]",                                  // 15
+      "bind = \"[::ffff:127.0.0.1]:9000\"",             // 16
+      "pool = \"app\"",                                 // 17
+      "[listeners.f]",                                  // 18
+      "bind = \"[::ffff:127.0.0.2]:9001\"",             // 19
+      "v6only = true",                                  // 20
+      "pool = \"app\"",                                 // 21
+      "[listeners.g]",                                  // 22
+      "bind = \"127.0.0.1:9002\"",                      // 23
+      "v6only = false",                                 // 24
+      "pool = \"app\"",                                 // 25
+      "[pools.app]",                                    // 26
+      "backends = [{ address = \"127.0.0.1:9001\" }]",  // 27
+  });
+  EXPECT_EQ(printed(result),
+            expected("test.toml:9:8: listener 'c': [::1]:8080 conflicts with listener 'b' on "
+                     "[::]:8080 (line 4): same port, and one of them listens on every address",
+                     "test.toml:16:8: listener 'e': [::ffff:127.0.0.1]:9000 conflicts with "
+                     "listener 'd' on 127.0.0.1:9000 (line 12): same port, and an IPv6 bind "
+                     "without v6only = true takes IPv4 clients too",
+                     "test.toml:20:10: listener 'f': [::ffff:127.0.0.2]:9001 is an IPv4-mapped "
+                     "address, which a socket with v6only = true cannot bind; remove v6only or "
+                     "bind 127.0.0.2:9001",
+                     "test.toml:24:10: warning: v6only is ignored unless bind is an IPv6 "
+                     "address, like \"[::]:8080\""));
+  EXPECT_FALSE(result.config);
 }
 
 TEST(Validate, SameAddressWrittenTwoWaysIsStillTheSame) {

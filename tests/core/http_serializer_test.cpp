@@ -105,10 +105,30 @@ TEST(ResponseHead, ClosingAKeepAliveAndReFramingAChunkedBody) {
   head.reason = "OK";
   head.fields = {{"Content-Type", "text/plain"}};
   std::string out;
-  append_response_head(head, Framing::kChunked, false, out);
+  append_response_head(head, Framing::kChunked, false, 11, out);
   EXPECT_EQ(out,
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
             "Connection: close\r\n\r\n");
+}
+
+// RFC 9112 §9.3: persistence is not HTTP/1.0's default, so a kept 1.0 client is told, whatever
+// version the backend answered in; an HTTP/1.1 client needs no Connection field to stay.
+TEST(ResponseHead, TellsAnHttp10ClientItIsKeptAlive) {
+  Head head;
+  head.status = 200;
+  head.reason = "OK";
+  head.content_length = 2;
+  head.declares_length = true;
+  std::string out;
+  append_response_head(head, Framing::kContentLength, true, 10, out);
+  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n");
+  head.version = 10;  // a backend's HTTP/1.0 answer to an HTTP/1.1 client
+  out.clear();
+  append_response_head(head, Framing::kContentLength, true, 11, out);
+  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+  out.clear();
+  append_response_head(head, Framing::kContentLength, false, 10, out);
+  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n");
 }
 
 TEST(ErrorResponse, IsCompleteAndCloses) {

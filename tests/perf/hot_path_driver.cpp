@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     response.reset();
     checksum += parse_message(response, kResponse);
     to_client.clear();
-    http::append_response_head(response.head(), response.head().framing, true, to_client);
+    http::append_response_head(response.head(), response.head().framing, true, 11, to_client);
     checksum += backend + to_backend.size() + to_client.size();
   }
   timers.cancel(timer);
