@@ -96,7 +96,6 @@ class HttpSession final : public Session {
   void pump_response();
   void pump_tunnel(Side from);
   bool on_request_head();
-  const Pool* route(const http::Head& head) const;
   void on_response_head();
   void on_response_done();
   void finish_exchange();
