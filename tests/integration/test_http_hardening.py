@@ -499,7 +499,8 @@ class PathPrefixNormalizationTest(HttpTestCase):
                     self.assertEqual(response.header("X-Backend"), "cap", str(response))
                     self.assertEqual(self.cap.requests[-1].target, target,
                                      "the backend gets the target as the client sent it")
-        self.assertEqual(self.app.targets(), [], "a spelling of /v1/secret reached the default pool")
+        self.assertEqual(self.app.targets(), [],
+                         "a spelling of /v1/secret reached the default pool")
 
     def test_other_paths_still_reach_the_default_pool(self):
         for target in ["/v1", "/v2/secret", "/v1/../v2/x", "/v1%2F..%2Fv2", "/?p=/v1/x"]:
