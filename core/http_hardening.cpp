@@ -77,12 +77,20 @@ std::string_view normalize_host(std::span<char> host) {
 }
 
 std::optional<std::string_view> routing_path(std::string_view target, std::string& scratch) {
-  const std::string_view path = target.substr(0, target.find('?'));
-  if (path.empty() || path.front() != '/') return path;
-  if (path.find_first_of("%;") == std::string_view::npos &&
-      path.find("/.") == std::string_view::npos && path.find("//") == std::string_view::npos) {
-    return path;
+  if (target.empty() || target.front() != '/') return target;
+  // One pass to the query: most paths have nothing to normalize and are routed as they are.
+  size_t end = 0;
+  bool plain = true;
+  for (; end < target.size() && target[end] != '?'; ++end) {
+    const char c = target[end];
+    if (c == '%' || c == ';' ||
+        (c == '/' && end + 1 < target.size() &&
+         (target[end + 1] == '.' || target[end + 1] == '/'))) {
+      plain = false;
+    }
   }
+  const std::string_view path = target.substr(0, end);
+  if (plain) return path;
   scratch.assign(1, '/');
   size_t segment = 1;  // where the segment being decoded starts in scratch
   for (size_t i = 1; i < path.size(); ++i) {
