@@ -64,6 +64,9 @@ struct LogConfig {
   LogLevel level = LogLevel::kInfo;
   std::string access = "stdout";  // "stdout", "off", or a file path
   LogFormat format = LogFormat::kText;
+  // Where `access` was written (else where it would go), for the refusals of the file at start
+  // and reload, which name the setting as `--check` does.
+  SourcePosition access_position{1, 1};
 };
 
 struct ListenerTimeouts {

@@ -13,16 +13,6 @@
 namespace ringlb::config {
 namespace {
 
-// What a non-regular file is, in the words `ls -l` users know.
-const char* kind_of(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISSOCK(mode)) return "a socket";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  return "not a regular file";
-}
-
 class Descriptor {
  public:
   explicit Descriptor(int fd) : fd_(fd) {}
@@ -39,6 +29,31 @@ class Descriptor {
 
 }  // namespace
 
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a regular file";
+}
+
+std::string access_log_problem(const std::string& path) {
+  struct stat status {};
+  if (stat(path.c_str(), &status) == 0) {
+    if (S_ISREG(status.st_mode)) return "";
+    return std::string("it is ") + file_kind(status.st_mode) + ", not a regular file";
+  }
+  if (errno != ENOENT) return std::strerror(errno);
+  const size_t slash = path.rfind('/');
+  const std::string directory = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  if (stat(directory.c_str(), &status) != 0) {
+    return "its directory " + directory + " cannot be used: " + std::strerror(errno);
+  }
+  if (!S_ISDIR(status.st_mode)) return "its directory " + directory + " is not a directory";
+  return "";
+}
+
 std::optional<FileBytes> read_regular_file(const std::string& path, std::string& why,
                                            uint64_t max_bytes) {
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
@@ -53,7 +68,7 @@ std::optional<FileBytes> read_regular_file(const std::string& path, std::string&
     return std::nullopt;
   }
   if (!S_ISREG(status.st_mode)) {
-    why = std::string("it is ") + kind_of(status.st_mode) + ", not a regular file";
+    why = std::string("it is ") + file_kind(status.st_mode) + ", not a regular file";
     return std::nullopt;
   }
   const std::string too_large = "it is larger than " + std::to_string(max_bytes >> 10) + " KiB";

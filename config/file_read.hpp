@@ -23,6 +23,15 @@ struct FileBytes {
 // Reads the whole of `path` through one descriptor opened with O_NONBLOCK, after fstat() shows a
 // regular file of at most `max_bytes`. Otherwise nullopt, and `why` says what it is ("it is a
 // FIFO, not a regular file", "No such file or directory"). Blocks only on disk I/O.
+// What a file that is not a regular one is, in the words `ls -l` users know ("a FIFO",
+// "a directory").
+const char* file_kind(mode_t mode);
+
+// Why the access log at `path` could not be opened by the server, or "" when it could (it is a
+// regular file, or it is missing and its directory exists, so it will be created). Asks only
+// stat(2): never opens, never creates, never waits. For `--check`, start and reload.
+std::string access_log_problem(const std::string& path);
+
 std::optional<FileBytes> read_regular_file(const std::string& path, std::string& why,
                                            uint64_t max_bytes = kMaxConfigFileBytes);
 

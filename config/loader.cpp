@@ -343,6 +343,7 @@ void read_log(Section& section, LogConfig& log) {
     log.level = static_cast<LogLevel>(*level);
   }
   section.read_string("access", log.access, /*allow_empty=*/false);
+  log.access_position = section.at("access");
   if (auto format = section.read_choice("format", {"text", "json"})) {
     log.format = static_cast<LogFormat>(*format);
   }
@@ -641,6 +642,20 @@ LoadResult load_text(std::string_view text, const std::string& path, const LoadO
   return load_parsed(table, path, options);
 }
 
+// The access log a file names must be one the server can open without waiting: a FIFO, a
+// directory or a missing directory is refused here, with its position, as it would fail the
+// start (or hang it) later. Only for a file read from disk, whose paths mean something here.
+void check_access_log_file(LoadResult& result) {
+  const LogConfig& log = result.config->log;
+  if (log.access == "stdout" || log.access == "off") return;
+  const std::string problem = access_log_problem(log.access);
+  if (problem.empty()) return;
+  result.diagnostics.push_back(Diagnostic{Severity::kError, result.config->path,
+                                          log.access_position.line, log.access_position.column,
+                                          "log.access " + log.access + ": " + problem});
+  result.config.reset();
+}
+
 }  // namespace
 
 LoadResult load_config_text(std::string_view text, const std::string& path,
@@ -659,7 +674,9 @@ LoadResult load_config_file(const std::string& path, const LoadOptions& options)
     std::string why;
     std::optional<FileBytes> file = read_regular_file(path, why);
     if (!file) return failure(path, "cannot read " + path + ": " + why);
-    return load_config_text(file->bytes, path, options);
+    LoadResult result = load_config_text(file->bytes, path, options);
+    if (result.config) check_access_log_file(result);
+    return result;
   } catch (const std::exception& error) {
     return failure(path, std::string("internal error while loading: ") + error.what());
   } catch (...) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <initializer_list>
 #include <set>
+#include <string_view>
 #include <tuple>
 
 #include "config/suggest.hpp"
@@ -138,6 +139,26 @@ void check_admin_conflicts(const Config& config, const SourceMap& sources, Repor
                  "admin.listen: " + conflict_message(*config.admin.listen, listener));
     return;
   }
+}
+
+// RFC 9110 §11.2 token68: what a client can put after "Bearer " at all. A token with a space, a
+// control character or anything else outside this set could never be sent, so every request
+// would get 401.
+bool is_token68(std::string_view token) {
+  const size_t end = token.find_last_not_of('=') + 1;  // trailing '=' padding is allowed
+  if (end == 0) return false;                          // empty, or only '='
+  return std::all_of(token.begin(), token.begin() + static_cast<long>(end), [](char c) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    return alnum || std::string_view("-._~+/").find(c) != std::string_view::npos;
+  });
+}
+
+void check_admin_token(const Config& config, const SourceMap& sources, Reporter& report) {
+  if (!sources.contains("admin.token") || is_token68(config.admin.token)) return;
+  report.error(position_of(sources, "admin.token", {}),
+               "admin.token must be a non-empty token68 (letters, digits and - . _ ~ + /, then "
+               "optional '=' padding), as a client sends it after \"Authorization: Bearer\"; "
+               "with any other byte (a space, a control character) no request could match it");
 }
 
 bool known_balancer(const std::string& balance, const LoadOptions& options) {
@@ -396,6 +417,7 @@ void validate_config(const Config& config, const SourceMap& sources, const LoadO
   }
   check_bind_conflicts(config, sources, report);
   check_admin_conflicts(config, sources, report);
+  check_admin_token(config, sources, report);
   for (const PoolConfig& pool : config.pools) {
     check_balance(pool, sources, options, report);
     check_backends(pool, sources, report);

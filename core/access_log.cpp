@@ -2,10 +2,13 @@
 #include "core/access_log.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "config/file_read.hpp"
 
 namespace ringlb {
 
@@ -76,9 +79,37 @@ Piece escape_front(std::string_view text, config::LogFormat format) {
   return piece;
 }
 
+// O_NONBLOCK: a FIFO (or a device) named as the log would otherwise block the open until a
+// reader shows up, and that open runs on the control thread at start and reload and in a worker
+// on SIGUSR1. Anything that is not a regular file is refused: a write to it could block too.
 int open_for_append(const std::string& path, std::string& why) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) why = "cannot open access log " + path + ": " + std::strerror(errno);
+  const auto refuse = [&](const std::string& reason) {
+    why = "cannot open access log " + path + ": " + reason;
+    return -1;
+  };
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0640);
+  struct stat status {};
+  if (fd < 0) {
+    const int error = errno;  // ENXIO: a FIFO without a reader; say so rather than "No such device"
+    if (stat(path.c_str(), &status) == 0 && !S_ISREG(status.st_mode)) {
+      return refuse(std::string("it is ") + config::file_kind(status.st_mode) +
+                    ", not a regular file");
+    }
+    return refuse(std::strerror(error));
+  }
+  if (fstat(fd, &status) != 0) {
+    const int error = errno;
+    close(fd);
+    return refuse(std::strerror(error));
+  }
+  if (!S_ISREG(status.st_mode)) {  // a FIFO with a reader opens at once
+    close(fd);
+    return refuse(std::string("it is ") + config::file_kind(status.st_mode) +
+                  ", not a regular file");
+  }
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);  // appends wait for the disk
   return fd;
 }
 

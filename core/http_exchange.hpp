@@ -128,6 +128,7 @@ struct HttpExchange {
   std::array<PendingInput, 2> input;    // indexed by Side
   std::array<PendingOutput, 2> output;  // indexed by Side
   std::string request_head;             // the serialized request head, kept to start a new attempt
+  std::string route_path;               // the normalized path routes compare, when it differs
   RequestState state;
 };
 

@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace ringlb::http {
@@ -36,5 +38,16 @@ inline bool has_underscore(std::string_view name) {
 // without case, and backends get the client's spelling. Returns the view of `host` to use from
 // now on. IP literals and a lone "." are kept as they are.
 std::string_view normalize_host(std::span<char> host);
+
+// The path a route's path_prefix is compared with, as nginx matches locations: the target without
+// its query, percent-decoded (%2F included), with ";params" cut from each segment (as servlet
+// containers do before they map a path), duplicate slashes merged and "." / ".." segments
+// removed (RFC 3986 §5.2.4; ".." never climbs above "/"). So "/x/../v1/s", "//v1/s",
+// "/%2e/v1/s", "/v1%2Fs" and "/v1;x/s" all route as "/v1/...", the path a normalizing backend
+// serves. A target with no '%', ';', "/." or "//" before its query is returned as it is (a view
+// of `target`, no copy); any other is written into `scratch` (reused: no allocation once it has
+// grown) and the view is of `scratch`. nullopt for a bad %XX or a %00 (answer 400). A target that
+// does not start with '/' ("*") is returned as it is.
+std::optional<std::string_view> routing_path(std::string_view target, std::string& scratch);
 
 }  // namespace ringlb::http

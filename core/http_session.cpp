@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/http_route.hpp"
 #include "core/http_serializer.hpp"
 #include "core/levers.hpp"
 #include "core/log.hpp"
@@ -19,22 +20,6 @@ namespace {
 
 using http::Framing;
 using http::ParseEvent;
-
-std::string_view host_without_port(std::string_view host) {
-  if (!host.empty() && host.front() == '[') return host.substr(0, host.find(']') + 1);
-  return host.substr(0, host.rfind(':') == std::string_view::npos ? host.size() : host.rfind(':'));
-}
-
-bool host_matches(std::string_view pattern, std::string_view host) {
-  if (pattern.empty()) return true;
-  host = host_without_port(host);
-  if (pattern.starts_with("*.")) {
-    const std::string_view suffix = pattern.substr(1);  // ".example.com"
-    return host.size() > suffix.size() &&
-           http::iequals(host.substr(host.size() - suffix.size()), suffix);
-  }
-  return http::iequals(pattern, host);
-}
 
 }  // namespace
 
@@ -285,19 +270,13 @@ void HttpSession::pump_request() {
   }
 }
 
-const Pool* HttpSession::route(const http::Head& head) const {
-  for (const RouteTarget& target : listener_->routes) {
-    if (host_matches(target.config->host, head.host) &&
-        head.target.starts_with(target.config->path_prefix)) {
-      return target.pool;
-    }
-  }
-  return listener_->pool;
-}
-
 bool HttpSession::on_request_head() {
   const http::Head& head = exchange_->request.head();
-  current().pool = route(head);
+  current().pool = pick_pool(*listener_, head, exchange_->route_path);
+  if (current().pool == nullptr) {
+    fail(400, "request path with a bad percent-encoding");
+    return false;
+  }
   client_keep_alive_ = head.keep_alive && !draining_;
   current().to_backend_framing = head.framing;
   exchange_->response.expect_no_body(head.method == "HEAD");

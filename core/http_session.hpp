@@ -111,7 +111,6 @@ class HttpSession final : public Session {
   }
   void on_tunnel_close_notify_sent(Side to);
   bool on_request_head();
-  const Pool* route(const http::Head& head) const;
   void on_response_head();
   void on_response_done();
   void finish_exchange();

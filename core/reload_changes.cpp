@@ -1,6 +1,7 @@
 // The reload's report on settings outside the snapshot's listeners and pools.
 #include "core/reload_changes.hpp"
 
+#include "config/diagnostic.hpp"
 #include "core/access_log.hpp"
 #include "core/log.hpp"
 
@@ -26,10 +27,19 @@ void warn_restart_only_changes(const config::Config& running, const config::Conf
   }
 }
 
+std::string access_log_refusal(const std::string& config_path, const config::LogConfig& log) {
+  const std::string why = AccessLog::probe(log.access);
+  if (why.empty()) return "";
+  return config::Diagnostic{config::Severity::kError, config_path, log.access_position.line,
+                            log.access_position.column, "log.access: " + why}
+      .to_string();
+}
+
 std::string check_access_log_change(const config::LogConfig& running,
-                                    const config::LogConfig& loaded) {
+                                    const config::LogConfig& loaded,
+                                    const std::string& config_path) {
   if (loaded.access == running.access) return "";
-  return AccessLog::probe(loaded.access);
+  return access_log_refusal(config_path, loaded);
 }
 
 void log_applied_log_changes(const config::LogConfig& before, const config::LogConfig& after) {

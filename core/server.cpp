@@ -186,6 +186,10 @@ int Server::run() {
     return kExitStart;
   }
   log_running_user(*privileges);
+  if (std::string refused = access_log_refusal(path_, log_config); !refused.empty()) {
+    LOG_ERROR("%s", refused.c_str());  // as the user that writes it, before any worker tries
+    return kExitStart;
+  }
   if (int code = start_workers(log_config); code != 0) return code;
   if (int result = control_ring_.init(1024); result < 0) {
     LOG_ERROR("cannot create the control thread's io_uring: %s", std::strerror(-result));
@@ -399,9 +403,9 @@ void Server::reload() {
                             resolve_workers(*loaded.config));
   const config::LogConfig log_before = current_->config.log;
   const config::LogConfig log_after = loaded.config->log;
-  std::string error = check_access_log_change(log_before, log_after);
+  std::string error = check_access_log_change(log_before, log_after, path_);
   if (!error.empty()) {
-    LOG_ERROR("reload failed, keeping the running configuration: log.access: %s", error.c_str());
+    LOG_ERROR("reload failed, keeping the running configuration: %s", error.c_str());
     return;
   }
   auto snapshot = build_snapshot(std::move(*loaded.config), worker_count_, generation_ + 1,

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "balancers/hash_key.hpp"
+#include "core/access_log.hpp"
 #include "core/log.hpp"
 
 namespace ringlb {
@@ -375,17 +376,23 @@ void TcpSession::log_access() {
   const std::string backend = backend_ == balancers::kNoBackend ? "-" : backend_state().address();
   const auto duration =
       std::chrono::duration_cast<std::chrono::milliseconds>(ctx_->now - started_).count();
-  char line[512];
-  const char* format = ctx_->access_log.format() == config::LogFormat::kJson
+  // The listener's name and the end cause are escaped as in the http line, so a name with a
+  // space or a quote still reads back as one value.
+  const config::LogFormat log_format = ctx_->access_log.format();
+  char listener[256];
+  char end[256];
+  char line[1024];  // larger than the escaped values and the fixed text: a line is never cut
+  const char* format = log_format == config::LogFormat::kJson
                            ? "{\"type\":\"tcp\",\"listener\":\"%s\",\"client\":\"%s\","
                              "\"backend\":\"%s\",\"bytes_in\":%llu,\"bytes_out\":%llu,"
                              "\"duration_ms\":%lld,\"end\":\"%s\"}"
                            : "tcp listener=%s client=%s backend=%s bytes_in=%llu bytes_out=%llu "
                              "duration_ms=%lld end=%s";
-  std::snprintf(line, sizeof(line), format, listener_->config->name.c_str(), client.c_str(),
+  std::snprintf(line, sizeof(line), format,
+                escape_log_value(listener_->config->name, log_format, listener), client.c_str(),
                 backend.c_str(), static_cast<unsigned long long>(pipes_[kUpstream].bytes),
                 static_cast<unsigned long long>(pipes_[kDownstream].bytes),
-                static_cast<long long>(duration), end_cause_);
+                static_cast<long long>(duration), escape_log_value(end_cause_, log_format, end));
   ctx_->access_log.append(line);
 }
 

@@ -257,6 +257,32 @@ TEST(Validate, AdminOffLoopbackWithoutATokenIsAWarning) {
   EXPECT_EQ(with_token.config->admin.token, "s");
 }
 
+TEST(Validate, AnAdminTokenNoRequestCouldCarryIsRefused) {
+  const std::string message =
+      "test.toml:3:9: admin.token must be a non-empty token68 (letters, digits and - . _ ~ + /, "
+      "then optional '=' padding), as a client sends it after \"Authorization: Bearer\"; with "
+      "any other byte (a space, a control character) no request could match it";
+  // Written as TOML basic strings: a leading or trailing space, a newline, a NUL, a tab, an
+  // empty token, '=' that is not trailing padding, a byte past ASCII.
+  for (const char* token : {"\" abc\"", "\"abc \"", "\"a\\nb\"", "\"a\\u0000b\"", "\"a\\tb\"",
+                            "\"\"", "\"a b\"", "\"=\"", "\"a=b\"", "\"caf\\u00e9\"", "\"a:b\""}) {
+    LoadResult result = load_before_base(
+        {"[admin]", "listen = \"127.0.0.1:9090\"", std::string("token = ") + token});
+    EXPECT_EQ(printed(result), expected(message)) << token;
+    EXPECT_FALSE(result.config) << token;
+  }
+}
+
+TEST(Validate, Token68AdminTokensAreAccepted) {
+  for (const char* token : {"s", "abc=", "A-z0.9_~+/x==", "dGhpcyBpcyBhIHRva2Vu"}) {
+    LoadResult result = load_before_base(
+        {"[admin]", "listen = \"127.0.0.1:9090\"", std::string("token = \"") + token + "\""});
+    EXPECT_EQ(printed(result), expected()) << token;
+    ASSERT_TRUE(result.config) << token;
+    EXPECT_EQ(result.config->admin.token, token);
+  }
+}
+
 TEST(Validate, ConsistentHashNeedsAHashKey) {
   LoadResult result = load_before_base({
       "[pools.api]",                                    // 1

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
 #include "core/http_parser.hpp"
@@ -151,6 +152,71 @@ TEST(FieldValues, CrLfNulAndOtherControlsAreRefused) {
 TEST(FieldValues, TabsAndHighBytesAreValidValues) {
   // RFC 9110 §5.5 allows HTAB and obs-text; they are forwarded, and escaped in the log.
   EXPECT_EQ(parse(get("/", "Host: h\r\nX-Request-Id: a\tb\xff\r\n")).status, 0u);
+}
+
+// ---- routing_path: what a path_prefix route compares ----
+
+std::string routed(std::string_view target) {
+  std::string scratch;
+  const std::optional<std::string_view> path = routing_path(target, scratch);
+  return path ? std::string(*path) : "<400>";
+}
+
+TEST(RoutingPath, EveryWayToSpellV1ReachesTheV1Prefix) {
+  // The bypasses of a "/v1/" route that a normalizing backend serves as /v1/secret.
+  for (const char* target :
+       {"/x/../v1/secret", "/./v1/secret", "//v1/secret", "/v1%2Fsecret", "/v1%2fsecret",
+        "/%2e/v1/secret", "/x/%2e%2e/v1/secret", "/%761/secret", "/v1;x/secret", "/v1/./secret",
+        "///v1//secret", "/../v1/secret", "/x/y/../../v1/secret", "/%2E%2E/v1/secret"}) {
+    EXPECT_EQ(routed(target), "/v1/secret") << target;
+  }
+}
+
+TEST(RoutingPath, PlainTargetsAreRoutedAsTheyAreWithoutACopy) {
+  std::string scratch;
+  const std::string_view target = "/v1/secret.txt?a=/../b&c=%zz;d";
+  const std::optional<std::string_view> path = routing_path(target, scratch);
+  ASSERT_TRUE(path);
+  EXPECT_EQ(*path, "/v1/secret.txt");
+  EXPECT_EQ(path->data(), target.data());  // a view of the target itself
+  EXPECT_TRUE(scratch.empty());
+  EXPECT_EQ(routed("*"), "*");
+  EXPECT_EQ(routed("/"), "/");
+  EXPECT_EQ(routed("/.well-known/x"), "/.well-known/x");  // a dot that is not a segment
+}
+
+TEST(RoutingPath, DotSegmentsFollowRfc3986AndNeverClimbAboveTheRoot) {
+  EXPECT_EQ(routed("/a/b/.."), "/a/");
+  EXPECT_EQ(routed("/a/b/."), "/a/b/");
+  EXPECT_EQ(routed("/a/b/../"), "/a/");
+  EXPECT_EQ(routed("/.."), "/");
+  EXPECT_EQ(routed("/../../.."), "/");
+  EXPECT_EQ(routed("/a/..b/c"), "/a/..b/c");  // "..b" is a name, not a dot-segment
+  EXPECT_EQ(routed("/a/.../c"), "/a/.../c");
+  EXPECT_EQ(routed("/v1//"), "/v1/");
+  EXPECT_EQ(routed("/v1/%2e"), "/v1/");
+}
+
+TEST(RoutingPath, PercentDecodingHappensOnceAndOnlyInThePath) {
+  EXPECT_EQ(routed("/v1%252Fsecret"), "/v1%2Fsecret");  // no double decoding
+  EXPECT_EQ(routed("/a%3Fb?q=%2F"), "/a?b");            // the query is not part of the path
+  EXPECT_EQ(routed("/v1%3Bx/s"), "/v1;x/s");            // an encoded ';' is a name character
+  EXPECT_EQ(routed("/v1;a=1;b=2/s;jsessionid=1"), "/v1/s");
+}
+
+TEST(RoutingPath, ABadEscapeOrAnEncodedNulIsRefused) {
+  for (const char* target : {"/v1%", "/v1%2", "/v1%zz/s", "/v1%2g", "/a%00b", "/%00", "/%g0"}) {
+    EXPECT_EQ(routed(target), "<400>") << target;
+  }
+}
+
+TEST(RoutingPath, TheScratchBufferIsReusedAcrossRequests) {
+  std::string scratch;
+  ASSERT_TRUE(routing_path("/a/./b/../" + std::string(200, 'c'), scratch));
+  const char* storage = scratch.data();
+  ASSERT_TRUE(routing_path("//v1/x", scratch));
+  EXPECT_EQ(scratch, "/v1/x");
+  EXPECT_EQ(scratch.data(), storage);  // no new allocation for a shorter path
 }
 
 }  // namespace

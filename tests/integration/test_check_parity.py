@@ -20,11 +20,11 @@ MARK = "# <- refused here"
 SERVER_WAIT = 8.0  # a refusal takes milliseconds; a server that accepted the file keeps running
 
 
-def base(port: int, *, grace='"1s"', tail=()) -> str:
+def base(port: int, *, grace='"1s"', access='"off"', tail=()) -> str:
     """An http listener and a one-backend pool, with lines added at the end where a row needs."""
     lines = [
         "[runtime]", "workers = 1", f"grace_period = {grace}", *runtime_user_lines(),
-        "", "[log]", 'access = "off"', "",
+        "", "[log]", f"access = {access}", "",
         "[listeners.web]", f'bind = "{HOST}:{port}"', 'pool = "app"', "",
         "[pools.app]", f'backends = [{{ address = "{HOST}:{free_port()}" }}]', "",
         *tail,
@@ -71,6 +71,14 @@ class CheckParityTest(RinglbTestCase):
             "[listeners.other]", f'bind = "{HOST}:{free_port()}"', f'pool = "nope"  {MARK}'])
         yield "missing certificate file", base(port, tail=tls_listener(
             os.path.join(self.tmpdir, "none.pem"), os.path.join(self.tmpdir, "none.key")))
+        log_fifo = os.path.join(self.tmpdir, "access.fifo")
+        os.mkfifo(log_fifo)
+        yield "a FIFO as access log", base(port, access=f'"{log_fifo}"  {MARK}')
+        yield "a directory as access log", base(port, access=f'"{self.tmpdir}"  {MARK}')
+        missing = os.path.join(self.tmpdir, "none", "access.log")
+        yield "an access log in a missing directory", base(port, access=f'"{missing}"  {MARK}')
+        yield "an admin token no client can send", base(port, tail=[
+            "[admin]", f'listen = "{HOST}:{free_port()}"', f'token = " abc"  {MARK}'])
         cert, key = self.certificate()
         fifo = os.path.join(self.tmpdir, "cert.fifo")
         os.mkfifo(fifo)

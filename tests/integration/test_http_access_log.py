@@ -7,7 +7,7 @@ import time
 import unittest
 from pathlib import Path
 
-from harness import wait_until
+from harness import EchoBackend, RinglbTestCase, echo_roundtrip, free_port, l4_config, wait_until
 from http_harness import FaultBackend, HttpBackend, HttpConn, HttpTestCase, build_request
 
 FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
@@ -223,6 +223,42 @@ class JsonAccessLogTest(AccessLogCase):
         self.assertEqual(record["request_id"], 'a\tb"c\\d\u00ffe\u00e9f\u0080')
         self.assertEqual(record["status"], 200)
         self.assertEqual(record["target"], "/json-escapes")
+
+
+class TcpAccessLogTest(RinglbTestCase):
+    """The tcp line escapes the listener's name and the end cause as the http line does: a name
+    with a quote and a space stays one value in both formats."""
+
+    NAME = 'a"b c'
+
+    def tunnel_once(self, log_format: str) -> Path:
+        backend = self.backend(EchoBackend)
+        port = free_port()
+        log_path = Path(self.tmpdir) / f"tcp-{log_format}.log"
+        config = l4_config(port, [backend.port]).replace(
+            'access = "off"', f'access = "{log_path}"\nformat = "{log_format}"').replace(
+            "[listeners.l4]", '[listeners."a\\"b c"]')
+        self.start_ringlb(config, port)
+        sock = self.client(port)
+        self.assertEqual(echo_roundtrip(sock, b"ping"), b"ping")
+        sock.close()
+        self.assertTrue(wait_until(lambda: log_path.exists() and log_path.read_text().strip(),
+                                   3.0), "no tcp access log line")
+        return log_path
+
+    def test_json_line_parses_with_the_name_as_one_value(self):
+        [line] = self.tunnel_once("json").read_text().splitlines()
+        record = json.loads(line)
+        self.assertEqual(record["listener"], self.NAME)
+        self.assertEqual(record["type"], "tcp")
+
+    def test_text_line_splits_into_its_fields(self):
+        [line] = self.tunnel_once("text").read_text().splitlines()
+        words = line.split(" ")
+        self.assertEqual([word.partition("=")[0] for word in words[1:]],
+                         ["listener", "client", "backend", "bytes_in", "bytes_out",
+                          "duration_ms", "end"], line)
+        self.assertEqual(words[1], "listener=a\\x22b\\x20c", line)
 
 
 if __name__ == "__main__":

@@ -474,6 +474,48 @@ class TrailingDotHostTest(HttpTestCase):
         self.assertEqual(self.api.requests[-1].headers_named("Host"), ["api.example.com"])
 
 
+class PathPrefixNormalizationTest(HttpTestCase):
+    """A path_prefix route compares the normalized path, as nginx matches locations: every other
+    spelling of /v1/secret that a normalizing backend serves as /v1/secret takes the /v1/ route
+    (or is refused), never the default pool; the backend still gets the target as it was sent."""
+
+    BYPASSES = ["/x/../v1/secret", "/./v1/secret", "//v1/secret", "/v1%2Fsecret",
+                "/%2e/v1/secret", "/x/%2e%2e/v1/secret", "/%761/secret", "/v1;x/secret",
+                "/v1/./secret", "/../v1/secret", "/%2E%2E/v1/secret?x=1"]
+
+    def setUp(self):
+        super().setUp()
+        self.app = self.backend(HttpBackend, "app")
+        self.cap = self.backend(HttpBackend, "cap")
+        self.port = self.start_http({"app": [self.app.port], "cap": [self.cap.port]},
+                                    routes=[{"path_prefix": "/v1/", "pool": "cap"}])
+
+    def test_dot_segments_slashes_and_encodings_take_the_route(self):
+        for target in self.BYPASSES:
+            with self.subTest(target=target):
+                response = get(self.port, target)
+                self.assertIn(response.status, (200, 400), str(response))
+                if response.status == 200:
+                    self.assertEqual(response.header("X-Backend"), "cap", str(response))
+                    self.assertEqual(self.cap.requests[-1].target, target,
+                                     "the backend gets the target as the client sent it")
+        self.assertEqual(self.app.targets(), [],
+                         "a spelling of /v1/secret reached the default pool")
+
+    def test_other_paths_still_reach_the_default_pool(self):
+        for target in ["/v1", "/v2/secret", "/v1/../v2/x", "/v1%2F..%2Fv2", "/?p=/v1/x"]:
+            with self.subTest(target=target):
+                response = get(self.port, target)
+                self.assertEqual(response.header("X-Backend"), "app", str(response))
+
+    def test_a_bad_percent_escape_or_an_encoded_nul_is_400(self):
+        for target in [b"/v1%zz/secret", b"/v1%2", b"/a%00b"]:
+            with self.subTest(target=target):
+                self.assertRefused(self.port, get_line(b"GET " + target + b" HTTP/1.1"), 400)
+        self.assertBackendGotNothing(self.app)
+        self.assertBackendGotNothing(self.cap)
+
+
 class ResponseVectorTest(HttpTestCase):
     """Bad responses from the backend: 502, and that upstream connection is never reused."""
 
