@@ -21,7 +21,16 @@ constexpr auto kCloseNotifyTimeout = std::chrono::seconds(1);
 void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
   const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
   TlsChannel& tls = *tls_[from];
-  const bool first_bytes = tls.fed() == 0;
+  // runtime.max_tls_handshakes_per_second, checked at a client's first byte, before OpenSSL
+  // sees the ClientHello and signs (tls_handshake_rate.hpp).
+  if (from == kClient && tls.fed() == 0 &&
+      !ctx_->tls.rate.try_start(ctx_->now, snapshot_->config.runtime.max_tls_handshakes_per_second,
+                                snapshot_->workers)) {
+    ctx_->buffers.give_back(id);
+    ctx_->tls.count_failure(false);
+    listener_stats().tls_handshake_failures.add();
+    return close_now("tls handshake rate limit", false);
+  }
   const bool fed = tls.feed(ctx_->buffers.data(id), static_cast<size_t>(cqe.res));
   ctx_->buffers.give_back(id);  // the channel holds a copy of the ciphertext
   if (!fed) {
@@ -31,13 +40,6 @@ void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
     return close_now(from == kClient ? "client tls error" : "backend tls error", false);
   }
   last_activity_ = ctx_->now;
-  if (from == kClient && first_bytes &&
-      !ctx_->tls.rate.try_start(ctx_->now, snapshot_->config.runtime.max_tls_handshakes_per_second,
-                                snapshot_->workers)) {
-    ctx_->tls.count_failure(false);
-    listener_stats().tls_handshake_failures.add();
-    return close_now("tls handshake rate limit", false);
-  }
   if (!tls.established() && !advance_handshake(from)) return;
   const bool lent_now = !exchange_;
   if (lent_now) {
@@ -54,7 +56,9 @@ void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
     if (from == kBackend) current().outcome = health::Outcome::kReset;
     return close_now(from == kClient ? "client tls error" : "backend tls error", false);
   }
-  if (received == 0) {  // a partial record, a ticket, or a close_notify: nothing to parse yet
+  // A partial record or a ticket: nothing to parse yet. After a close_notify, arm_receive()
+  // reports the end of the peer's input as a FIN would.
+  if (received == 0) {
     if (lent_now) ctx_->exchanges.release(std::move(exchange_));
     return arm_receive(from);
   }
