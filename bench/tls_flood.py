@@ -135,11 +135,11 @@ def flood(port: int, stop_at: float, counter):
         counter.value += sent
 
 
-def probe(port: int, seconds: float) -> tuple[list[float], int]:
+def probe(port: int, seconds: float) -> tuple[list[float], dict]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    latencies, failures = [], 0
+    latencies, failures = [], {}
     stop_at = time.monotonic() + seconds
     while time.monotonic() < stop_at:
         begin = time.monotonic()
@@ -147,8 +147,9 @@ def probe(port: int, seconds: float) -> tuple[list[float], int]:
             raw = socket.create_connection((HOST, port), timeout=5)
             with context.wrap_socket(raw, server_hostname="a.test") as sock:
                 latencies.append(time.monotonic() - begin)
-        except (OSError, ssl.SSLError):
-            failures += 1
+        except (OSError, ssl.SSLError) as error:
+            kind = type(error).__name__  # TimeoutError: 5 s; a reset or EOF: refused
+            failures[kind] = failures.get(kind, 0) + 1
         time.sleep(0.1)
     return latencies, failures
 
@@ -177,7 +178,7 @@ def handshake_bench(args):
             print(f"idle handshake: median {statistics.median(idle) * 1000:.1f} ms")
             print(f"ClientHellos sent by the flood: {counter.value} "
                   f"({counter.value / (args.seconds + 1):.0f}/s)")
-            print(f"probe handshakes during the flood: {len(ms)} ok, {failures} failed; "
+            print(f"probe handshakes during the flood: {len(ms)} ok, failed: {failures or 0}; "
                   f"latency p50 {pct(0.5):.1f} ms, p90 {pct(0.9):.1f} ms, max {pct(1.0):.1f} ms")
         finally:
             stop(proc)
