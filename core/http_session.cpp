@@ -74,7 +74,7 @@ TimerWheel::Clock::time_point HttpSession::deadline() const {
   const config::ListenerTimeouts& timeouts = listener_->config->timeouts;
   switch (phase_) {
     case Phase::kIdle:
-      return phase_since_ + timeouts.client_idle;
+      return phase_since_ + (handshaking() ? timeouts.tls_handshake : timeouts.client_idle);
     case Phase::kReadingHead:
       return phase_since_ + timeouts.header;
     case Phase::kForwarding:
@@ -101,6 +101,7 @@ void HttpSession::on_timer() {
   }
   switch (phase_) {
     case Phase::kIdle:
+      if (handshaking()) return on_handshake_timeout();
       close_now("client idle timeout");
       return;
     case Phase::kReadingHead:
