@@ -101,9 +101,7 @@ void HttpSession::on_timer() {
   }
   switch (phase_) {
     case Phase::kIdle:
-      if (handshaking()) return on_handshake_timeout();
-      close_now("client idle timeout");
-      return;
+      return handshaking() ? on_handshake_timeout() : close_now("client idle timeout");
     case Phase::kReadingHead:
       fail(408, "request head not complete within the header timeout");
       return;
