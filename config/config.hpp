@@ -48,6 +48,9 @@ struct Address {
 struct RuntimeConfig {
   uint32_t workers = 0;  // 0 = one per CPU core
   uint64_t max_connections = 100000;
+  // Full TLS handshakes with clients started per second, over all workers (HAProxy's
+  // maxsslrate); beyond it a new handshake is refused before it costs a signature. 0 = no limit.
+  uint64_t max_tls_handshakes_per_second = 1000;
   Duration grace_period = std::chrono::seconds(30);
   std::string user;  // empty = do not change user
   // Where `user` was written (else where it would go), for the refusals that depend on who
@@ -72,6 +75,9 @@ struct LogConfig {
 struct ListenerTimeouts {
   Duration header = std::chrono::seconds(10);
   Duration client_idle = std::chrono::seconds(60);
+  // A client's whole TLS handshake, from accept to its Finished (nginx ssl_handshake_timeout,
+  // HAProxy timeout client-hs): bytes that trickle in do not extend it.
+  Duration tls_handshake = std::chrono::seconds(10);
 };
 
 struct ListenerLimits {

@@ -327,6 +327,8 @@ void read_named(Section& parent, std::string_view key, std::string_view kind, Re
 void read_runtime(Section& section, RuntimeConfig& runtime) {
   section.read_integer("workers", 0, runtime.workers, 1024);
   section.read_integer("max_connections", 1, runtime.max_connections);
+  section.read_integer("max_tls_handshakes_per_second", 0, runtime.max_tls_handshakes_per_second,
+                       1000000000);
   section.read_duration("grace_period", runtime.grace_period, /*allow_zero=*/true);
   section.read_string("user", runtime.user);
   runtime.user_position = section.at("user");
@@ -402,6 +404,8 @@ void read_listener(Section& section, const std::string& name, Config& config) {
   read_section(section, "timeouts", [&](Section& timeouts) {
     timeouts.read_duration("header", listener.timeouts.header, /*allow_zero=*/false);
     timeouts.read_duration("client_idle", listener.timeouts.client_idle, /*allow_zero=*/false);
+    timeouts.read_duration("tls_handshake", listener.timeouts.tls_handshake,
+                           /*allow_zero=*/false);
   });
   read_section(section, "limits", [&](Section& limits) {
     limits.read_size("max_header_bytes", listener.limits.max_header_bytes, 1, kMaxHeaderBytes);

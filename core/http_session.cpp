@@ -59,7 +59,7 @@ TimerWheel::Clock::time_point HttpSession::deadline() const {
   const config::ListenerTimeouts& timeouts = listener_->config->timeouts;
   switch (phase_) {
     case Phase::kIdle:
-      return phase_since_ + timeouts.client_idle;
+      return phase_since_ + (handshaking() ? timeouts.tls_handshake : timeouts.client_idle);
     case Phase::kReadingHead:
       return phase_since_ + timeouts.header;
     case Phase::kForwarding:
@@ -86,8 +86,7 @@ void HttpSession::on_timer() {
   }
   switch (phase_) {
     case Phase::kIdle:
-      close_now("client idle timeout");
-      return;
+      return handshaking() ? on_handshake_timeout() : close_now("client idle timeout");
     case Phase::kReadingHead:
       fail(408, "request head not complete within the header timeout");
       return;

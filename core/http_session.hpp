@@ -88,6 +88,11 @@ class HttpSession final : public Session {
   void on_tls_sent(Side to, int result);
   // Sends close_notify (or a handshake alert) before the close; false when the close may go on.
   bool close_tls_gracefully(const char* cause);
+  // The listener speaks TLS and the client's handshake has not finished.
+  bool handshaking() const {
+    return listener_->tls && !(tls_[kClient] && tls_[kClient]->established());
+  }
+  void on_handshake_timeout();
   int fd_of(Side side) const { return side == kClient ? client_fd_ : backend_fd_; }
 
   // ---- the request/response flow (http_session.cpp) ----

@@ -90,6 +90,7 @@ void HttpSession::arm_receive(Side from) {
   if (closing_ || receiving_[from] || fd_of(from) < 0) return;
   receiving_[from] = true;
   const OpKind kind = from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend;
+  if (tls_[from] && tls_[from]->peer_closed()) return submit_end_of_input(kind);
   if (from == kClient && client_multishot_) {
     return wait_multishot(client_receive_, client_fd_, kind);
   }

@@ -21,8 +21,24 @@ constexpr auto kCloseNotifyTimeout = std::chrono::seconds(1);
 void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
   const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
   TlsChannel& tls = *tls_[from];
-  tls.feed(ctx_->buffers.data(id), static_cast<size_t>(cqe.res));
+  // runtime.max_tls_handshakes_per_second, checked at a client's first byte, before OpenSSL
+  // sees the ClientHello and signs (tls_handshake_rate.hpp).
+  if (from == kClient && tls.fed() == 0 &&
+      !ctx_->tls.rate.try_start(ctx_->now, snapshot_->config.runtime.max_tls_handshakes_per_second,
+                                snapshot_->workers)) {
+    ctx_->buffers.give_back(id);
+    ctx_->tls.count_failure(false);
+    listener_stats().tls_handshake_failures.add();
+    return close_now("tls handshake rate limit", false);
+  }
+  const bool fed = tls.feed(ctx_->buffers.data(id), static_cast<size_t>(cqe.res));
   ctx_->buffers.give_back(id);  // the channel holds a copy of the ciphertext
+  if (!fed) {
+    LOG_DEBUG("%s sent more TLS input than is ever left undecrypted",
+              from == kClient ? "client" : "backend");
+    if (from == kBackend) current().outcome = health::Outcome::kReset;
+    return close_now(from == kClient ? "client tls error" : "backend tls error", false);
+  }
   last_activity_ = ctx_->now;
   if (!tls.established() && !advance_handshake(from)) return;
   const bool lent_now = !exchange_;
@@ -44,7 +60,9 @@ void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
     if (from == kClient) current().bytes_in += received;
     return on_tunnel_tls_receive(from, status == TlsChannel::Status::kClosed);
   }
-  if (received == 0) {  // a partial record, a ticket, or a close_notify: nothing to parse yet
+  // A partial record or a ticket: nothing to parse yet. After a close_notify, arm_receive()
+  // reports the end of the peer's input as a FIN would.
+  if (received == 0) {
     if (lent_now) ctx_->exchanges.release(std::move(exchange_));
     // Draining, a handshake that just completed leaves the connection idle: it ends here.
     if (draining_ && phase_ == Phase::kIdle && !tls.input_pending()) return close_now("stopping");
@@ -86,6 +104,15 @@ bool HttpSession::advance_handshake(Side side) {
             tls.failure().c_str());
   close_now("tls handshake failed");
   return false;
+}
+
+void HttpSession::on_handshake_timeout() {
+  ctx_->tls.count_failure(false);
+  listener_stats().tls_handshake_failures.add();
+  LOG_DEBUG("listener %s: TLS handshake with a client not done within %lldms",
+            listener_->config->name.c_str(),
+            static_cast<long long>(listener_->config->timeouts.tls_handshake.count()));
+  close_now("tls handshake timeout", false);
 }
 
 TlsChannel::Status HttpSession::decrypt_into_stash(Side from) {
@@ -165,8 +192,16 @@ void HttpSession::on_tls_sent(Side to, int result) {
 bool HttpSession::close_tls_gracefully(const char* cause) {
   TlsChannel* tls = tls_[kClient].get();
   if (tls == nullptr || close_when_flushed_ != nullptr) return false;
-  tls->shutdown();     // close_notify, once established; else only a pending alert goes out
-  flush_tls(kClient);  // the alert of a failed handshake, if any
+  // close_notify says the data ended where the server meant it to (RFC 8446 §6.1). A response
+  // cut short (a backend that reset or closed mid-body, a failure after the head went out)
+  // must end without it, or a close-delimited body would look whole to the client. A tunnel
+  // has no end of its own; how it closes is the tunnel's choice (close_now's `graceful`).
+  const bool cut_short = exchange_ && current().response_started && !current().response_done &&
+                         phase_ != Phase::kTunnel;
+  // close_notify, once established; else only a pending alert goes out. Either way what is
+  // already encrypted (the response so far, a failed handshake's alert) goes out first.
+  if (!cut_short) tls->shutdown();
+  flush_tls(kClient);
   if (tls->flushed()) return false;
   close_when_flushed_ = cause;
   ctx_->timers.schedule(timer_, ctx_->now + kCloseNotifyTimeout);

@@ -78,6 +78,14 @@ class Session {
   // Submits a receive on `fd` into a buffer the kernel picks from the worker's buffer ring;
   // `multishot`: one that stays armed (multishot_receive.hpp).
   void submit_receive(int fd, OpKind kind, bool multishot = false);
+  // Completes a receive of `kind` as the peer's FIN does (res 0, no buffer), without reading the
+  // socket: for a TLS peer whose close_notify ended its data, so the session meets the end
+  // where it would meet a FIN and nothing it sends later is read.
+  void submit_end_of_input(OpKind kind) {
+    io_uring_sqe* sqe = ctx_->ring.sqe();
+    io_uring_prep_nop(sqe);
+    submit(sqe, kind);
+  }
   // The worker calls retry_receive(kind) next loop turn, to hand over a queued multishot
   // completion.
   void hand_over_next_turn(OpKind kind) {

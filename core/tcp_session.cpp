@@ -34,7 +34,10 @@ void TcpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
     socklen_t length = sizeof(client_address_);
     getpeername(client_fd, reinterpret_cast<sockaddr*>(&client_address_), &length);
   }
-  ctx.timers.schedule(timer_, ctx.now + listener.config->timeouts.client_idle);
+  const config::ListenerTimeouts& timeouts = listener.config->timeouts;
+  ctx.timers.schedule(
+      timer_, ctx.now + (listener.tls ? std::min(timeouts.client_idle, timeouts.tls_handshake)
+                                      : timeouts.client_idle));
   if (listener.tls) return start_tls(kClientSocket, listener.tls->initial());
   connect_next();
 }
@@ -141,8 +144,16 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
   TlsChannel* tls = tls_[direction].get();  // the source socket's channel
   if (cqe.res > 0 && tls != nullptr) {
     last_activity_ = ctx_->now;
-    tls->feed(pipe_data(pipe), pipe.length);
+    if (direction == kUpstream && tls->fed() == 0 && !handshake_allowed()) {
+      return_buffer(pipe);
+      return begin_close("tls handshake rate limit", false);
+    }
+    const bool fed = tls->feed(pipe_data(pipe), pipe.length);
     pipe.length = 0;
+    if (!fed) {
+      return_buffer(pipe);
+      return begin_close(direction == kUpstream ? "client error" : "backend error", false);
+    }
     if (!tls->established()) return advance_handshake(static_cast<Socket>(direction));
     return deliver_plaintext(direction);
   }
@@ -160,7 +171,7 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
     if (direction == kDownstream) outcome_ = health::Outcome::kReset;
     LOG_DEBUG("receive from %s: %s", direction == kUpstream ? "client" : "backend",
               std::strerror(-cqe.res));
-    begin_close(direction == kUpstream ? "client error" : "backend error");
+    begin_close(direction == kUpstream ? "client error" : "backend error", false);
   }
 }
 
@@ -197,7 +208,7 @@ void TcpSession::on_send(Direction direction, int result) {
     if (direction == kUpstream) outcome_ = health::Outcome::kReset;
     LOG_DEBUG("send to %s: %s", direction == kUpstream ? "backend" : "client",
               std::strerror(-result));
-    begin_close(direction == kUpstream ? "backend error" : "client error");
+    begin_close(direction == kUpstream ? "backend error" : "client error", false);
     return;
   }
   pipe.sent += static_cast<uint32_t>(result);
@@ -246,7 +257,7 @@ void TcpSession::on_shutdown(Direction direction, int result) {
   pipe.shut = true;
   if (closing_) return;
   if (result < 0 && result != -ENOTCONN) {
-    begin_close(direction == kUpstream ? "backend error" : "client error");
+    begin_close(direction == kUpstream ? "backend error" : "client error", false);
     return;
   }
   if (pipes_[kUpstream].shut && pipes_[kDownstream].shut) begin_close("done");
@@ -292,12 +303,20 @@ void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
 void TcpSession::on_timer() {
   if (closing_) return;
   if (close_when_flushed_ != nullptr) return begin_close(close_when_flushed_, false);
-  const auto idle = listener_->config->timeouts.client_idle;
-  if (ctx_->now - last_activity_ >= idle) {
-    begin_close("idle timeout");
-    return;
+  const config::ListenerTimeouts& timeouts = listener_->config->timeouts;
+  auto due = last_activity_ + timeouts.client_idle;
+  // The client's handshake has one deadline from accept; bytes trickling in do not extend it.
+  if (tls_[kClientSocket] && !tls_[kClientSocket]->established()) {
+    const auto handshake_due = started_ + timeouts.tls_handshake;
+    if (ctx_->now >= handshake_due) {
+      ctx_->tls.count_failure(false);
+      listener_stats().tls_handshake_failures.add();
+      return begin_close("tls handshake timeout", false);
+    }
+    due = std::min(due, handshake_due);
   }
-  ctx_->timers.schedule(timer_, last_activity_ + idle);
+  if (ctx_->now >= due) return begin_close("idle timeout");
+  ctx_->timers.schedule(timer_, due);
 }
 
 void TcpSession::begin_close(const char* cause, bool graceful) {

@@ -79,6 +79,7 @@ class TcpSession final : public Session {
   // ---- TLS ----
   void start_tls(Socket socket, SSL_CTX* context);
   void advance_handshake(Socket socket);
+  bool handshake_allowed();
   TlsChannel::Status read_plaintext(Direction direction);
   void deliver_plaintext(Direction direction);
   void flush_tls(Socket socket);

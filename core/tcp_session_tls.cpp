@@ -53,13 +53,25 @@ void TcpSession::advance_handshake(Socket socket) {
   }
   if (status == TlsChannel::Status::kFailed) {
     LOG_DEBUG("TLS error right after the handshake: %s", tls.failure().c_str());
-    return begin_close(socket == kClientSocket ? "client error" : "backend error");
+    return begin_close(socket == kClientSocket ? "client error" : "backend error", false);
   }
   // Plaintext that came along waits in the pipe's buffer until start_pumping() sends it.
   if (socket == kBackendSocket) return start_pumping();
   ++ctx_->tls.handshakes;
   if (tls.resumed()) ++ctx_->tls.resumed;
   connect_next();
+}
+
+// runtime.max_tls_handshakes_per_second, checked at a client's first byte (tls_handshake_rate.hpp).
+bool TcpSession::handshake_allowed() {
+  const config::RuntimeConfig& runtime = snapshot_->config.runtime;
+  if (ctx_->tls.rate.try_start(ctx_->now, runtime.max_tls_handshakes_per_second,
+                               snapshot_->workers)) {
+    return true;
+  }
+  ctx_->tls.count_failure(false);
+  listener_stats().tls_handshake_failures.add();
+  return false;
 }
 
 // Decrypts what the source's channel holds into the pipe's buffer, up to its size.
@@ -94,7 +106,7 @@ void TcpSession::deliver_plaintext(Direction direction) {
     LOG_DEBUG("TLS error from %s: %s", direction == kUpstream ? "client" : "backend",
               tls.failure().c_str());
     if (direction == kDownstream) outcome_ = health::Outcome::kReset;
-    return begin_close(direction == kUpstream ? "client error" : "backend error");
+    return begin_close(direction == kUpstream ? "client error" : "backend error", false);
   }
   if (filled > 0) return send_pending(direction);
   return_buffer(pipe);
@@ -121,7 +133,7 @@ void TcpSession::on_tls_sent(Socket socket, int result) {
     LOG_DEBUG("send to %s: %s", socket == kClientSocket ? "client" : "backend",
               std::strerror(-result));
     if (socket == kBackendSocket) outcome_ = health::Outcome::kReset;
-    return begin_close(socket == kClientSocket ? "client error" : "backend error");
+    return begin_close(socket == kClientSocket ? "client error" : "backend error", false);
   }
   last_activity_ = ctx_->now;
   flush_tls(socket);

@@ -45,10 +45,14 @@ TlsChannel::~TlsChannel() {
   SSL_free(ssl_);  // frees both BIOs
 }
 
-void TlsChannel::feed(const char* data, size_t length) {
+bool TlsChannel::feed(const char* data, size_t length) {
+  if (peer_closed_) return true;
+  if (BIO_ctrl_pending(in_) + length > kMaxBufferedInput) return false;
   size_t written = 0;
-  BIO_write_ex(in_, data, length, &written);
+  return BIO_write_ex(in_, data, length, &written) == 1;
 }
+
+uint64_t TlsChannel::fed() const { return BIO_number_written(in_); }
 
 TlsChannel::Status TlsChannel::status_of(int result) {
   const int error = SSL_get_error(ssl_, result);
@@ -56,6 +60,7 @@ TlsChannel::Status TlsChannel::status_of(int result) {
     case SSL_ERROR_WANT_READ:
       return Status::kWantRead;
     case SSL_ERROR_ZERO_RETURN:
+      peer_closed_ = true;
       return Status::kClosed;
     default:
       break;

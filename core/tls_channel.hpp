@@ -25,6 +25,9 @@ class TlsChannel {
     kClosed,    // the peer sent close_notify
     kFailed,    // a protocol error; failure() says which
   };
+  // Undecrypted ciphertext a channel holds at most: a session decrypts all it can after each
+  // receive, so only a partial record (16 KiB + overhead) and one receive buffer wait at a time.
+  static constexpr size_t kMaxBufferedInput = size_t{256} * 1024;
 
   // kClient: `server_name` is sent as SNI and, when `verify_name`, checked against the
   // certificate. Check valid() afterwards.
@@ -39,8 +42,15 @@ class TlsChannel {
   // The handshake resumed a session (a ticket) instead of a full key exchange and signature.
   bool resumed() const;
 
-  // Ciphertext from the peer (copied).
-  void feed(const char* data, size_t length);
+  // Ciphertext from the peer (copied). False when the channel refuses it: more than
+  // kMaxBufferedInput would wait undecrypted, which a peer that keeps sending after its
+  // close_notify (OpenSSL reads nothing more then) or a stalled reader would cause; the caller
+  // closes the connection. Bytes after the peer's close_notify are dropped: its data has ended.
+  bool feed(const char* data, size_t length);
+  // The peer sent close_notify: the end of its data, as a FIN is (RFC 8446 §6.1). Receive no more.
+  bool peer_closed() const { return peer_closed_; }
+  // Ciphertext bytes fed so far; 0 before the peer's first byte.
+  uint64_t fed() const;
   // Advances the handshake; kOk once it is complete.
   Status handshake();
   // Decrypts up to `capacity` bytes into `out`; `length` says how many. kOk when some were read.
@@ -83,6 +93,7 @@ class TlsChannel {
   bool sending_ = false;
   bool established_ = false;
   bool shut_ = false;
+  bool peer_closed_ = false;
   bool plain_http_ = false;
   std::string failure_;
 };

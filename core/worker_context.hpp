@@ -12,6 +12,7 @@
 #include "core/ring.hpp"
 #include "core/spill_pool.hpp"
 #include "core/timer_wheel.hpp"
+#include "core/tls_handshake_rate.hpp"
 #include "core/upstream_pool.hpp"
 
 namespace ringlb {
@@ -22,6 +23,7 @@ struct TlsCounters {
   uint64_t resumed = 0;  // of the handshakes: resumed with a session ticket
   uint64_t failed_handshakes = 0;
   uint64_t plain_http = 0;  // of the failed: a plain HTTP request on a TLS port
+  TlsHandshakeRate rate;    // refusals count as failed handshakes
   void count_failure(bool was_plain_http) {
     ++failed_handshakes;
     if (was_plain_http) ++plain_http;

@@ -277,6 +277,7 @@ TEST(Loader, EveryDurationAbove576HoursIsRefused) {
       {"runtime", "grace_period", ""},
       {"listeners.web.timeouts", "header", ""},
       {"listeners.web.timeouts", "client_idle", ""},
+      {"listeners.web.timeouts", "tls_handshake", ""},
       {"pools.app.timeouts", "connect", ""},
       {"pools.app.timeouts", "response", ""},
       {"pools.app.timeouts", "idle", ""},
@@ -394,6 +395,19 @@ TEST(Loader, IntegerRanges) {
                                       "test.toml:3:19: 'max_connections' must be at least 1, not 0",
                                       "test.toml:5:8: 'rise' must be at least 1, not 0",
                                       "test.toml:6:8: 'fall' must be at least 1, not -1"));
+}
+
+TEST(Loader, TlsHandshakeRateFromZeroToOneBillion) {
+  LoadResult result = load_before_base({
+      "[runtime]",                                   // 1
+      "max_tls_handshakes_per_second = 1000000001",  // 2
+  });
+  EXPECT_EQ(printed(result),
+            expected("test.toml:2:33: 'max_tls_handshakes_per_second' must be from 0 to "
+                     "1000000000, not 1000000001"));
+  result = load_before_base({"[runtime]", "max_tls_handshakes_per_second = 0"});
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(printed(result));
+  EXPECT_EQ(result.config->runtime.max_tls_handshakes_per_second, 0u);
 }
 
 TEST(Loader, WeightFromZeroTo1000) {
@@ -715,6 +729,7 @@ TEST(Loader, DefaultsMatchTheModel) {
   const Config& config = *result.config;
   EXPECT_EQ(config.runtime.workers, RuntimeConfig{}.workers);
   EXPECT_EQ(config.runtime.max_connections, 100000u);
+  EXPECT_EQ(config.runtime.max_tls_handshakes_per_second, 1000u);
   EXPECT_EQ(config.runtime.grace_period, seconds(30));
   EXPECT_EQ(config.runtime.user, "");
   EXPECT_FALSE(config.admin.listen);
@@ -725,6 +740,7 @@ TEST(Loader, DefaultsMatchTheModel) {
   EXPECT_EQ(web.protocol, Protocol::kHttp);
   EXPECT_EQ(web.timeouts.header, seconds(10));
   EXPECT_EQ(web.timeouts.client_idle, seconds(60));
+  EXPECT_EQ(web.timeouts.tls_handshake, seconds(10));
   EXPECT_EQ(web.limits.max_header_bytes, 32u * 1024);
   EXPECT_EQ(web.limits.max_body_bytes, 0u);
   EXPECT_TRUE(web.routes.empty());
