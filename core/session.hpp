@@ -34,7 +34,7 @@ class Session {
   virtual void retry_receive(OpKind kind) = 0;
   // Closes at once (shutdown deadline passed, or an abort).
   virtual void abort(const char* cause) = 0;
-  // A graceful stop, or a reload that removed the session's listener: the connection is to end
+  // A graceful stop, or a reload (the session's snapshot is stale): the connection is to end
   // as soon as nothing is lost by ending it. An HTTP connection with no request under way and
   // no byte of one received closes now (true); one with a request under way answers it with
   // Connection: close, then closes. Tunnels (L4, websocket) are left to end by themselves or
