@@ -8,12 +8,15 @@
 
 namespace ringlb {
 
-bool HttpSession::drain() {
+bool HttpSession::drain(bool stopping) {
   if (closing_ || draining_ || close_when_flushed_ != nullptr) return false;
   draining_ = true;
+  // A reload leaves a connection that has not had its first request yet alone until that
+  // request: closing it would race the client's first send, which clients do not retry.
+  close_when_idle_ = stopping || served_;
   // Idle: between requests (or before the first one, a TLS handshake included) with no byte
   // of a request here yet. Bytes already here are a request on its way: it is answered.
-  if (phase_ == Phase::kIdle && !client_bytes_waiting()) {
+  if (close_when_idle_ && phase_ == Phase::kIdle && !client_bytes_waiting()) {
     close_now("draining");
     return true;
   }
@@ -28,6 +31,7 @@ void HttpSession::wait_for_next_request() {
   drop_input(kClient);
   drop_input(kBackend);
   ctx_->exchanges.release(std::move(exchange_));
+  served_ = true;
   if (draining_) return close_now("draining");
   set_phase(Phase::kIdle);
   arm_receive(kClient);

@@ -38,8 +38,10 @@ class Session {
   // as soon as nothing is lost by ending it. An HTTP connection with no request under way and
   // no byte of one received closes now (true); one with a request under way answers it with
   // Connection: close, then closes. Tunnels (L4, websocket) are left to end by themselves or
-  // at the grace period, as nothing tells when one is idle.
-  virtual bool drain() { return false; }
+  // at the grace period, as nothing tells when one is idle. `stopping` false (a reload): a
+  // connection that has not had its first request yet was just accepted, and its client is
+  // likely sending that request now; it is answered, with Connection: close, not closed.
+  virtual bool drain(bool /*stopping*/) { return false; }
   // Called once, when finished(): closes sockets, logs, drops references.
   virtual void release() = 0;
 

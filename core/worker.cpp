@@ -189,7 +189,7 @@ void Worker::handle_commands() {
       if (slot.in_use) shutdown(slot.socket->fd, SHUT_RD);
     }
     for (uint32_t i = 0; i < accepts_.size(); ++i) retire_accept(i);
-    drain_sessions("stopping");
+    drain_sessions("stopping", true);
   }
   if (!stopping_ || aborted_) return;
   if (command == kAbort) {
@@ -204,13 +204,13 @@ void Worker::handle_commands() {
   }
 }
 
-void Worker::drain_sessions(const char* why) {
+void Worker::drain_sessions(const char* why, bool stopping) {
   uint32_t closed = 0;
   uint32_t finishing = 0;
   for (uint32_t slot = 0; slot < slot_session_.size(); ++slot) {
     Session* session = slot_session_[slot];
     if (session == nullptr) continue;
-    if (session->drain()) {
+    if (session->drain(stopping)) {
       ++closed;
     } else {
       ++finishing;
@@ -271,7 +271,7 @@ void Worker::adopt_snapshot() {
   // per reload, nothing per request. A rebuild for health or an admin weight keeps the
   // configuration, and drains nothing.
   if (loaded_before != 0 && current_->loaded != loaded_before) {
-    drain_sessions("configuration reloaded");
+    drain_sessions("configuration reloaded", false);
   }
 }
 

@@ -78,9 +78,9 @@ class Worker {
   void free_session_if_finished(Session& session, uint32_t slot);
   void handle_commands();
   void abort_all_sessions(const char* cause);
-  // Calls drain() on every session (a stop, or a reload); logs how many closed at once and how
-  // many finish their request first.
-  void drain_sessions(const char* why);
+  // Calls drain(stopping) on every session (a stop, or a reload); logs how many closed at once
+  // and how many finish their request first.
+  void drain_sessions(const char* why, bool stopping);
   void retry_starved_receives();
   // Calls the session's retry_receive; false when the session is gone.
   bool retry_receive(OpTag tag);

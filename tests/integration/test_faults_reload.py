@@ -1,7 +1,8 @@
 # A reload reaches every connection. A keep-alive client keeps the snapshot it connected with,
 # so after a reload that removes its pool it would still reach the removed backend, which no
 # health check watches any more. Any reload drains every HTTP connection as a stop does: an idle
-# one is closed at once, a request in flight is answered with `Connection: close`. Tunnels
+# one is closed at once, a request in flight is answered with `Connection: close`, a connection
+# still waiting for its first request answers it with close. Tunnels
 # (websockets, tcp listeners) are not cut. An admin weight change is not a reload: it drains
 # nothing.
 import signal
@@ -89,6 +90,18 @@ class ReloadDrainsKeepAliveTest(HttpTestCase):
                                          f"Connection: close: {response.headers}")
         self.assertTrue(busy.closed_within(1.0), "connection open after its last response")
         self.assertEqual(self.conn(self.port).request("GET", "/next").body, b"b GET /next\n")
+
+    def test_connection_without_a_request_yet_is_answered_with_close(self):
+        # Just accepted, its client is likely sending its first request now: closing it would
+        # race that send, which clients do not retry. Its one request is answered, with close.
+        silent = self.conn(self.port)
+        time.sleep(0.2)  # accepted before the reload
+        self.reload(self.after)
+        time.sleep(0.3)
+        response = silent.request("GET", "/late-first")
+        self.assertEqual(response.status, 200)
+        self.assertTrue(response.closes, f"no Connection: close: {response.headers}")
+        self.assertTrue(silent.closed_within(1.0))
 
     def test_websocket_tunnel_is_not_cut_by_a_reload(self):
         conn = self.conn(self.port)
