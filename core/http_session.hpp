@@ -34,7 +34,7 @@ class HttpSession final : public Session {
   void on_timer() override;
   void retry_receive(OpKind kind) override;
   void abort(const char* cause) override { close_now(cause, false); }
-  bool drain() override;
+  bool drain(bool stopping) override;
   void release() override;
 
  private:
@@ -184,6 +184,8 @@ class HttpSession final : public Session {
   bool client_eof_ = false;
   char pooled_peek_ = 0;             // where check_pooled_connection()'s peek lands; never read
   bool draining_ = false;            // drain() was called: no request after the one under way
+  bool close_when_idle_ = false;     // draining, and idle is the end (drain() says when)
+  bool served_ = false;              // a response was completed on this connection
   std::array<bool, 2> receiving_{};  // by Side: waiting for the next received bytes
   // One socket of the tunnel: the FIN its peer sent us, and ours toward it.
   struct TunnelEnd {

@@ -1,5 +1,5 @@
-// HttpSession's part in a graceful stop (and in a reload that removes its listener), as nginx
-// and HAProxy do it: an idle keep-alive connection closes at once, a request under way is
+// HttpSession's part in a graceful stop (and in a reload, which leaves its snapshot stale), as
+// nginx and HAProxy do it: an idle keep-alive connection closes at once, a request under way is
 // answered with Connection: close, and the connection ends after it. The worker calls drain()
 // once; the keep-alive decisions in http_session.cpp read draining_ from then on.
 #include <sys/ioctl.h>
@@ -8,13 +8,16 @@
 
 namespace ringlb {
 
-bool HttpSession::drain() {
+bool HttpSession::drain(bool stopping) {
   if (closing_ || draining_ || close_when_flushed_ != nullptr) return false;
   draining_ = true;
+  // A reload leaves a connection that has not had its first request yet alone until that
+  // request: closing it would race the client's first send, which clients do not retry.
+  close_when_idle_ = stopping || served_;
   // Idle: between requests (or before the first one, a TLS handshake included) with no byte
   // of a request here yet. Bytes already here are a request on its way: it is answered.
-  if (phase_ == Phase::kIdle && !client_bytes_waiting()) {
-    close_now("stopping");
+  if (close_when_idle_ && phase_ == Phase::kIdle && !client_bytes_waiting()) {
+    close_now("draining");
     return true;
   }
   // A response head still to come says Connection: close. One already sent said keep-alive:
@@ -28,7 +31,8 @@ void HttpSession::wait_for_next_request() {
   drop_input(kClient);
   drop_input(kBackend);
   ctx_->exchanges.release(std::move(exchange_));
-  if (draining_) return close_now("stopping");
+  served_ = true;
+  if (draining_) return close_now("draining");
   set_phase(Phase::kIdle);
   arm_receive(kClient);
 }

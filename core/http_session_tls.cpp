@@ -65,7 +65,8 @@ void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
   if (received == 0) {
     if (lent_now) ctx_->exchanges.release(std::move(exchange_));
     // Draining, a handshake that just completed leaves the connection idle: it ends here.
-    if (draining_ && phase_ == Phase::kIdle && !tls.input_pending()) return close_now("stopping");
+    if (close_when_idle_ && phase_ == Phase::kIdle && !tls.input_pending())
+      return close_now("stopping");
     return arm_receive(from);
   }
   if (from == kClient) current().bytes_in += received;

@@ -470,7 +470,7 @@ std::string Server::set_weight(const Pool& pool, uint32_t backend, uint32_t weig
   target.weight = weight;
   std::string error;
   auto snapshot = build_snapshot(std::move(changed), worker_count_, generation_ + 1,
-                                 {balancers_, backends_, current_.get()}, error);
+                                 {balancers_, backends_, current_.get(), true}, error);
   if (!snapshot) return "cannot apply the weight: " + error;
   admin_weights_.try_emplace(key, before);  // the first change remembers the configured weight
   ++generation_;

@@ -34,12 +34,14 @@ class Session {
   virtual void retry_receive(OpKind kind) = 0;
   // Closes at once (shutdown deadline passed, or an abort).
   virtual void abort(const char* cause) = 0;
-  // A graceful stop, or a reload that removed the session's listener: the connection is to end
+  // A graceful stop, or a reload (the session's snapshot is stale): the connection is to end
   // as soon as nothing is lost by ending it. An HTTP connection with no request under way and
   // no byte of one received closes now (true); one with a request under way answers it with
   // Connection: close, then closes. Tunnels (L4, websocket) are left to end by themselves or
-  // at the grace period, as nothing tells when one is idle.
-  virtual bool drain() { return false; }
+  // at the grace period, as nothing tells when one is idle. `stopping` false (a reload): a
+  // connection that has not had its first request yet was just accepted, and its client is
+  // likely sending that request now; it is answered, with Connection: close, not closed.
+  virtual bool drain(bool /*stopping*/) { return false; }
   // Called once, when finished(): closes sockets, logs, drops references.
   virtual void release() = 0;
 

@@ -130,6 +130,8 @@ std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t w
                                                std::string& error) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->generation = generation;
+  snapshot->loaded =
+      deps.same_configuration && deps.previous != nullptr ? deps.previous->loaded : generation;
   snapshot->workers = workers;
   snapshot->config = std::move(config);
   for (const config::PoolConfig& pool_config : snapshot->config.pools) {
@@ -181,6 +183,7 @@ std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t w
 std::shared_ptr<const Snapshot> rebuild_snapshot(const Snapshot& current, uint64_t generation,
                                                  SnapshotDeps deps, std::string& error) {
   deps.previous = &current;
+  deps.same_configuration = true;
   return build_snapshot(current.config, current.workers, generation, deps, error);
 }
 

@@ -63,6 +63,10 @@ struct Listener {
 
 struct Snapshot {
   uint64_t generation = 0;
+  // The generation that loaded this configuration (start-up or a reload). A rebuild after a
+  // health change or an admin weight keeps it: workers drain their HTTP connections only when it
+  // moves (worker.cpp, adopt_snapshot).
+  uint64_t loaded = 0;
   uint32_t workers = 1;
   config::Config config;
   std::vector<std::unique_ptr<Pool>> pools;
@@ -74,6 +78,8 @@ struct SnapshotDeps {
   health::BackendRegistry& backends;
   // Sockets of the running snapshot, reused for binds that did not change.
   const Snapshot* previous = nullptr;
+  // The configuration is `previous`'s, rebuilt or with an admin change, not a new load.
+  bool same_configuration = false;
 };
 
 // The balancer settings and backends of one pool, each backend with its shared state from

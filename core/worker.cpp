@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -190,7 +189,7 @@ void Worker::handle_commands() {
       if (slot.in_use) shutdown(slot.socket->fd, SHUT_RD);
     }
     for (uint32_t i = 0; i < accepts_.size(); ++i) retire_accept(i);
-    drain_sessions({}, "stopping");
+    drain_sessions("stopping", true);
   }
   if (!stopping_ || aborted_) return;
   if (command == kAbort) {
@@ -205,17 +204,13 @@ void Worker::handle_commands() {
   }
 }
 
-void Worker::drain_sessions(const std::vector<const ListenSocket*>& sockets, const char* why) {
+void Worker::drain_sessions(const char* why, bool stopping) {
   uint32_t closed = 0;
   uint32_t finishing = 0;
   for (uint32_t slot = 0; slot < slot_session_.size(); ++slot) {
     Session* session = slot_session_[slot];
     if (session == nullptr) continue;
-    if (!sockets.empty() &&
-        std::find(sockets.begin(), sockets.end(), slot_accepted_on_[slot]) == sockets.end()) {
-      continue;
-    }
-    if (session->drain()) {
+    if (session->drain(stopping)) {
       ++closed;
     } else {
       ++finishing;
@@ -237,6 +232,7 @@ void Worker::abort_all_sessions(const char* cause) {
 // ---- accepting ----
 
 void Worker::adopt_snapshot() {
+  const uint64_t loaded_before = current_ ? current_->loaded : 0;
   current_ = shared_.snapshots->load();
   generation_seen_ = current_->generation;
   max_connections_ = current_->config.runtime.max_connections;
@@ -264,15 +260,19 @@ void Worker::adopt_snapshot() {
     kept[index] = true;
     if (!accepts_[index].armed && !accepting_paused_) arm_accept(index);
   }
-  std::vector<const ListenSocket*> removed;
   for (uint32_t i = 0; i < accepts_.size(); ++i) {
     if (!accepts_[i].in_use || kept[i]) continue;
-    removed.push_back(accepts_[i].socket.get());
     retire_accept(i);
   }
-  // Sessions of a removed listener (or of a bind address that moved) keep their snapshot, so
-  // nothing would ever end them: they drain as on a stop.
-  if (!removed.empty()) drain_sessions(removed, "listener removed");
+  // Every live session keeps the snapshot it began with: after a reload its listener, pools,
+  // routes and backends may be gone, and no health check watches them. So, as nginx's and
+  // HAProxy's old workers do, every HTTP connection drains as on a stop (idle ones close now, a
+  // request under way is answered with Connection: close); tunnels run on until they end. Once
+  // per reload, nothing per request. A rebuild for health or an admin weight keeps the
+  // configuration, and drains nothing.
+  if (loaded_before != 0 && current_->loaded != loaded_before) {
+    drain_sessions("configuration reloaded", false);
+  }
 }
 
 void Worker::arm_accept(uint32_t index) {
@@ -379,7 +379,6 @@ void Worker::start_session(int client_fd, const Listener& listener) {
     chunks_.push_back(std::make_unique<SessionStorage[]>(kChunk));
     slot_generation_.resize(base + kChunk, 0);
     slot_session_.resize(base + kChunk, nullptr);
-    slot_accepted_on_.resize(base + kChunk, nullptr);
     for (uint32_t i = kChunk; i > 0; --i) free_slots_.push_back(base + i - 1);
   }
   const uint32_t slot = free_slots_.back();
@@ -388,7 +387,6 @@ void Worker::start_session(int client_fd, const Listener& listener) {
   if (shared_.connections->fetch_add(1, std::memory_order_relaxed) + 1 >= max_connections_) {
     pause_accepting();
   }
-  slot_accepted_on_[slot] = listener.sockets->per_worker[id_].get();
   const OpTag tag{OpKind::kIgnore, slot, slot_generation_[slot]};
   SessionStorage& storage = storage_at(slot);
   Session* session = nullptr;

@@ -78,9 +78,9 @@ class Worker {
   void free_session_if_finished(Session& session, uint32_t slot);
   void handle_commands();
   void abort_all_sessions(const char* cause);
-  // Calls drain() on the sessions accepted on one of `sockets`, or on every session when it is
-  // empty; logs how many closed at once and how many finish their request first.
-  void drain_sessions(const std::vector<const ListenSocket*>& sockets, const char* why);
+  // Calls drain(stopping) on every session (a stop, or a reload); logs how many closed at once
+  // and how many finish their request first.
+  void drain_sessions(const char* why, bool stopping);
   void retry_starved_receives();
   // Calls the session's retry_receive; false when the session is gone.
   bool retry_receive(OpTag tag);
@@ -125,8 +125,6 @@ class Worker {
   std::vector<std::unique_ptr<SessionStorage[]>> chunks_;
   std::vector<uint32_t> slot_generation_;
   std::vector<Session*> slot_session_;  // null when the slot is free
-  // The listening socket each live session was accepted on; the session's snapshot keeps it.
-  std::vector<const ListenSocket*> slot_accepted_on_;
   std::vector<uint32_t> free_slots_;
   uint32_t live_sessions_ = 0;
   SessionStorage& storage_at(uint32_t slot) { return chunks_[slot / kChunk][slot % kChunk]; }
