@@ -239,7 +239,9 @@ void HttpSession::pump(Side from) {
 void HttpSession::pump_request() {
   if (!exchange_) return arm_receive(kClient);
   PendingOutput& output = exchange_->output[kBackend];
-  if (output.sending || phase_ == Phase::kConnecting) return;
+  if (output.sending) return;
+  // A session never holds a shared buffer while it waits on the backend (README, "Slow readers").
+  if (phase_ == Phase::kConnecting) return release_input_behind(kBackend);
   http::Parser& parser = exchange_->request;
   while (!current().request_done) {
     const std::string_view input = pending(kClient);
@@ -253,7 +255,8 @@ void HttpSession::pump_request() {
     }
     if (event == ParseEvent::kError) return fail(parser.error().status, parser.error().reason);
     if (event == ParseEvent::kHead) {
-      if (!on_request_head() || phase_ == Phase::kConnecting) return;
+      if (!on_request_head()) return;
+      if (phase_ == Phase::kConnecting) return release_input_behind(kBackend);
     } else if (event == ParseEvent::kBody) {
       add_body(kBackend, parser.body(), current().to_backend_framing);
     } else if (event == ParseEvent::kDone) {
@@ -266,8 +269,9 @@ void HttpSession::pump_request() {
   if (!output.empty()) return send_output(kBackend);
   if (!current().request_done) {
     release_consumed_input(kClient);
-    arm_receive(kClient);
+    return arm_receive(kClient);
   }
+  release_input_behind(kBackend);  // a pipelined request waits in the stash, not in a buffer
 }
 
 bool HttpSession::on_request_head() {
