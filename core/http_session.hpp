@@ -195,8 +195,8 @@ class HttpSession final : public Session {
     bool shut = false;          // our FIN went out
   };
   std::array<TunnelEnd, 2> tunnel_{};  // by Side; only in Phase::kTunnel
-  // A plain client socket keeps one multishot receive armed across requests. A backend
-  // connection does not: it goes back to the pool with nothing in flight.
+  // With RINGLB_LEVER_MULTISHOT_RECV, a plain client socket keeps one multishot receive armed
+  // across requests. A backend connection never does: it goes back to the pool idle.
   bool client_multishot_ = false;
   MultishotReceive client_receive_;
   TimerWheel::Clock::time_point phase_since_;

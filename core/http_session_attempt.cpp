@@ -99,6 +99,17 @@ void HttpSession::on_pooled_checked(int result) {
             : result == 0 ? "the backend closed it while it was idle"
                           : std::strerror(-result));
   backend_state().stats(ctx_->worker_id).pooled_discarded.add();
+  // Unasked bytes on a plain connection: the other idle ones may be a response behind too. (On
+  // TLS a byte may be a late session ticket, no sign of a shifted connection.)
+  if (result > 0 && !tls_[kBackend]) {
+    const UpstreamPool::Purge purge = ctx_->upstreams.close_idle(backend_state());
+    if (purge.first) {
+      LOG_WARN(
+          "pool %s: backend %s wrote on an idle pooled connection; closed it and %zu other "
+          "idle ones (logged once per backend and worker)",
+          pool_config().name.c_str(), backend_state().address().c_str(), purge.closed);
+    }
+  }
   close_fd(backend_fd_);
   tls_[kBackend].reset();  // the peek read into pooled_peek_, not into the channel
   finish_backend_attempt(health::Outcome::kSuccess);

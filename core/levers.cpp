@@ -32,7 +32,7 @@ Levers read_levers() {
   if (setup == "plain") result.ring_setup = Levers::RingSetup::kPlain;
   result.register_ring_fd = env_flag("RINGLB_LEVER_REGISTER_RING_FD");
   result.receive_poll_first = env_flag("RINGLB_LEVER_RECV_POLL_FIRST");
-  result.multishot_receive = !env_flag("RINGLB_LEVER_SINGLE_SHOT_RECV");
+  result.multishot_receive = env_flag("RINGLB_LEVER_MULTISHOT_RECV");
   result.tcp_nodelay = !env_flag("RINGLB_LEVER_NO_NODELAY");
   if (const char* bytes = std::getenv("RINGLB_LEVER_SOCKET_BUFFER")) {
     result.socket_buffer_bytes = std::atoi(bytes);

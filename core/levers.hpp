@@ -21,11 +21,12 @@ struct Levers {
 
   Submit submit = Submit::kPerLoopTurn;
   RingSetup ring_setup = RingSetup::kDeferTaskrun;
-  bool register_ring_fd = false;      // RINGLB_LEVER_REGISTER_RING_FD=1
-  bool receive_poll_first = false;    // RINGLB_LEVER_RECV_POLL_FIRST=1
-  // Plain client sockets of http listeners keep one multishot receive armed (L4 sockets never
-  // do); RINGLB_LEVER_SINGLE_SHOT_RECV=1 arms a single-shot receive each time instead.
-  bool multishot_receive = true;
+  bool register_ring_fd = false;    // RINGLB_LEVER_REGISTER_RING_FD=1
+  bool receive_poll_first = false;  // RINGLB_LEVER_RECV_POLL_FIRST=1
+  // Client sockets get a single-shot receive armed each time. RINGLB_LEVER_MULTISHOT_RECV=1
+  // (bench only) keeps one multishot receive armed on plain http client sockets instead; its
+  // burst of arrivals before the cancel lands is bounded only by tcp_rmem (README, "Levers").
+  bool multishot_receive = false;
   bool tcp_nodelay = true;            // RINGLB_LEVER_NO_NODELAY=1 turns it off
   int socket_buffer_bytes = 0;        // RINGLB_LEVER_SOCKET_BUFFER=BYTES; 0: the kernel's
   bool allocate_per_request = false;  // RINGLB_LEVER_ALLOC_PER_REQUEST=1

@@ -107,7 +107,7 @@ void TcpSession::on_connected(int result) {
 void TcpSession::start_pumping() {
   for (Direction direction : {kUpstream, kDownstream}) {
     const Pipe& pipe = pipes_[direction];
-    if (pipe.buffer_id >= 0 && pipe.sent < pipe.length) {
+    if ((pipe.buffer_id >= 0 || pipe.spill) && pipe.sent < pipe.length) {
       send_pending(direction);  // plaintext that came with the client's handshake
     } else if (pipe.eof) {
       finish_direction_if_drained(direction);  // a close_notify came with it

@@ -55,8 +55,11 @@ void TcpSession::advance_handshake(Socket socket) {
     LOG_DEBUG("TLS error right after the handshake: %s", tls.failure().c_str());
     return begin_close(socket == kClientSocket ? "client error" : "backend error", false);
   }
-  // Plaintext that came along waits in the pipe's buffer until start_pumping() sends it.
+  // Plaintext that came along waits until start_pumping() sends it. The client's waits in a
+  // spill chunk, not in its shared buffer: a session never holds one while it waits on the
+  // backend's connect and handshake (many such sessions would run the buffer ring dry).
   if (socket == kBackendSocket) return start_pumping();
+  if (pipe.buffer_id >= 0 && pipe.sent < pipe.length) spill_unsent(pipe);
   ++ctx_->tls.handshakes;
   if (tls.resumed()) ++ctx_->tls.resumed;
   connect_next();

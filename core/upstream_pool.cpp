@@ -56,6 +56,17 @@ void UpstreamPool::close_expired(Clock::time_point now) {
   }
 }
 
+UpstreamPool::Purge UpstreamPool::close_idle(const health::BackendState& state) {
+  Purge purge{0, std::find(purged_.begin(), purged_.end(), &state) == purged_.end()};
+  if (purge.first) purged_.push_back(&state);
+  auto it = backends_.find(&state);
+  if (it == backends_.end()) return purge;
+  for (const Idle& idle : it->second.idle) close(idle.fd);
+  purge.closed = it->second.idle.size();
+  it->second.idle.clear();
+  return purge;
+}
+
 size_t UpstreamPool::idle_count() const {
   size_t count = 0;
   for (const auto& [key, backend] : backends_) count += backend.idle.size();

@@ -36,6 +36,14 @@ class UpstreamPool {
   // Closes expired connections and forgets backends with none left. Call about once a second.
   void close_expired(Clock::time_point now);
   size_t idle_count() const;
+  // Closes every idle connection to `backend`: it wrote on one unasked, so any of them may be
+  // a response behind (README, "Pooled upstream connections"). `first` says whether this
+  // worker never did so for this backend before (the caller warns once).
+  struct Purge {
+    size_t closed;
+    bool first;
+  };
+  Purge close_idle(const health::BackendState& backend);
 
  private:
   struct Idle {
@@ -47,6 +55,8 @@ class UpstreamPool {
     std::shared_ptr<health::BackendState> state;
     std::vector<Idle> idle;  // oldest first
   };
+  // Backends whose idle connections were purged (compared, never dereferenced).
+  std::vector<const health::BackendState*> purged_;
   static constexpr size_t kMaxIdlePerBackend = 256;
   std::unordered_map<const health::BackendState*, Backend> backends_;
 };

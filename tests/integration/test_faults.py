@@ -9,6 +9,7 @@ import struct
 import threading
 import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
 from harness import free_port, wait_until
 from http_harness import (HttpConn, HttpTestCase, IncompleteResponse, build_request, get,
@@ -196,6 +197,29 @@ class BackendFaultTest(HttpTestCase):
                                 target, cookie)
         self.assertNotIn((1, "/b"), backend.seen(), "the dirty pooled connection was reused")
         self.assertNotIn((1, "/c"), backend.seen(), "the dirty pooled connection was reused")
+
+    def test_unsolicited_bytes_also_retire_the_backends_other_idle_connections(self):
+        """A backend that wrote unasked on one idle connection may be a response behind on
+        the others too (a late response can land after the next take, where no peek sees it):
+        the worker closes them all, so /c goes out on a new connection, not on connection 2."""
+        def slow_then_dirty(conn, request):
+            time.sleep(0.15)  # answered after connection 2's, so it is the newest idle one
+            return answer_then_later(0.3, UNSOLICITED, close=False)(conn, request)
+        backend = self.scripted([[slow_then_dirty] + [honest] * 10])
+        if backend.tls is not None:
+            self.skipTest("plain connections only: on TLS a byte may be a late session ticket")
+        port = self.start_http([backend.port])
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            first = pool.submit(get, port, "/a")
+            self.assertTrue(wait_until(lambda: backend.connections == 1, 2))
+            self.assertAnswered(get(port, "/b"), "GET", "/b")
+            self.assertAnswered(first.result(), "GET", "/a")
+        time.sleep(0.6)  # the unsolicited response arrives on connection 1 meanwhile
+        self.assertAnswered(get(port, "/c", timeout=3), "GET", "/c")
+        self.assertIn((3, "/c"), backend.seen(), "a possibly shifted idle connection was reused")
+        self.assertTrue(wait_until(lambda: 2 in backend.closed_by_peer, 2),
+                        "the backend's other idle connection stayed open")
+        self.ringlb.wait_for_log("wrote on an idle pooled connection", timeout=2)
 
     def test_408_and_close_on_an_idle_pooled_connection_do_not_answer_the_next_post(self):
         """A backend's idle timeout: 408, then close. The next client's POST reaches a backend

@@ -8,7 +8,7 @@ import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import RinglbTestCase, free_port, l4_config
+from harness import RinglbTestCase, free_port, l4_config, rss_bytes
 from http_harness import http_config
 from starvation_harness import (StreamingBackend, cpu_percent, download, expected_body,
                                 fresh_request_seconds, open_pipelining_readers,
@@ -20,6 +20,13 @@ from starvation_harness import (StreamingBackend, cpu_percent, download, expecte
 STALLED = 600
 # Clients that pipeline 300 KB of requests: each could pin a burst of buffers.
 PIPELINING = 60
+# Clients that pipeline two GETs in one write, beside 8 receive buffers (a test-only lever).
+PIPELINED_PAIRS = 12
+# Uploads stalled on a backend that never reads, and the RSS they may cost in all: with a
+# multishot receive's burst copied out (bounded only by tcp_rmem) 20 cost 45 MB; single-shot
+# receives cost 9 MB here, mostly one-time growth of the worker's pools.
+UPLOADS = 20
+UPLOAD_RSS_BOUND = 20 * 1000 * 1000
 MAX_CPU_PERCENT = 20.0  # while nothing happens; a spinning worker uses a whole core
 
 
@@ -142,6 +149,76 @@ class SlowReaderStarvationTest(RinglbTestCase):
 
     def test_tcp_slow_trickle_reader_gets_every_byte_beside_stalled_readers(self):
         self.assert_trickle_reader_served("tcp")
+
+    def test_http_pipelined_pairs_do_not_wedge_a_small_buffer_ring(self):
+        """Clients that each send two GETs in one write: while the first waits for its response,
+        the session must not keep the client's buffer for the pipelined second one. With 8
+        receive buffers and 12 such clients, every buffer would be held and no backend response
+        could be received: the worker froze for good."""
+        backend = self.backend(StreamingBackend)
+        port = free_port()
+        config = http_config(port, [backend.port], client_idle="60s", workers=1)
+        self.start_ringlb(config, port, env={"RINGLB_LEVER_RECEIVE_BUFFERS": "8"})
+        clients = []
+        for i in range(PIPELINED_PAIRS):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            self.addCleanup(sock.close)
+            clients.append(sock)
+        for sock in clients:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n" * 2)
+        latency = fresh_request_seconds(port, timeout=3.0)
+        self.assertIsNotNone(latency, f"fresh GET / not answered within 3 s beside "
+                                      f"{PIPELINED_PAIRS} clients that pipeline two GETs")
+        self.assertLess(latency, 1.0, f"fresh GET / took {latency:.2f} s")
+        answered = 0
+        deadline = time.monotonic() + 5.0
+        for sock in clients:
+            got = b""
+            while got.count(b"HTTP/1.1 200") < 2 or not got.endswith(b"ok"):
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
+                try:
+                    data = sock.recv(4096)
+                except OSError:
+                    break
+                if not data:
+                    break
+                got += data
+            answered += min(got.count(b"HTTP/1.1 200"), 2)
+        self.assertEqual(answered, 2 * PIPELINED_PAIRS,
+                         f"{answered} of {2 * PIPELINED_PAIRS} pipelined GETs answered")
+
+    def test_http_uploads_to_a_backend_that_never_reads_stay_small(self):
+        """Uploads stall on a backend that never reads: what ringlb receives from each client
+        meanwhile is bounded by its own buffers, not by the kernel's socket buffers."""
+        sink = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(sink.close)
+        sink.bind(("127.0.0.1", 0))
+        sink.listen(4096)  # the kernel completes the connects; nobody accepts or reads
+        port = free_port()
+        config = http_config(port, [sink.getsockname()[1]], client_idle="60s", workers=1)
+        self.start_ringlb(config, port)
+        time.sleep(0.3)
+        before = rss_bytes(self.ringlb.pid)
+        chunk = b"u" * 65536
+        uploads = []
+        for _ in range(UPLOADS):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            self.addCleanup(sock.close)
+            sock.sendall(b"POST /up HTTP/1.1\r\nHost: a.test\r\nContent-Length: 100000000\r\n\r\n")
+            sock.setblocking(False)
+            uploads.append(sock)
+        deadline = time.monotonic() + 4.0
+        while time.monotonic() < deadline:  # push until every socket is full
+            for sock in uploads:
+                try:
+                    while sock.send(chunk):
+                        pass
+                except (BlockingIOError, OSError):
+                    pass
+            time.sleep(0.05)
+        growth = rss_bytes(self.ringlb.pid) - before
+        self.assertLess(growth, UPLOAD_RSS_BOUND,
+                        f"ringlb RSS grew {growth / 1e6:.1f} MB for {UPLOADS} stalled uploads")
 
 
 if __name__ == "__main__":
