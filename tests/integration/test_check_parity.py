@@ -75,8 +75,6 @@ class CheckParityTest(RinglbTestCase):
         os.mkfifo(log_fifo)
         yield "a FIFO as access log", base(port, access=f'"{log_fifo}"  {MARK}')
         yield "a directory as access log", base(port, access=f'"{self.tmpdir}"  {MARK}')
-        missing = os.path.join(self.tmpdir, "none", "access.log")
-        yield "an access log in a missing directory", base(port, access=f'"{missing}"  {MARK}')
         yield "an admin token no client can send", base(port, tail=[
             "[admin]", f'listen = "{HOST}:{free_port()}"', f'token = " abc"  {MARK}'])
         cert, key = self.certificate()
