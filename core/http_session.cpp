@@ -3,7 +3,6 @@
 // close. Errors before the first response byte become the proxy's own 4xx/5xx.
 #include "core/http_session.hpp"
 
-#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <cerrno>

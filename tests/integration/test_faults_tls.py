@@ -12,7 +12,8 @@ import threading
 import time
 import unittest
 
-from harness import HOST, RinglbTestCase, _ThreadedServer, free_port, runtime_user_lines
+from harness import (HOST, RinglbTestCase, _ThreadedServer, free_port, runtime_user_lines,
+                     wait_closed)
 from tls_harness import Pki, client_context, have_openssl, tls_connect
 
 HANDSHAKE_DEADLINE = 1.0  # seconds: tls_handshake in the config below
@@ -116,21 +117,6 @@ def read_to_end(sock: ssl.SSLSocket, timeout: float = 5.0) -> bytes:
         chunks.append(data)
 
 
-def closed_by(sock: socket.socket, deadline: float) -> bool:
-    """True once the server closed `sock` (EOF or reset) by `deadline`; input is dropped."""
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        sock.settimeout(remaining)
-        try:
-            if not sock.recv(1 << 16):
-                return True
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except TimeoutError:
-            return False
-
 
 @unittest.skipUnless(have_openssl(), "the openssl command line tool is not installed")
 class TlsFaultsTest(RinglbTestCase):
@@ -207,7 +193,7 @@ class TlsFaultsTest(RinglbTestCase):
         sock.sendall(hello[:5])  # a record header: the ClientHello is on its way
         limit = start + HANDSHAKE_DEADLINE + 3
         for byte in hello[5:-1]:  # never the last byte
-            if closed_by(sock, time.monotonic() + (0.1 if trickle else limit - start)):
+            if wait_closed(sock, 0.1 if trickle else limit - start):
                 return time.monotonic() - start
             if time.monotonic() > limit:
                 break
