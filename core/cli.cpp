@@ -4,8 +4,8 @@
 #include <openssl/crypto.h>
 
 #include <CLI/CLI.hpp>
-#include <boost/version.hpp>
 
+#include "core/http/http_parser.hpp"
 #include "core/uring_support.hpp"
 
 #ifndef RINGLB_VERSION
@@ -97,7 +97,7 @@ std::string version_text() {
   text += "compiler: " __VERSION__ "\n";
   text += "liburing " RINGLB_LIBURING_VERSION "\n";
   text += std::string(OpenSSL_version(OPENSSL_VERSION)) + "\n";
-  text += "Boost " BOOST_LIB_VERSION "\n";
+  text += std::string(http::codec_library_version()) + "\n";
   text += describe_io_uring_support() + "\n";
   return text;
 }

@@ -8,7 +8,7 @@
 #include "balancers/registry.hpp"
 #include "config/loader.hpp"
 #include "core/server.hpp"
-#include "core/tls_context.hpp"
+#include "core/io/tls_context.hpp"
 
 namespace ringlb {
 namespace {

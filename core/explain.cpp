@@ -11,7 +11,7 @@
 #include "balancers/registry.hpp"
 #include "config/loader.hpp"
 #include "config/units.hpp"
-#include "core/snapshot.hpp"
+#include "core/runtime/snapshot.hpp"
 #include "health/backend_registry.hpp"
 
 namespace ringlb {

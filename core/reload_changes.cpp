@@ -2,8 +2,8 @@
 #include "core/reload_changes.hpp"
 
 #include "config/diagnostic.hpp"
-#include "core/access_log.hpp"
-#include "core/log.hpp"
+#include "core/proxy/access_log.hpp"
+#include "core/base/log.hpp"
 
 namespace ringlb {
 namespace {

@@ -20,17 +20,17 @@
 #include <vector>
 
 #include "balancers/registry.hpp"
-#include "core/admin_api.hpp"
-#include "core/admin_server.hpp"
+#include "core/admin/admin_api.hpp"
+#include "core/admin/admin_server.hpp"
 #include "config/loader.hpp"
-#include "core/health_checker.hpp"
-#include "core/log.hpp"
+#include "core/probes/health_checker.hpp"
+#include "core/base/log.hpp"
 #include "core/privileges.hpp"
 #include "core/reload_changes.hpp"
-#include "core/snapshot.hpp"
+#include "core/runtime/snapshot.hpp"
 #include "core/systemd_notify.hpp"
 #include "core/uring_support.hpp"
-#include "core/worker.hpp"
+#include "core/proxy/worker.hpp"
 #include "health/backend_registry.hpp"
 
 namespace ringlb {

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "core/log.hpp"
-#include "core/snapshot.hpp"
+#include "core/base/log.hpp"
+#include "core/runtime/snapshot.hpp"
 
 namespace ringlb {
 

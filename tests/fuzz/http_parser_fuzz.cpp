@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/http_parser.hpp"
+#include "core/http/http_parser.hpp"
 
 namespace ringlb::http {
 namespace {

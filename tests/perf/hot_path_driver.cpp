@@ -9,9 +9,9 @@
 #include <string_view>
 
 #include "balancers/registry.hpp"
-#include "core/http_parser.hpp"
-#include "core/http_serializer.hpp"
-#include "core/timer_wheel.hpp"
+#include "core/http/http_parser.hpp"
+#include "core/http/http_serializer.hpp"
+#include "core/io/timer_wheel.hpp"
 
 namespace {
 

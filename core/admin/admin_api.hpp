@@ -1,0 +1,52 @@
+// What the admin endpoints answer (spec.md, "Admin API"): routing, the token, and the runtime
+// controls. The server behind it is an AdminControl, so this file knows nothing of threads or
+// rings; core/admin_server.cpp carries the bytes, core/admin_status.cpp and
+// core/admin_metrics.cpp render the two read-only views.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "core/admin/admin_server.hpp"
+#include "core/probes/health_checker.hpp"
+#include "core/runtime/snapshot.hpp"
+
+namespace ringlb {
+
+// Facts about the process that no snapshot holds.
+struct AdminInfo {
+  std::string config_path;
+  std::chrono::system_clock::time_point started_at;
+  std::chrono::system_clock::time_point loaded_at;  // the running configuration's
+  uint64_t reloads = 0;                             // succeeded since start
+  uint64_t reloads_failed = 0;
+  bool stopping = false;          // SIGTERM received: /ready answers 503
+  bool admin_on_loopback = true;  // admin.listen is a loopback address
+};
+
+// The running server as the admin API sees it. Control thread only.
+class AdminControl {
+ public:
+  virtual ~AdminControl() = default;
+  virtual const Snapshot& snapshot() const = 0;
+  virtual const HealthChecker& health() const = 0;
+  virtual AdminInfo info() const = 0;
+  // `backend` indexes pool.balancer->backends(). Effective on the next pick.
+  virtual void set_draining(const Pool& pool, uint32_t backend, bool draining) = 0;
+  // Returns an empty string, or why the weight could not be applied.
+  virtual std::string set_weight(const Pool& pool, uint32_t backend, uint32_t weight) = 0;
+};
+
+// The self-contained dashboard page (core/admin_dashboard.html, embedded at build time).
+extern const char kAdminDashboardHtml[];
+
+AdminResponse handle_admin_request(const AdminRequest& request, AdminControl& control);
+
+// The two views, for the handler and for tests.
+std::string render_status(const Snapshot& snapshot, const HealthChecker& health,
+                          const AdminInfo& info);
+std::string render_metrics(const Snapshot& snapshot, const HealthChecker& health,
+                           const AdminInfo& info);
+
+}  // namespace ringlb

@@ -1,0 +1,303 @@
+// GET /metrics: Prometheus text exposition 0.0.4. Every family once, with HELP and TYPE, samples
+// grouped under it; labels only from the configuration (listener, pool, backend) and a few
+// fixed sets (code_class, state, result), never from requests. Per-worker counters are summed
+// here, at scrape time.
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/admin/admin_api.hpp"
+#include "health/check_result.hpp"
+
+namespace ringlb {
+namespace {
+
+using ListenerSlot = health::ListenerWorkerStats;
+using BackendSlot = health::BackendWorkerStats;
+
+std::string escape_label(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+class Exposition {
+ public:
+  void family(const char* name, const char* type, const char* help) {
+    current_ = name;
+    out_ += "# HELP ";
+    out_ += name;
+    out_ += ' ';
+    out_ += help;
+    out_ += "\n# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+  }
+  // One sample of the current family; `labels` is already formatted ("a=\"b\",c=\"d\"").
+  void sample(const std::string& labels, uint64_t value, const char* suffix) {
+    out_ += current_;
+    out_ += suffix;
+    if (!labels.empty()) out_ += "{" + labels + "}";
+    out_ += ' ';
+    out_ += std::to_string(value);
+    out_ += '\n';
+  }
+  void sample(const std::string& labels, double value, const char* suffix = "") {
+    out_ += current_;
+    out_ += suffix;
+    if (!labels.empty()) {
+      out_ += '{';
+      out_ += labels;
+      out_ += '}';
+    }
+    char number[64];
+    std::snprintf(number, sizeof(number), " %.15g\n", value);
+    out_ += number;
+  }
+  void sample(const std::string& labels, uint64_t value) {  // counts print exactly
+    out_ += current_;
+    if (!labels.empty()) out_ += "{" + labels + "}";
+    out_ += ' ';
+    out_ += std::to_string(value);
+    out_ += '\n';
+  }
+  // The buckets (cumulative), sum and count of the histograms summed over workers.
+  template <typename Slot>
+  void histogram(const std::string& labels, const health::PerWorker<Slot>& stats,
+                 const health::LatencyHistogram Slot::*member) {
+    uint64_t cumulative = 0;
+    const std::string prefix = labels.empty() ? "" : labels + ",";
+    for (size_t bucket = 0; bucket < health::LatencyHistogram::kBuckets; ++bucket) {
+      cumulative += stats.sum([&](const Slot& slot) { return (slot.*member).bucket(bucket); });
+      char le[32];
+      if (bucket < health::kLatencyBoundsUs.size()) {
+        std::snprintf(le, sizeof(le), "%g",
+                      static_cast<double>(health::kLatencyBoundsUs[bucket]) / 1e6);
+      } else {
+        std::snprintf(le, sizeof(le), "+Inf");
+      }
+      sample(prefix + "le=\"" + le + "\"", cumulative, "_bucket");
+    }
+    const uint64_t sum_us = stats.sum([&](const Slot& slot) { return (slot.*member).sum_us(); });
+    sample(labels, static_cast<double>(sum_us) / 1e6, "_sum");
+    sample(labels, cumulative, "_count");
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+  const char* current_ = "";
+};
+
+std::string listener_labels(const Listener& listener) {
+  return "listener=\"" + escape_label(listener.config->name) + "\"";
+}
+
+std::string backend_labels(const Pool& pool, const health::BackendState& state) {
+  return "pool=\"" + escape_label(pool.config->name) + "\",backend=\"" +
+         escape_label(state.address()) + "\"";
+}
+
+const char* code_class(size_t index) {
+  static const char* const kClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+  return kClasses[index];
+}
+
+void listener_families(Exposition& out, const Snapshot& snapshot) {
+  struct CounterFamily {
+    const char* name;
+    const char* help;
+    std::function<uint64_t(const ListenerSlot&)> read;
+  };
+  const CounterFamily counters[] = {
+      {"ringlb_connections_accepted_total", "Client connections accepted.",
+       [](const ListenerSlot& s) { return s.accepted.get(); }},
+      {"ringlb_requests_total", "HTTP requests received (answered or not).",
+       [](const ListenerSlot& s) { return s.requests.get(); }},
+      {"ringlb_received_bytes_total", "Bytes received from clients (http: bodies and heads).",
+       [](const ListenerSlot& s) { return s.bytes_in.get(); }},
+      {"ringlb_sent_bytes_total", "Bytes sent to clients.",
+       [](const ListenerSlot& s) { return s.bytes_out.get(); }},
+      {"ringlb_retries_total",
+       "Attempts on another backend after a failed connect, or on a fresh connection after a "
+       "stale pooled one.",
+       [](const ListenerSlot& s) { return s.retries.get(); }},
+      {"ringlb_tls_handshake_failures_total", "Client TLS handshakes that failed.",
+       [](const ListenerSlot& s) { return s.tls_handshake_failures.get(); }},
+  };
+  for (const CounterFamily& family : counters) {
+    out.family(family.name, "counter", family.help);
+    for (const Listener& listener : snapshot.listeners) {
+      out.sample(listener_labels(listener), listener.stats->sum(family.read));
+    }
+  }
+  out.family("ringlb_responses_total", "counter", "Responses sent to clients, by status class.");
+  for (const Listener& listener : snapshot.listeners) {
+    for (size_t i = 0; i < health::kStatusClasses; ++i) {
+      out.sample(listener_labels(listener) + ",code_class=\"" + code_class(i) + "\"",
+                 listener.stats->sum([i](const ListenerSlot& s) { return s.responses[i].get(); }));
+    }
+  }
+  out.family("ringlb_active_connections", "gauge", "Client connections open now.");
+  for (const Listener& listener : snapshot.listeners) {
+    out.sample(listener_labels(listener), health::active_connections(*listener.stats));
+  }
+  out.family("ringlb_request_duration_seconds", "histogram",
+             "From the first byte of a request to its last byte sent (tcp: connection lifetime).");
+  for (const Listener& listener : snapshot.listeners) {
+    out.histogram(listener_labels(listener), *listener.stats, &ListenerSlot::request_duration);
+  }
+}
+
+// Calls fn(pool, backend) for every backend of every pool.
+template <typename Fn>
+void each_backend(const Snapshot& snapshot, Fn&& fn) {
+  for (const auto& pool : snapshot.pools) {
+    for (const balancers::BalancedBackend& backend : pool->balancer->backends()) {
+      fn(*pool, backend);
+    }
+  }
+}
+
+void backend_families(Exposition& out, const Snapshot& snapshot, const HealthChecker& health) {
+  struct CounterFamily {
+    const char* name;
+    const char* help;
+    std::function<uint64_t(const BackendSlot&)> read;
+  };
+  const CounterFamily counters[] = {
+      {"ringlb_backend_requests_total", "Requests sent to the backend (tcp: connections made).",
+       [](const BackendSlot& s) { return s.requests.get(); }},
+      {"ringlb_backend_connect_failures_total", "Connects to the backend that failed or timed out.",
+       [](const BackendSlot& s) { return s.connect_failures.get(); }},
+      {"ringlb_backend_pooled_discarded_total",
+       "Idle pooled connections discarded because the backend closed them or sent bytes on them.",
+       [](const BackendSlot& s) { return s.pooled_discarded.get(); }},
+      {"ringlb_backend_sent_bytes_total", "Bytes of client data sent toward the backend.",
+       [](const BackendSlot& s) { return s.bytes_in.get(); }},
+      {"ringlb_backend_received_bytes_total", "Bytes from the backend sent toward clients.",
+       [](const BackendSlot& s) { return s.bytes_out.get(); }},
+  };
+  for (const CounterFamily& family : counters) {
+    out.family(family.name, "counter", family.help);
+    each_backend(snapshot, [&](const Pool& pool, const balancers::BalancedBackend& backend) {
+      out.sample(backend_labels(pool, *backend.state), backend.state->stats().sum(family.read));
+    });
+  }
+  out.family("ringlb_backend_responses_total", "counter", "Responses from the backend, by class.");
+  each_backend(snapshot, [&](const Pool& pool, const balancers::BalancedBackend& backend) {
+    for (size_t i = 0; i < health::kStatusClasses; ++i) {
+      out.sample(
+          backend_labels(pool, *backend.state) + ",code_class=\"" + code_class(i) + "\"",
+          backend.state->stats().sum([i](const BackendSlot& s) { return s.responses[i].get(); }));
+    }
+  });
+  out.family("ringlb_backend_active_connections", "gauge",
+             "Open connections (tcp) or requests in flight (http) on the backend.");
+  each_backend(snapshot, [&](const Pool& pool, const balancers::BalancedBackend& backend) {
+    out.sample(backend_labels(pool, *backend.state), uint64_t{backend.state->active()});
+  });
+  out.family("ringlb_backend_weight", "gauge", "The backend's weight now (slow start applied).");
+  each_backend(snapshot, [&](const Pool& pool, const balancers::BalancedBackend& backend) {
+    out.sample(backend_labels(pool, *backend.state),
+               backend.weight * backend.state->weight_permille() / 1000.0);
+  });
+  out.family("ringlb_backend_state", "gauge",
+             "1 for the backend's health state now, 0 for the others.");
+  static const health::State kStates[] = {health::State::kUnknown, health::State::kUp,
+                                          health::State::kDown, health::State::kDraining,
+                                          health::State::kEjected};
+  each_backend(snapshot, [&](const Pool& pool, const balancers::BalancedBackend& backend) {
+    const auto view = health.view(*backend.state);
+    const health::State now =
+        view ? view->state
+             : (backend.state->eligible() ? health::State::kUp : health::State::kDown);
+    for (health::State state : kStates) {
+      out.sample(
+          backend_labels(pool, *backend.state) + ",state=\"" + health::to_string(state) + "\"",
+          uint64_t{state == now});
+    }
+  });
+  out.family("ringlb_health_checks_total", "counter",
+             "Active health check results, by HAProxy-style result (pass, L4CON, L7STS, ...).");
+  each_backend(snapshot, [&](const Pool& pool, const balancers::BalancedBackend& backend) {
+    const auto view = health.view(*backend.state);
+    if (!view || !view->checked) return;
+    // Kinds that share a name (a bad status and a body mismatch are both L7STS) add into one
+    // sample: a series may appear only once.
+    std::vector<std::pair<std::string_view, uint64_t>> by_name;
+    for (size_t kind = 0; kind < HealthChecker::kResultKinds; ++kind) {
+      const auto result_kind = static_cast<health::ResultKind>(kind);
+      if (view->checks[kind] == 0 && result_kind != health::ResultKind::kPass) continue;
+      const std::string_view name =
+          result_kind == health::ResultKind::kPass ? "pass" : health::layer_name(result_kind);
+      const auto same = std::find_if(by_name.begin(), by_name.end(),
+                                     [name](const auto& entry) { return entry.first == name; });
+      if (same == by_name.end()) {
+        by_name.emplace_back(name, view->checks[kind]);
+      } else {
+        same->second += view->checks[kind];
+      }
+    }
+    for (const auto& [name, count] : by_name) {
+      out.sample(backend_labels(pool, *backend.state) + ",result=\"" + std::string(name) + "\"",
+                 count);
+    }
+  });
+  out.family("ringlb_passive_ejections_total", "counter",
+             "Times passive detection ejected the backend.");
+  each_backend(snapshot, [&](const Pool& pool, const balancers::BalancedBackend& backend) {
+    const auto view = health.view(*backend.state);
+    out.sample(backend_labels(pool, *backend.state), view ? view->ejections : 0);
+  });
+  out.family("ringlb_upstream_connect_seconds", "histogram",
+             "From the request (tcp: the connection) to the backend connection being ready.");
+  each_backend(snapshot, [&](const Pool& pool, const balancers::BalancedBackend& backend) {
+    out.histogram(backend_labels(pool, *backend.state), backend.state->stats(),
+                  &BackendSlot::connect_time);
+  });
+  out.family("ringlb_upstream_response_head_seconds", "histogram",
+             "From the request to the backend's response head.");
+  each_backend(snapshot, [&](const Pool& pool, const balancers::BalancedBackend& backend) {
+    out.histogram(backend_labels(pool, *backend.state), backend.state->stats(),
+                  &BackendSlot::response_head_time);
+  });
+  out.family("ringlb_pool_panic", "gauge",
+             "1 while the pool is in panic (too few eligible backends), else 0.");
+  for (const auto& pool : snapshot.pools) {
+    out.sample("pool=\"" + escape_label(pool->config->name) + "\"",
+               uint64_t{health.in_panic(pool->config->name)});
+  }
+}
+
+}  // namespace
+
+std::string render_metrics(const Snapshot& snapshot, const HealthChecker& health,
+                           const AdminInfo& info) {
+  Exposition out;
+  listener_families(out, snapshot);
+  backend_families(out, snapshot, health);
+  out.family("ringlb_reloads_total", "counter", "Configuration reloads (SIGHUP), by result.");
+  out.sample("result=\"ok\"", info.reloads);
+  out.sample("result=\"failed\"", info.reloads_failed);
+  out.family("ringlb_config_loaded_timestamp_seconds", "gauge",
+             "When the running configuration was loaded (Unix time).");
+  out.sample("", std::chrono::duration<double>(info.loaded_at.time_since_epoch()).count());
+  out.family("ringlb_stopping", "gauge", "1 once a stop signal arrived (draining).");
+  out.sample("", uint64_t{info.stopping});
+  return out.take();
+}
+
+}  // namespace ringlb

@@ -1,0 +1,67 @@
+// Reads the bench-only RINGLB_LEVER_* variables once; see levers.hpp and bench/levers.
+#include "core/base/levers.hpp"
+
+#include <sys/socket.h>
+
+#include <cstdlib>
+#include <string_view>
+
+namespace ringlb {
+namespace {
+
+std::string_view env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? std::string_view() : std::string_view(value);
+}
+
+bool env_flag(const char* name) {
+  const std::string_view value = env(name);
+  return !value.empty() && value != "0";
+}
+
+Levers read_levers() {
+  Levers result;
+  const std::string_view submit = env("RINGLB_LEVER_SUBMIT_EACH");
+  if (submit == "completion") {
+    result.submit = Levers::Submit::kPerCompletion;
+  } else if (!submit.empty() && submit != "0") {
+    result.submit = Levers::Submit::kPerOperation;
+  }
+  const std::string_view setup = env("RINGLB_LEVER_RING_SETUP");
+  if (setup == "coop") result.ring_setup = Levers::RingSetup::kCoopTaskrun;
+  if (setup == "plain") result.ring_setup = Levers::RingSetup::kPlain;
+  result.register_ring_fd = env_flag("RINGLB_LEVER_REGISTER_RING_FD");
+  result.receive_poll_first = env_flag("RINGLB_LEVER_RECV_POLL_FIRST");
+  result.multishot_receive = env_flag("RINGLB_LEVER_MULTISHOT_RECV");
+  result.tcp_nodelay = !env_flag("RINGLB_LEVER_NO_NODELAY");
+  if (const char* bytes = std::getenv("RINGLB_LEVER_SOCKET_BUFFER")) {
+    result.socket_buffer_bytes = std::atoi(bytes);
+  }
+  result.allocate_per_request = env_flag("RINGLB_LEVER_ALLOC_PER_REQUEST");
+  if (const char* micros = std::getenv("RINGLB_LEVER_BUSY_POLL_US")) {
+    result.busy_poll_us = std::atoi(micros);
+  }
+  if (const char* count = std::getenv("RINGLB_LEVER_RECEIVE_BUFFERS")) {
+    const long buffers = std::atol(count);
+    if (buffers > 0 && buffers <= 32768 && (buffers & (buffers - 1)) == 0) {
+      result.receive_buffers = static_cast<uint32_t>(buffers);
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+const Levers& levers() {
+  static const Levers kLevers = read_levers();
+  return kLevers;
+}
+
+void apply_socket_buffer_lever(int fd) {
+  const int bytes = levers().socket_buffer_bytes;
+  if (bytes <= 0) return;
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+}
+
+}  // namespace ringlb

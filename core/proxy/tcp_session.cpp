@@ -1,0 +1,418 @@
+// The L4 tunnel's state machine: connect (with one retry elsewhere), pump both directions with
+// one buffer each, carry FINs, close by cancelling what is in flight. TLS: tcp_session_tls.cpp.
+#include "core/proxy/tcp_session.hpp"
+
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "balancers/hash_key.hpp"
+#include "core/proxy/access_log.hpp"
+#include "core/base/log.hpp"
+
+namespace ringlb {
+namespace {
+
+// A connect that fails is retried once on another backend (spec.md, "Proxy behaviour").
+constexpr uint32_t kMaxConnectAttempts = 2;
+
+}  // namespace
+
+void TcpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
+                       std::shared_ptr<const Snapshot> snapshot, const Listener& listener) {
+  bind(ctx, tag);
+  client_fd_ = client_fd;
+  snapshot_ = std::move(snapshot);
+  listener_ = &listener;
+  started_ = last_activity_ = ctx.now;
+  listener_stats().accepted.add();
+  listener_stats().active_up.add();
+  if (ctx.access_log.enabled() || listener.pool->balancer->uses_key()) {
+    socklen_t length = sizeof(client_address_);
+    getpeername(client_fd, reinterpret_cast<sockaddr*>(&client_address_), &length);
+  }
+  const config::ListenerTimeouts& timeouts = listener.config->timeouts;
+  ctx.timers.schedule(
+      timer_, ctx.now + (listener.tls ? std::min(timeouts.client_idle, timeouts.tls_handshake)
+                                      : timeouts.client_idle));
+  if (listener.tls) return start_tls(kClientSocket, listener.tls->initial());
+  connect_next();
+}
+
+health::BackendState& TcpSession::backend_state() const {
+  return *listener_->pool->balancer->backends()[backend_].state;
+}
+
+void TcpSession::connect_next() {
+  const Pool& pool = *listener_->pool;
+  std::optional<uint64_t> key_hash;
+  if (pool.balancer->uses_key()) {
+    key_hash = balancers::hash_client_ip(peer_address_bytes(client_address_));
+  }
+  const uint32_t index = pool.balancer->pick({.worker = ctx_->worker_id,
+                                              .excluded = std::span(tried_.data(), attempts_),
+                                              .key_hash = key_hash});
+  if (index == balancers::kNoBackend) {
+    LOG_WARN("listener %s: no eligible backend left in pool %s", listener_->config->name.c_str(),
+             pool.config->name.c_str());
+    begin_close(attempts_ == 0 ? "no backend" : "connect failed");
+    return;
+  }
+  backend_ = index;
+  tried_[attempts_++] = index;
+  backend_state().on_start();
+  backend_started_ = true;
+  outcome_ = health::Outcome::kSuccess;
+  backend_fd_ =
+      start_connect(pool.addresses[index], pool.config->timeouts.connect, connect_timeout_);
+  if (backend_fd_ < 0) {
+    LOG_ERROR("socket for backend: %s", std::strerror(-backend_fd_));
+    backend_fd_ = -1;
+    begin_close("socket failed");
+  }
+}
+
+void TcpSession::on_connected(int result) {
+  if (closing_) {
+    if (result != 0) outcome_ = health::Outcome::kConnectFailed;
+    return;
+  }
+  if (result == 0) {
+    health::BackendWorkerStats& stats = backend_state().stats(ctx_->worker_id);
+    stats.requests.add();
+    stats.connect_time.observe(
+        std::chrono::duration_cast<std::chrono::microseconds>(ctx_->now - started_));
+    if (listener_->pool->tls) return start_tls(kBackendSocket, listener_->pool->tls->context());
+    return start_pumping();
+  }
+  const bool timed_out = result == -ECANCELED;
+  log_connect_failure(*listener_->pool->config, backend_state().address(), result);
+  backend_state().stats(ctx_->worker_id).connect_failures.add();
+  backend_state().on_end(timed_out ? health::Outcome::kConnectTimeout
+                                   : health::Outcome::kConnectFailed);
+  backend_started_ = false;
+  close(backend_fd_);
+  backend_fd_ = -1;
+  if (attempts_ < kMaxConnectAttempts) {
+    listener_stats().retries.add();
+    connect_next();
+  } else {
+    begin_close("connect failed");
+  }
+}
+
+void TcpSession::start_pumping() {
+  for (Direction direction : {kUpstream, kDownstream}) {
+    const Pipe& pipe = pipes_[direction];
+    if ((pipe.buffer_id >= 0 || pipe.spill) && pipe.sent < pipe.length) {
+      send_pending(direction);  // plaintext that came with the client's handshake
+    } else if (pipe.eof) {
+      finish_direction_if_drained(direction);  // a close_notify came with it
+    } else {
+      arm_receive(direction);
+    }
+  }
+}
+
+void TcpSession::arm_receive(Direction direction) {
+  Pipe& pipe = pipes_[direction];
+  if (closing_ || pipe.receiving || pipe.sending || pipe.buffer_id >= 0 || pipe.spill || pipe.eof) {
+    return;
+  }
+  pipe.receiving = true;
+  submit_receive(source_fd(direction),
+                 direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
+}
+
+void TcpSession::retry_receive(OpKind kind) {
+  arm_receive(kind == OpKind::kRecvClient ? kUpstream : kDownstream);
+}
+
+void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
+  Pipe& pipe = pipes_[direction];
+  pipe.receiving = false;
+  if (cqe.flags & IORING_CQE_F_BUFFER) {
+    pipe.buffer_id = static_cast<int32_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    pipe.length = cqe.res > 0 ? static_cast<uint32_t>(cqe.res) : 0;
+    pipe.sent = 0;
+    if (closing_ || cqe.res <= 0) return_buffer(pipe);
+  }
+  if (closing_) return;
+  TlsChannel* tls = tls_[direction].get();  // the source socket's channel
+  if (cqe.res > 0 && tls != nullptr) {
+    last_activity_ = ctx_->now;
+    if (direction == kUpstream && tls->fed() == 0 && !handshake_allowed()) {
+      return_buffer(pipe);
+      return begin_close("tls handshake rate limit", false);
+    }
+    const bool fed = tls->feed(pipe_data(pipe), pipe.length);
+    pipe.length = 0;
+    if (!fed) {
+      return_buffer(pipe);
+      return begin_close(direction == kUpstream ? "client error" : "backend error", false);
+    }
+    if (!tls->established()) return advance_handshake(static_cast<Socket>(direction));
+    return deliver_plaintext(direction);
+  }
+  if (cqe.res > 0) {
+    last_activity_ = ctx_->now;
+    send_pending(direction);
+  } else if (cqe.res == 0 && tls != nullptr && !tls->established()) {
+    begin_close("client closed during the handshake");  // a truncated ClientHello, a probe
+  } else if (cqe.res == 0) {
+    pipe.eof = true;
+    finish_direction_if_drained(direction);
+  } else if (cqe.res == -ENOBUFS) {
+    wait_for_buffers(direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
+  } else {
+    if (direction == kDownstream) outcome_ = health::Outcome::kReset;
+    LOG_DEBUG("receive from %s: %s", direction == kUpstream ? "client" : "backend",
+              std::strerror(-cqe.res));
+    begin_close(direction == kUpstream ? "client error" : "backend error", false);
+  }
+}
+
+void TcpSession::send_pending(Direction direction) {
+  Pipe& pipe = pipes_[direction];
+  const Socket sink = direction == kUpstream ? kBackendSocket : kClientSocket;
+  if (TlsChannel* tls = tls_[sink].get()) {
+    tls->write({pipe_data(pipe) + pipe.sent, pipe.length - pipe.sent});
+    pipe.flush_mark = tls->produced();
+    pipe.sending = true;
+    // The channel holds the bytes now; unless more plaintext is to be read into it, the
+    // buffer goes back before the (maybe slow) peer has taken the ciphertext.
+    if (!pipe.more) return_buffer(pipe);
+    return flush_tls(sink);
+  }
+  // Bytes in a provided buffer go out with MSG_DONTWAIT first: a sink that cannot take them
+  // at once completes the send short (or -EAGAIN) instead of waiting with the buffer held.
+  io_uring_sqe* sqe = ctx_->ring.sqe();
+  io_uring_prep_send(sqe, sink_fd(direction), pipe_data(pipe) + pipe.sent, pipe.length - pipe.sent,
+                     MSG_NOSIGNAL | (pipe.buffer_id >= 0 ? MSG_DONTWAIT : 0));
+  pipe.sending = true;
+  submit(sqe, direction == kUpstream ? OpKind::kSendBackend : OpKind::kSendClient);
+}
+
+void TcpSession::on_send(Direction direction, int result) {
+  Pipe& pipe = pipes_[direction];
+  pipe.sending = false;
+  if (closing_) {
+    return_buffer(pipe);
+    return;
+  }
+  if (result == -EAGAIN) result = 0;  // a MSG_DONTWAIT send found the sink's socket full
+  if (result < 0) {
+    if (direction == kUpstream) outcome_ = health::Outcome::kReset;
+    LOG_DEBUG("send to %s: %s", direction == kUpstream ? "backend" : "client",
+              std::strerror(-result));
+    begin_close(direction == kUpstream ? "backend error" : "client error", false);
+    return;
+  }
+  pipe.sent += static_cast<uint32_t>(result);
+  pipe.bytes += static_cast<uint64_t>(result);
+  if (result > 0) last_activity_ = ctx_->now;
+  if (pipe.sent < pipe.length) {
+    if (pipe.buffer_id >= 0) spill_unsent(pipe);
+    send_pending(direction);  // short send: the rest, in order; now waiting for the sink
+    return;
+  }
+  on_pipe_sent(direction);
+}
+
+// The pipe's buffer went out whole: decrypt what the source's channel still holds into the same
+// buffer, or give the buffer back and receive again (or carry the FIN on).
+void TcpSession::on_pipe_sent(Direction direction) {
+  Pipe& pipe = pipes_[direction];
+  if (pipe.more) return deliver_plaintext(direction);
+  return_buffer(pipe);
+  if (pipe.eof) return finish_direction_if_drained(direction);
+  arm_receive(direction);
+}
+
+void TcpSession::finish_direction_if_drained(Direction direction) {
+  Pipe& pipe = pipes_[direction];
+  if (!pipe.eof || pipe.buffer_id >= 0 || pipe.spill || pipe.sending || pipe.shutting ||
+      pipe.shut) {
+    return;
+  }
+  const Socket sink = direction == kUpstream ? kBackendSocket : kClientSocket;
+  if (TlsChannel* tls = tls_[sink].get(); tls != nullptr && tls->established()) {
+    tls->shutdown();  // close_notify first, so the peer can tell the end from a truncation
+    flush_tls(sink);
+    pipe.close_notify = !tls->flushed();
+    if (pipe.close_notify) return;  // on_tls_sent() comes back here
+  }
+  io_uring_sqe* sqe = ctx_->ring.sqe();
+  io_uring_prep_shutdown(sqe, sink_fd(direction), SHUT_WR);
+  pipe.shutting = true;
+  submit(sqe, direction == kUpstream ? OpKind::kShutdownBackend : OpKind::kShutdownClient);
+}
+
+void TcpSession::on_shutdown(Direction direction, int result) {
+  Pipe& pipe = pipes_[direction];
+  pipe.shutting = false;
+  pipe.shut = true;
+  if (closing_) return;
+  if (result < 0 && result != -ENOTCONN) {
+    begin_close(direction == kUpstream ? "backend error" : "client error", false);
+    return;
+  }
+  if (pipes_[kUpstream].shut && pipes_[kDownstream].shut) begin_close("done");
+}
+
+void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
+  completed(cqe);
+  switch (kind) {
+    case OpKind::kConnect:
+      on_connected(cqe.res);
+      break;
+    case OpKind::kRecvClient:
+      on_receive(kUpstream, cqe);
+      break;
+    case OpKind::kRecvBackend:
+      on_receive(kDownstream, cqe);
+      break;
+    case OpKind::kSendBackend:
+      if (tls_[kBackendSocket]) {
+        on_tls_sent(kBackendSocket, cqe.res);
+      } else {
+        on_send(kUpstream, cqe.res);
+      }
+      break;
+    case OpKind::kSendClient:
+      if (tls_[kClientSocket]) {
+        on_tls_sent(kClientSocket, cqe.res);
+      } else {
+        on_send(kDownstream, cqe.res);
+      }
+      break;
+    case OpKind::kShutdownBackend:
+      on_shutdown(kUpstream, cqe.res);
+      break;
+    case OpKind::kShutdownClient:
+      on_shutdown(kDownstream, cqe.res);
+      break;
+    default:
+      break;  // link timeouts and cancels carry nothing to act on
+  }
+}
+
+void TcpSession::on_timer() {
+  if (closing_) return;
+  if (close_when_flushed_ != nullptr) return begin_close(close_when_flushed_, false);
+  const config::ListenerTimeouts& timeouts = listener_->config->timeouts;
+  auto due = last_activity_ + timeouts.client_idle;
+  // The client's handshake has one deadline from accept; bytes trickling in do not extend it.
+  if (tls_[kClientSocket] && !tls_[kClientSocket]->established()) {
+    const auto handshake_due = started_ + timeouts.tls_handshake;
+    if (ctx_->now >= handshake_due) {
+      ctx_->tls.count_failure(false);
+      listener_stats().tls_handshake_failures.add();
+      return begin_close("tls handshake timeout", false);
+    }
+    due = std::min(due, handshake_due);
+  }
+  if (ctx_->now >= due) return begin_close("idle timeout");
+  ctx_->timers.schedule(timer_, due);
+}
+
+void TcpSession::begin_close(const char* cause, bool graceful) {
+  if (closing_) return;
+  TlsChannel* tls = tls_[kClientSocket].get();
+  if (graceful && close_when_flushed_ == nullptr && tls != nullptr && tls->established() &&
+      !tls->sending()) {
+    // A TLS client learns the end from close_notify, not from a bare FIN (a truncation).
+    tls->shutdown();
+    flush_tls(kClientSocket);
+    if (!tls->flushed()) {
+      close_when_flushed_ = cause;
+      ctx_->timers.schedule(timer_, ctx_->now + kCloseNotifyTimeout);
+      return;
+    }
+  }
+  end_cause_ = cause;
+  cancel_all({client_fd_, backend_fd_});
+}
+
+void TcpSession::return_buffer(Pipe& pipe) {
+  if (pipe.spill) ctx_->spill_chunks.give_back(std::move(pipe.spill));
+  if (pipe.buffer_id < 0) return;
+  ctx_->buffers.give_back(static_cast<uint16_t>(pipe.buffer_id));
+  pipe.buffer_id = -1;
+}
+
+char* TcpSession::pipe_data(const Pipe& pipe) const {
+  if (pipe.spill) return pipe.spill.get();
+  return ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id));
+}
+
+// The chunk is as large as a provided buffer, so a TLS source can decrypt its next plaintext
+// into it (read_plaintext) as it would into the buffer.
+void TcpSession::spill_unsent(Pipe& pipe) {
+  pipe.spill = ctx_->spill_chunks.take(ctx_->buffers.buffer_size());
+  const char* data = ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id));
+  std::memcpy(pipe.spill.get(), data + pipe.sent, pipe.length - pipe.sent);
+  pipe.length -= pipe.sent;
+  pipe.sent = 0;
+  ctx_->buffers.give_back(static_cast<uint16_t>(pipe.buffer_id));
+  pipe.buffer_id = -1;
+}
+
+void TcpSession::release() {
+  for (Pipe& pipe : pipes_) {
+    return_buffer(pipe);
+  }
+  for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel
+  if (backend_started_) backend_state().on_end(outcome_);
+  backend_started_ = false;
+  count_connection();
+  if (ctx_->access_log.enabled()) log_access();
+  close_fd(client_fd_);
+  close_fd(backend_fd_);
+  snapshot_.reset();
+}
+
+void TcpSession::count_connection() {
+  health::ListenerWorkerStats& listener = listener_stats();
+  listener.active_down.add();
+  listener.bytes_in.add(pipes_[kUpstream].bytes);
+  listener.bytes_out.add(pipes_[kDownstream].bytes);
+  listener.request_duration.observe(
+      std::chrono::duration_cast<std::chrono::microseconds>(ctx_->now - started_));
+  if (backend_ == balancers::kNoBackend) return;
+  health::BackendWorkerStats& backend = backend_state().stats(ctx_->worker_id);
+  backend.bytes_in.add(pipes_[kUpstream].bytes);
+  backend.bytes_out.add(pipes_[kDownstream].bytes);
+}
+
+void TcpSession::log_access() {
+  sockaddr_storage peer{};
+  std::memcpy(&peer, &client_address_, sizeof(client_address_));
+  const std::string client = format_socket_address(peer);
+  const std::string backend = backend_ == balancers::kNoBackend ? "-" : backend_state().address();
+  const auto duration =
+      std::chrono::duration_cast<std::chrono::milliseconds>(ctx_->now - started_).count();
+  // The listener's name and the end cause are escaped as in the http line, so a name with a
+  // space or a quote still reads back as one value.
+  const config::LogFormat log_format = ctx_->access_log.format();
+  char listener[256];
+  char end[256];
+  char line[1024];  // larger than the escaped values and the fixed text: a line is never cut
+  const char* format = log_format == config::LogFormat::kJson
+                           ? "{\"type\":\"tcp\",\"listener\":\"%s\",\"client\":\"%s\","
+                             "\"backend\":\"%s\",\"bytes_in\":%llu,\"bytes_out\":%llu,"
+                             "\"duration_ms\":%lld,\"end\":\"%s\"}"
+                           : "tcp listener=%s client=%s backend=%s bytes_in=%llu bytes_out=%llu "
+                             "duration_ms=%lld end=%s";
+  std::snprintf(line, sizeof(line), format,
+                escape_log_value(listener_->config->name, log_format, listener), client.c_str(),
+                backend.c_str(), static_cast<unsigned long long>(pipes_[kUpstream].bytes),
+                static_cast<unsigned long long>(pipes_[kDownstream].bytes),
+                static_cast<long long>(duration), escape_log_value(end_cause_, log_format, end));
+  ctx_->access_log.append(line);
+}
+
+}  // namespace ringlb

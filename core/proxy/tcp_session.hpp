@@ -1,0 +1,129 @@
+// A layer-4 session: one client connection tunnelled byte for byte to one backend. Each
+// direction holds at most one buffer, and a new receive is armed only once that buffer has been
+// fully sent: the slower side sets the pace (backpressure). A send the sink cannot take at once
+// moves its rest into an owned chunk and gives the provided buffer back, so a slow reader holds
+// none of the buffers the worker shares. Receives are single-shot: a multishot receive would
+// keep draining the source into shared buffers while the sink is stalled. FINs are carried
+// separately in each direction (half-close).
+//
+// TLS, on either socket: a TLS listener's session first completes the handshake with the client
+// and only then connects to a backend; a TLS pool's session does a client handshake once
+// connected. Received ciphertext is decrypted in place into the same provided buffer; plaintext
+// for a TLS socket is encrypted into its channel and the pipe waits until that ciphertext has
+// been sent, so backpressure works as without TLS. A FIN toward a TLS socket is preceded by a
+// close_notify.
+#pragma once
+
+#include <liburing.h>
+#include <linux/time_types.h>
+#include <netinet/in.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "core/io/op_tag.hpp"
+#include "core/proxy/session.hpp"
+#include "core/runtime/snapshot.hpp"
+#include "core/io/timer_wheel.hpp"
+#include "core/io/tls_channel.hpp"
+#include "core/proxy/worker_context.hpp"
+
+namespace ringlb {
+
+class TcpSession final : public Session {
+ public:
+  // Takes ownership of `client_fd`; picks a backend and starts connecting.
+  void start(WorkerContext& ctx, OpTag tag, int client_fd, std::shared_ptr<const Snapshot> snapshot,
+             const Listener& listener);
+
+  void on_completion(OpKind kind, const io_uring_cqe& cqe) override;
+  void on_timer() override;  // the idle timeout
+  void retry_receive(OpKind kind) override;
+  void abort(const char* cause) override { begin_close(cause, false); }
+  void release() override;
+
+ private:
+  // One direction of the tunnel: bytes received from one socket, sent to the other.
+  struct Pipe {
+    int32_t buffer_id = -1;         // provided buffer held while its bytes are being sent...
+    std::unique_ptr<char[]> spill;  // ...or, once a send stalled, the owned chunk they moved to
+    uint32_t length = 0;
+    uint32_t sent = 0;
+    bool receiving = false;
+    bool sending = false;
+    bool eof = false;           // the source sent FIN
+    bool shut = false;          // we sent FIN onward (shutdown completed)
+    bool shutting = false;      // shutdown in flight
+    bool more = false;          // TLS source: plaintext may remain beyond what filled the buffer
+    bool close_notify = false;  // TLS sink: waiting for close_notify to go out before the FIN
+    uint64_t flush_mark = 0;    // TLS sink: the pipe's bytes are sent once this much ciphertext is
+    uint64_t bytes = 0;
+  };
+  // How long a closing TLS connection waits for its last alert or close_notify to go out.
+  static constexpr auto kCloseNotifyTimeout = std::chrono::seconds(1);
+  enum Direction { kUpstream = 0, kDownstream = 1 };      // client→backend, backend→client
+  enum Socket { kClientSocket = 0, kBackendSocket = 1 };  // a direction's source is its socket
+
+  void connect_next();
+  void on_connected(int result);
+  void on_receive(Direction direction, const io_uring_cqe& cqe);
+  void on_send(Direction direction, int result);
+  void arm_receive(Direction direction);
+  void send_pending(Direction direction);
+  void finish_direction_if_drained(Direction direction);
+  void on_shutdown(Direction direction, int result);
+  void start_pumping();
+  void on_pipe_sent(Direction direction);
+  // ---- TLS ----
+  void start_tls(Socket socket, SSL_CTX* context);
+  void advance_handshake(Socket socket);
+  bool handshake_allowed();
+  TlsChannel::Status read_plaintext(Direction direction);
+  void deliver_plaintext(Direction direction);
+  void flush_tls(Socket socket);
+  void on_tls_sent(Socket socket, int result);
+  void close_after_flush(Socket socket, const char* cause);
+  // Closes the session; `graceful` first lets a TLS client's close_notify go out.
+  void begin_close(const char* cause, bool graceful = true);
+  health::BackendState& backend_state() const;
+  // Gives back the pipe's provided buffer and its spill chunk, whichever it holds.
+  void return_buffer(Pipe& pipe);
+  // Where the pipe's bytes are: its provided buffer or its spill chunk.
+  char* pipe_data(const Pipe& pipe) const;
+  // The sink did not take all of the pipe's bytes: moves the rest into an owned chunk.
+  void spill_unsent(Pipe& pipe);
+  void log_access();
+  // At release: the listener's and backend's byte counts, the connection's duration.
+  void count_connection();
+  health::ListenerWorkerStats& listener_stats() const {
+    return listener_->stats->at(ctx_->worker_id);
+  }
+  int source_fd(Direction direction) const {
+    return direction == kUpstream ? client_fd_ : backend_fd_;
+  }
+  int sink_fd(Direction direction) const {
+    return direction == kUpstream ? backend_fd_ : client_fd_;
+  }
+
+  int client_fd_ = -1;
+  int backend_fd_ = -1;
+  std::array<std::unique_ptr<TlsChannel>, 2> tls_;  // by Socket; null = plain
+  const char* close_when_flushed_ = nullptr;        // a TLS alert goes out, then the session closes
+  std::shared_ptr<const Snapshot> snapshot_;
+  const Listener* listener_ = nullptr;
+  uint32_t backend_ = balancers::kNoBackend;  // index in the pool, or none
+  std::array<uint32_t, 2> tried_{};
+  uint32_t attempts_ = 0;
+  std::array<Pipe, 2> pipes_{};
+  bool backend_started_ = false;  // on_start() called, on_end() not yet
+  const char* end_cause_ = "";
+  health::Outcome outcome_ = health::Outcome::kSuccess;
+  TimerWheel::Clock::time_point started_;
+  TimerWheel::Clock::time_point last_activity_;
+  __kernel_timespec connect_timeout_{};
+  sockaddr_in6 client_address_{};  // read at start when logged or hashed
+};
+
+}  // namespace ringlb

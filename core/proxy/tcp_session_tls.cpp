@@ -1,0 +1,168 @@
+// TcpSession's TLS layer, on either socket: handshakes, plaintext decrypted into the pipe's
+// buffer (or its spill chunk), plaintext encrypted into the sink's channel, and the alert or
+// close_notify let out before a close.
+#include <cerrno>
+#include <cstring>
+
+#include "core/base/log.hpp"
+#include "core/proxy/tcp_session.hpp"
+
+namespace ringlb {
+
+void TcpSession::start_tls(Socket socket, SSL_CTX* context) {
+  const auto role = socket == kClientSocket ? TlsChannel::Role::kServer : TlsChannel::Role::kClient;
+  const config::PoolTls* pool_tls =
+      socket == kBackendSocket ? &listener_->pool->tls->config() : nullptr;
+  tls_[socket] = pool_tls
+                     ? std::make_unique<TlsChannel>(context, role, pool_tls->sni, pool_tls->verify)
+                     : std::make_unique<TlsChannel>(context, role);
+  if (!tls_[socket]->valid()) {
+    LOG_ERROR("cannot create a TLS connection (out of memory?)");
+    return begin_close("tls error");
+  }
+  advance_handshake(socket);
+}
+
+// One step of a handshake, after new bytes came in (the pipe reading this socket then holds the
+// buffer they came in) or to start a client's.
+void TcpSession::advance_handshake(Socket socket) {
+  TlsChannel& tls = *tls_[socket];
+  TlsChannel::Status status = tls.handshake();
+  const auto from_socket = static_cast<Direction>(socket);
+  Pipe& pipe = pipes_[from_socket];
+  if (status == TlsChannel::Status::kOk && pipe.buffer_id >= 0) {
+    // Application data may have come with the handshake's last flight.
+    status = read_plaintext(from_socket);
+    if (status == TlsChannel::Status::kWantRead) status = TlsChannel::Status::kOk;
+  }
+  flush_tls(socket);
+  if (pipe.length == 0) return_buffer(pipe);
+  if (status == TlsChannel::Status::kWantRead) return arm_receive(from_socket);
+  if (status != TlsChannel::Status::kOk && !tls.established()) {
+    if (socket == kClientSocket) {
+      ctx_->tls.count_failure(tls.plain_http());
+      listener_stats().tls_handshake_failures.add();
+      LOG_DEBUG("listener %s: TLS handshake with a client failed: %s",
+                listener_->config->name.c_str(), tls.failure().c_str());
+      return close_after_flush(socket, "tls handshake failed");
+    }
+    LOG_WARN("pool %s: TLS handshake with %s failed: %s", listener_->pool->config->name.c_str(),
+             backend_state().address().c_str(), tls.failure().c_str());
+    outcome_ = health::Outcome::kConnectFailed;
+    return begin_close("backend tls handshake failed");
+  }
+  if (status == TlsChannel::Status::kFailed) {
+    LOG_DEBUG("TLS error right after the handshake: %s", tls.failure().c_str());
+    return begin_close(socket == kClientSocket ? "client error" : "backend error", false);
+  }
+  // Plaintext that came along waits until start_pumping() sends it. The client's waits in a
+  // spill chunk, not in its shared buffer: a session never holds one while it waits on the
+  // backend's connect and handshake (many such sessions would run the buffer ring dry).
+  if (socket == kBackendSocket) return start_pumping();
+  if (pipe.buffer_id >= 0 && pipe.sent < pipe.length) spill_unsent(pipe);
+  ++ctx_->tls.handshakes;
+  if (tls.resumed()) ++ctx_->tls.resumed;
+  connect_next();
+}
+
+// runtime.max_tls_handshakes_per_second, checked at a client's first byte (tls_handshake_rate.hpp).
+bool TcpSession::handshake_allowed() {
+  const config::RuntimeConfig& runtime = snapshot_->config.runtime;
+  if (ctx_->tls.rate.try_start(ctx_->now, runtime.max_tls_handshakes_per_second,
+                               snapshot_->workers)) {
+    return true;
+  }
+  ctx_->tls.count_failure(false);
+  listener_stats().tls_handshake_failures.add();
+  return false;
+}
+
+// Decrypts what the source's channel holds into the pipe's buffer, up to its size.
+TlsChannel::Status TcpSession::read_plaintext(Direction direction) {
+  Pipe& pipe = pipes_[direction];
+  TlsChannel& tls = *tls_[direction];
+  char* buffer = pipe_data(pipe);
+  const uint32_t capacity = ctx_->buffers.buffer_size();
+  uint32_t filled = 0;
+  TlsChannel::Status status = TlsChannel::Status::kOk;
+  while (filled < capacity) {
+    size_t read = 0;
+    status = tls.read(buffer + filled, capacity - filled, read);
+    filled += static_cast<uint32_t>(read);
+    if (status != TlsChannel::Status::kOk) break;
+  }
+  pipe.length = filled;
+  pipe.sent = 0;
+  pipe.more = status == TlsChannel::Status::kOk;  // the buffer filled up first
+  if (status == TlsChannel::Status::kClosed) pipe.eof = true;
+  return status;
+}
+
+// Decrypts what the source's channel holds into the pipe's buffer, then sends it on.
+void TcpSession::deliver_plaintext(Direction direction) {
+  Pipe& pipe = pipes_[direction];
+  TlsChannel& tls = *tls_[direction];
+  const TlsChannel::Status status = read_plaintext(direction);
+  const uint32_t filled = pipe.length;
+  flush_tls(static_cast<Socket>(direction));  // reading may have produced a reply (key update)
+  if (status == TlsChannel::Status::kFailed) {
+    LOG_DEBUG("TLS error from %s: %s", direction == kUpstream ? "client" : "backend",
+              tls.failure().c_str());
+    if (direction == kDownstream) outcome_ = health::Outcome::kReset;
+    return begin_close(direction == kUpstream ? "client error" : "backend error", false);
+  }
+  if (filled > 0) return send_pending(direction);
+  return_buffer(pipe);
+  if (pipe.eof) return finish_direction_if_drained(direction);
+  arm_receive(direction);
+}
+
+void TcpSession::flush_tls(Socket socket) {
+  TlsChannel* tls = tls_[socket].get();
+  const int fd = socket == kClientSocket ? client_fd_ : backend_fd_;
+  if (tls == nullptr || tls->sending() || closing_ || fd < 0) return;
+  const std::string_view bytes = tls->next_send();
+  if (bytes.empty()) return;
+  io_uring_sqe* sqe = ctx_->ring.sqe();
+  io_uring_prep_send(sqe, fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  submit(sqe, socket == kClientSocket ? OpKind::kSendClient : OpKind::kSendBackend);
+}
+
+void TcpSession::on_tls_sent(Socket socket, int result) {
+  TlsChannel& tls = *tls_[socket];
+  tls.on_sent(result > 0 ? static_cast<size_t>(result) : 0);
+  if (closing_) return;
+  if (result < 0) {
+    LOG_DEBUG("send to %s: %s", socket == kClientSocket ? "client" : "backend",
+              std::strerror(-result));
+    if (socket == kBackendSocket) outcome_ = health::Outcome::kReset;
+    return begin_close(socket == kClientSocket ? "client error" : "backend error", false);
+  }
+  last_activity_ = ctx_->now;
+  flush_tls(socket);
+  if (close_when_flushed_ != nullptr) {
+    if (tls.flushed()) begin_close(close_when_flushed_, false);
+    return;
+  }
+  const Direction into = socket == kClientSocket ? kDownstream : kUpstream;
+  Pipe& pipe = pipes_[into];
+  if (pipe.sending && tls.sent_total() >= pipe.flush_mark) {
+    pipe.sending = false;
+    pipe.bytes += pipe.length - pipe.sent;
+    pipe.sent = pipe.length;
+    return on_pipe_sent(into);
+  }
+  if (pipe.close_notify && tls.flushed()) {
+    pipe.close_notify = false;
+    finish_direction_if_drained(into);
+  }
+}
+
+// Lets an alert the channel produced reach the peer before the connection closes.
+void TcpSession::close_after_flush(Socket socket, const char* cause) {
+  if (tls_[socket]->flushed()) return begin_close(cause, false);
+  close_when_flushed_ = cause;
+  ctx_->timers.schedule(timer_, ctx_->now + kCloseNotifyTimeout);
+}
+
+}  // namespace ringlb

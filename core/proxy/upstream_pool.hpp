@@ -1,0 +1,64 @@
+// Idle keep-alive connections to backends, per worker. A connection is put back only after a
+// response was read completely and both sides agreed to keep it; one past its pool's idle
+// timeout is closed instead of reused. Whether the backend wrote on or closed a connection while
+// it sat here is checked by the session that takes it (HttpSession::check_pooled_connection),
+// through the ring. Worker thread only; no operation is in flight on an idle connection, so
+// closing one is always safe.
+#pragma once
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "core/io/timer_wheel.hpp"
+#include "core/io/tls_channel.hpp"
+#include "health/backend_state.hpp"
+
+namespace ringlb {
+
+class UpstreamPool {
+ public:
+  using Clock = TimerWheel::Clock;
+  UpstreamPool() = default;
+  ~UpstreamPool();
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
+
+  // The newest idle connection to `backend` that has not expired, or -1. A TLS connection comes
+  // with its channel in `tls` (the session resumes the same TLS connection), else null.
+  int take(const health::BackendState& backend, Clock::time_point now,
+           std::unique_ptr<TlsChannel>* tls = nullptr);
+  // Keeps `fd` (and its TLS channel, which must have nothing left to send) until `expires`.
+  // Holding the BackendState keeps its address from being reused by another backend while
+  // connections to this one sit here.
+  void put(std::shared_ptr<health::BackendState> backend, int fd, Clock::time_point expires,
+           std::unique_ptr<TlsChannel> tls = nullptr);
+  // Closes expired connections and forgets backends with none left. Call about once a second.
+  void close_expired(Clock::time_point now);
+  size_t idle_count() const;
+  // Closes every idle connection to `backend`: it wrote on one unasked, so any of them may be
+  // a response behind (README, "Pooled upstream connections"). `first` says whether this
+  // worker never did so for this backend before (the caller warns once).
+  struct Purge {
+    size_t closed;
+    bool first;
+  };
+  Purge close_idle(const health::BackendState& backend);
+
+ private:
+  struct Idle {
+    int fd;
+    Clock::time_point expires;
+    std::unique_ptr<TlsChannel> tls;
+  };
+  struct Backend {
+    std::shared_ptr<health::BackendState> state;
+    std::vector<Idle> idle;  // oldest first
+  };
+  // Backends whose idle connections were purged (compared, never dereferenced).
+  std::vector<const health::BackendState*> purged_;
+  static constexpr size_t kMaxIdlePerBackend = 256;
+  std::unordered_map<const health::BackendState*, Backend> backends_;
+};
+
+}  // namespace ringlb

@@ -1,0 +1,133 @@
+// One event-loop thread: its own ring, buffer ring, timer wheel and SO_REUSEPORT accept
+// sockets, and the sessions it accepted. Shares nothing per request with other workers
+// (design.md): it only reads the published snapshot and a few atomics.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/proxy/access_log.hpp"
+#include "core/proxy/http_exchange.hpp"
+#include "core/proxy/http_session.hpp"
+#include "core/io/ring.hpp"
+#include "core/runtime/snapshot.hpp"
+#include "core/proxy/tcp_session.hpp"
+#include "core/io/timer_wheel.hpp"
+#include "core/proxy/upstream_pool.hpp"
+#include "core/proxy/worker_context.hpp"
+
+namespace ringlb {
+
+// What workers and the control thread share.
+struct WorkerShared {
+  SnapshotSlot* snapshots = nullptr;
+  std::atomic<uint64_t>* connections = nullptr;  // open client connections over all workers
+  // Bumped by the control thread on SIGUSR1: each worker reopens its access log file when it
+  // sees a new value (logrotate has moved the old file away). Null = never reopen.
+  std::atomic<uint64_t>* access_log_reopens = nullptr;
+};
+
+class Worker {
+ public:
+  using Clock = TimerWheel::Clock;
+
+  Worker(uint32_t id, WorkerShared shared);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // On the worker's own thread, before run(): creates the ring (it must be created by the
+  // thread that uses it). Returns an empty string or the reason it failed.
+  std::string init(const config::LogConfig& log);
+  // The thread body. Returns once stopped and every session has ended.
+  void run();
+
+  // Any thread. A new snapshot was published: pick it up now rather than at the next tick.
+  void wake();
+  // Any thread. Stop accepting; close what is still open at `deadline`.
+  void request_stop(Clock::time_point deadline);
+  // Any thread. Close everything now.
+  void request_abort();
+
+  uint32_t id() const { return id_; }
+
+ private:
+  struct AcceptSlot {
+    std::shared_ptr<ListenSocket> socket;
+    const Listener* listener = nullptr;  // in current_; null once retired
+    uint32_t generation = 0;
+    bool armed = false;
+    bool in_use = false;
+  };
+
+  void adopt_snapshot();
+  void arm_accept(uint32_t index);
+  void retire_accept(uint32_t index);
+  static void release_accept_slot(AcceptSlot& slot);
+  void on_accept(OpTag tag, const io_uring_cqe& cqe);
+  void pause_accepting();
+  void resume_accepting_if_below_limit();
+  void resume_accepting_after_backoff();
+  void start_session(int client_fd, const Listener& listener);
+  void dispatch(const io_uring_cqe& cqe);
+  Session* live_session(OpTag tag);
+  void free_session_if_finished(Session& session, uint32_t slot);
+  void handle_commands();
+  void abort_all_sessions(const char* cause);
+  // Calls drain(stopping) on every session (a stop, or a reload); logs how many closed at once
+  // and how many finish their request first.
+  void drain_sessions(const char* why, bool stopping);
+  void retry_starved_receives();
+  // Calls the session's retry_receive; false when the session is gone.
+  bool retry_receive(OpTag tag);
+  void arm_wake();
+  void reopen_access_log_if_asked();
+  void follow_access_log_settings();
+  bool finished() const;
+
+  const uint32_t id_;
+  WorkerShared shared_;
+  Ring ring_;
+  BufferRing buffers_;
+  TimerWheel timers_;
+  AccessLog access_log_;
+  UpstreamPool upstreams_;
+  HttpExchangePool exchanges_;
+  WorkerContext ctx_;
+  Clock::time_point next_upstream_sweep_{};
+
+  int wake_fd_ = -1;
+  uint64_t wake_value_ = 0;  // the eventfd read lands here; owned by the read in flight
+  std::atomic<int> command_{0};
+  std::atomic<Clock::rep> stop_deadline_{0};
+
+  std::shared_ptr<const Snapshot> current_;
+  uint64_t generation_seen_ = 0;
+  uint64_t access_log_reopens_seen_ = 0;
+  std::vector<AcceptSlot> accepts_;
+  bool accepting_paused_ = false;
+  // Out of descriptors or memory: accepting again at once would fail again at once, a busy loop
+  // and a log flood. Slots that stopped wait for this time instead.
+  Clock::time_point accept_backoff_until_{};
+  bool stopping_ = false;
+  bool aborted_ = false;
+  Clock::time_point stop_deadline_time_{};
+  uint64_t max_connections_ = 0;
+
+  // Sessions live in fixed chunks so their addresses never move; slots are reused, and a slot
+  // holds whichever kind of session its listener speaks.
+  using SessionStorage = std::variant<std::monostate, TcpSession, HttpSession>;
+  static constexpr uint32_t kChunk = 256;
+  std::vector<std::unique_ptr<SessionStorage[]>> chunks_;
+  std::vector<uint32_t> slot_generation_;
+  std::vector<Session*> slot_session_;  // null when the slot is free
+  std::vector<uint32_t> free_slots_;
+  uint32_t live_sessions_ = 0;
+  SessionStorage& storage_at(uint32_t slot) { return chunks_[slot / kChunk][slot % kChunk]; }
+};
+
+}  // namespace ringlb

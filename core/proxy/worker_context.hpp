@@ -1,0 +1,71 @@
+// What a worker lends its sessions: the ring, the buffers, the timers, the clock of this loop
+// turn. Lives as long as the worker; used only on the worker's thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/proxy/access_log.hpp"
+#include "core/proxy/http_exchange.hpp"
+#include "core/io/op_tag.hpp"
+#include "core/io/ring.hpp"
+#include "core/io/spill_pool.hpp"
+#include "core/io/timer_wheel.hpp"
+#include "core/io/tls_handshake_rate.hpp"
+#include "core/proxy/upstream_pool.hpp"
+
+namespace ringlb {
+
+// What happened to TLS handshakes with clients on this worker; logged when the worker stops.
+struct TlsCounters {
+  uint64_t handshakes = 0;
+  uint64_t resumed = 0;  // of the handshakes: resumed with a session ticket
+  uint64_t failed_handshakes = 0;
+  uint64_t plain_http = 0;  // of the failed: a plain HTTP request on a TLS port
+  TlsHandshakeRate rate;    // refusals count as failed handshakes
+  void count_failure(bool was_plain_http) {
+    ++failed_handshakes;
+    if (was_plain_http) ++plain_http;
+  }
+};
+
+struct WorkerContext {
+  Ring& ring;
+  BufferRing& buffers;
+  TimerWheel& timers;
+  AccessLog& access_log;
+  UpstreamPool& upstreams;
+  HttpExchangePool& exchanges;
+  uint32_t worker_id = 0;
+  TimerWheel::Clock::time_point now;  // read once per loop turn
+  // Multishot completions queued for a session that now waits: handed over next turn (the
+  // worker calls retry_receive).
+  std::vector<OpTag> handovers{};
+  // Receives that found the buffer ring empty (-ENOBUFS), oldest first. The worker resumes as
+  // many as buffers have come back, so a parked receive costs nothing while the ring is empty.
+  std::vector<OpTag> starved{};
+  uint64_t random_state = 0x9E3779B97F4A7C15ull;  // seeded per worker; request ids only
+  TlsCounters tls{};
+  std::string tls_plaintext{};  // where a send plan is gathered before it is encrypted, reused
+  std::string spill{};          // where a stalled send's rest is gathered (HttpSession), reused
+  SpillPool spill_chunks{};     // where a stalled send's rest waits (TcpSession)
+};
+
+// 32 lowercase hex digits from the worker's generator (splitmix64): unique enough to correlate
+// logs, not a secret.
+template <size_t N>
+inline void next_request_id(WorkerContext& ctx, char (&out)[N]) {
+  static_assert(N > 32);
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int half = 0; half < 2; ++half) {
+    uint64_t z = (ctx.random_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    for (int i = 0; i < 16; ++i) out[half * 16 + i] = kHex[(z >> (60 - 4 * i)) & 0xF];
+  }
+  out[32] = '\0';
+}
+
+}  // namespace ringlb

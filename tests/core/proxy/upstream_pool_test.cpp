@@ -1,0 +1,72 @@
+// Pooled upstream connections: newest first, expired ones closed, nothing handed out twice.
+#include "core/proxy/upstream_pool.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace ringlb {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = UpstreamPool::Clock;
+
+bool is_open(int fd) { return fcntl(fd, F_GETFD) != -1; }
+
+int open_fd() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+TEST(UpstreamPool, ReusesTheNewestConnectionFirst) {
+  UpstreamPool pool;
+  auto backend = std::make_shared<health::BackendState>("app", "127.0.0.1:1");
+  const auto now = Clock::now();
+  const int older = open_fd();
+  const int newer = open_fd();
+  pool.put(backend, older, now + 10s);
+  pool.put(backend, newer, now + 20s);
+  EXPECT_EQ(pool.take(*backend, now), newer);
+  EXPECT_EQ(pool.take(*backend, now), older);
+  EXPECT_EQ(pool.take(*backend, now), -1);
+  close(older);
+  close(newer);
+}
+
+TEST(UpstreamPool, ExpiredConnectionsAreClosedNotReused) {
+  UpstreamPool pool;
+  auto backend = std::make_shared<health::BackendState>("app", "127.0.0.1:1");
+  const auto now = Clock::now();
+  const int fd = open_fd();
+  pool.put(backend, fd, now + 1s);
+  EXPECT_EQ(pool.take(*backend, now + 2s), -1);
+  EXPECT_FALSE(is_open(fd));
+}
+
+TEST(UpstreamPool, SweepClosesOnlyExpired) {
+  UpstreamPool pool;
+  auto a = std::make_shared<health::BackendState>("app", "127.0.0.1:1");
+  auto b = std::make_shared<health::BackendState>("app", "127.0.0.1:2");
+  const auto now = Clock::now();
+  const int stale = open_fd();
+  const int fresh = open_fd();
+  pool.put(a, stale, now + 1s);
+  pool.put(b, fresh, now + 60s);
+  pool.close_expired(now + 5s);
+  EXPECT_FALSE(is_open(stale));
+  EXPECT_EQ(pool.idle_count(), 1u);
+  EXPECT_EQ(pool.take(*b, now + 5s), fresh);
+  close(fresh);
+}
+
+TEST(UpstreamPool, ConnectionsToOneBackendAreNeverGivenForAnother) {
+  UpstreamPool pool;
+  auto a = std::make_shared<health::BackendState>("app", "127.0.0.1:1");
+  auto b = std::make_shared<health::BackendState>("app", "127.0.0.1:2");
+  const auto now = Clock::now();
+  const int fd = open_fd();
+  pool.put(a, fd, now + 10s);
+  EXPECT_EQ(pool.take(*b, now), -1);
+  EXPECT_EQ(pool.take(*a, now), fd);
+  close(fd);
+}
+
+}  // namespace
+}  // namespace ringlb
