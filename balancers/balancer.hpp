@@ -1,4 +1,4 @@
-// The Balancer interface every algorithm implements (design.md §3): pure code, no I/O, no
+// The Balancer interface every algorithm implements (docs/architecture.md): pure code, no I/O, no
 // syscalls. Built by the control thread for one pool of one snapshot, read by all workers.
 #pragma once
 

@@ -1,7 +1,7 @@
 // The Maglev lookup table (Eisenbud et al., NSDI 2016, §3.4): M slots (M prime), each owned by
 // one backend, filled so every backend owns a share of slots proportional to its weight and a
 // change of one backend moves few slots. Built from the backends sorted by address, so every
-// ringlb instance with the same (address, weight) set builds the same table (design.md).
+// ringlb instance with the same (address, weight) set builds the same table (docs/architecture.md).
 #pragma once
 
 #include <cstdint>

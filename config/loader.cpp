@@ -1,5 +1,5 @@
 // Reads a TOML configuration into the config structs, reporting every problem with its
-// file:line:col. The only file in ringlb that includes toml++ (design.md §8): the parse is
+// file:line:col. The only file in ringlb that includes toml++ (docs/architecture.md): the parse is
 // here, the checks across sections are in validate.cpp.
 #include "config/loader.hpp"
 

@@ -1,4 +1,4 @@
-// The command line (spec.md): what the user asked for, parsed with CLI11.
+// The command line (README.md, "Command line"): what the user asked for, parsed with CLI11.
 #pragma once
 
 #include <cstdint>

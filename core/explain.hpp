@@ -1,6 +1,6 @@
-// `ringlb explain` and `ringlb simulate` (spec.md): load a configuration, ask the pool's real
-// balancer, and print the answer for a human. The logic is balancers/explain.hpp; this is the
-// loading and the printing.
+// `ringlb explain` and `ringlb simulate` (README.md, "Command line"): load a configuration, ask the
+// pool's real balancer, and print the answer for a human. The logic is balancers/explain.hpp; this
+// is the loading and the printing.
 #pragma once
 
 #include <cstdint>

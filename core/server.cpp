@@ -129,7 +129,7 @@ class Server final : public AdminControl {
   uint64_t generation_ = 0;
   int signal_fd_ = -1;
   int stop_signals_ = 0;
-  // The control thread's own ring: health probes, and a poll on signal_fd_ (design.md §4).
+  // The control thread's own ring: health probes, and a poll on signal_fd_ (docs/architecture.md).
   Ring control_ring_;
   bool signal_poll_armed_ = false;
   HealthChecker health_{control_ring_, backends_, [this] { republish_for_health(); }};

@@ -1,5 +1,5 @@
 // The control thread: loads the configuration, starts the workers, and turns signals into
-// reloads and graceful stops (spec.md, "Signals").
+// reloads and graceful stops (README.md, "Command line").
 #pragma once
 
 #include <signal.h>

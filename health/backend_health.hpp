@@ -1,5 +1,5 @@
-// The health state machine of one backend (design.md §4): pure, no I/O, no clock of its own.
-// Active check results move its verdict unknown → up ⇄ down with rise/fall damping; passive
+// The health state machine of one backend (docs/architecture.md): pure, no I/O, no clock of its
+// own. Active check results move its verdict unknown → up ⇄ down with rise/fall damping; passive
 // ejection and the admin's drain sit on top. Every change of the visible state is returned as a
 // Transition carrying its time and reason, for the log line and /status. Control thread only.
 #pragma once

@@ -1,4 +1,4 @@
-// BackendRegistry: identity of backends and pools across snapshots (design.md §2).
+// BackendRegistry: identity of backends and pools across snapshots (docs/architecture.md).
 #include "health/backend_registry.hpp"
 
 namespace ringlb::health {

@@ -1,6 +1,6 @@
-// The live state of one backend, shared by every snapshot that names it (design.md §2): health,
-// drain flag, slow start weight, the active count, and the passive signals. Workers read it on
-// every pick; writers are the control thread (health, admin) and the `on_start`/`on_end` pair
+// The live state of one backend, shared by every snapshot that names it (docs/architecture.md):
+// health, drain flag, slow start weight, the active count, and the passive signals. Workers read it
+// on every pick; writers are the control thread (health, admin) and the `on_start`/`on_end` pair
 // around each attempt, the one place where passive signals enter. No locks: relaxed atomics.
 #pragma once
 

@@ -1,6 +1,6 @@
-// Passive health (outlier detection, design.md §4): the settings of [pools.NAME.passive] and the
-// arithmetic of ejections. The signals themselves are counted by BackendState on the data path;
-// the control thread reads them and decides here. Pure.
+// Passive health (outlier detection, docs/architecture.md): the settings of [pools.NAME.passive]
+// and the arithmetic of ejections. The signals themselves are counted by BackendState on the data
+// path; the control thread reads them and decides here. Pure.
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// Pool-wide health (design.md §4): panic mode, which balancers read on every pick, and the
+// Pool-wide health (docs/architecture.md): panic mode, which balancers read on every pick, and the
 // slow start ramp. PoolHealth is shared across snapshots like BackendState, keyed by pool name;
 // the control thread writes it, workers only read it.
 #pragma once

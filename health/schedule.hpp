@@ -1,7 +1,7 @@
-// When each backend is checked (design.md §4): every `interval` with ±jitter, a random first
-// offset so a thousand backends are not probed in the same millisecond, faster while a verdict is
-// changing (HAProxy's fastinter) and slower while down (downinter). Pure: the caller passes the
-// time and a Random, so tests are exact.
+// When each backend is checked (docs/architecture.md): every `interval` with ±jitter, a random
+// first offset so a thousand backends are not probed in the same millisecond, faster while a
+// verdict is changing (HAProxy's fastinter) and slower while down (downinter). Pure: the caller
+// passes the time and a Random, so tests are exact.
 #pragma once
 
 #include <chrono>

@@ -1,6 +1,7 @@
-// Counters that one worker writes and the admin API sums at scrape time (design.md: no shared
-// atomics on the hot path). Each worker owns a cache-line aligned slot; a slot has one writer,
-// so an add is a relaxed load and store (no locked instruction), and readers see whole values.
+// Counters that one worker writes and the admin API sums at scrape time (docs/architecture.md: no
+// shared atomics on the hot path). Each worker owns a cache-line aligned slot; a slot has one
+// writer, so an add is a relaxed load and store (no locked instruction), and readers see whole
+// values.
 #pragma once
 
 #include <array>

@@ -1,4 +1,4 @@
-// What the admin endpoints answer (spec.md, "Admin API"): routing, the token, and the runtime
+// What the admin endpoints answer (docs/admin.md): routing, the token, and the runtime
 // controls. The server behind it is an AdminControl, so this file knows nothing of threads or
 // rings; core/admin_server.cpp carries the bytes, core/admin_status.cpp and
 // core/admin_metrics.cpp render the two read-only views.

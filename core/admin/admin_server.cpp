@@ -1,6 +1,6 @@
 // AdminServer: accept, receive, answer, drain, close; one operation in flight per connection, so
-// closing is "cancel that one, wait for its completion, then free" (design.md §5). Each phase
-// (request, answer, drain) has one deadline for all of it, so trickling bytes buys no time.
+// closing is "cancel that one, wait for its completion, then free" (docs/architecture.md). Each
+// phase (request, answer, drain) has one deadline for all of it, so trickling bytes buys no time.
 #include "core/admin/admin_server.hpp"
 
 #include <arpa/inet.h>

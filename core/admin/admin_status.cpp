@@ -1,5 +1,5 @@
 // GET /status: the running configuration and every backend's state and counters as JSON, for
-// operators, scripts and the dashboard. The schema is documented in README ("Admin API").
+// operators, scripts and the dashboard. The schema is documented in docs/admin.md.
 #include <ctime>
 #include <nlohmann/json.hpp>
 

@@ -25,7 +25,7 @@ struct Levers {
   bool receive_poll_first = false;  // RINGLB_LEVER_RECV_POLL_FIRST=1
   // Client sockets get a single-shot receive armed each time. RINGLB_LEVER_MULTISHOT_RECV=1
   // (bench only) keeps one multishot receive armed on plain http client sockets instead; its
-  // burst of arrivals before the cancel lands is bounded only by tcp_rmem (README, "Levers").
+  // burst of arrivals before the cancel lands is bounded only by tcp_rmem (docs/performance.md).
   bool multishot_receive = false;
   bool tcp_nodelay = true;            // RINGLB_LEVER_NO_NODELAY=1 turns it off
   int socket_buffer_bytes = 0;        // RINGLB_LEVER_SOCKET_BUFFER=BYTES; 0: the kernel's

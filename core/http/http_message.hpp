@@ -1,5 +1,5 @@
 // An HTTP/1.x message head as ringlb understands it after parsing and applying its framing
-// policy (http-hardening.md). Plain data with no Beast in sight, so sessions, serializers and
+// policy (docs/http-hardening.md). Plain data with no Beast in sight, so sessions, serializers and
 // tests include it cheaply.
 #pragma once
 

@@ -1,6 +1,6 @@
 // Drives Boost.Beast's basic_parser over caller-owned bytes and adds ringlb's framing policy
-// (http-hardening.md) on top, so a message gets exactly one meaning or an error status. The only
-// file that includes Beast: it is slow to compile.
+// (docs/http-hardening.md) on top, so a message gets exactly one meaning or an error status. The
+// only file that includes Beast: it is slow to compile.
 #include "core/http/http_parser.hpp"
 
 #include <algorithm>

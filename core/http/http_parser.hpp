@@ -1,7 +1,7 @@
 // A sans-IO HTTP/1.x parser for one direction of one connection: bytes in, a head, body slices
 // and an end out. Boost.Beast checks the syntax; this class adds ringlb's framing policy
-// (http-hardening.md) so that whatever it passes on has exactly one meaning. Nothing throws out
-// of it. Only http_parser.cpp includes Beast (design.md §8).
+// (docs/http-hardening.md) so that whatever it passes on has exactly one meaning. Nothing throws
+// out of it. Only http_parser.cpp includes Beast (docs/architecture.md, "The rooms").
 #pragma once
 
 #include <cstdint>

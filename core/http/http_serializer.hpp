@@ -1,5 +1,5 @@
 // Writes the heads ringlb sends: the request toward a backend and the response toward a client,
-// each re-serialized from parsed fields with exactly one framing (http-hardening.md), plus the
+// each re-serialized from parsed fields with exactly one framing (docs/http-hardening.md), plus the
 // proxy's own error responses. Appends to a caller's buffer so steady state allocates nothing.
 #pragma once
 

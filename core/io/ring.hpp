@@ -58,7 +58,7 @@ class Ring {
 };
 
 // Receive buffers the kernel picks from at completion time, so an idle connection holds none
-// (design.md §5). A buffer handed out by a completion belongs to us until give_back().
+// (docs/architecture.md). A buffer handed out by a completion belongs to us until give_back().
 class BufferRing {
  public:
   BufferRing() = default;

@@ -1,4 +1,4 @@
-// One hashed timer wheel per worker for header, idle and response deadlines (design.md §5):
+// One hashed timer wheel per worker for header, idle and response deadlines (docs/architecture.md):
 // O(1) schedule and cancel, no timeout operation per connection. Single thread.
 #pragma once
 

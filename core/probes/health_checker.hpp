@@ -1,7 +1,7 @@
-// The control thread's health work (design.md §4): schedules and runs the probes on the control
-// ring, reads the passive signals workers leave in BackendState, drives each backend's state
-// machine, and publishes what changed: eligibility atomics, slow start weights, the pool's panic
-// mode, and, for balancers whose tables follow eligibility, a rebuilt snapshot. It keeps no
+// The control thread's health work (docs/architecture.md): schedules and runs the probes on the
+// control ring, reads the passive signals workers leave in BackendState, drives each backend's
+// state machine, and publishes what changed: eligibility atomics, slow start weights, the pool's
+// panic mode, and, for balancers whose tables follow eligibility, a rebuilt snapshot. It keeps no
 // pointer into a snapshot, so state survives reloads for every (pool, address) kept.
 #pragma once
 

@@ -1,6 +1,6 @@
-// Active health probes on the control thread's ring (design.md §4, Envoy's checker split): Probe
-// owns what every check shares (a fresh socket, one operation at a time, each bounded by what is
-// left of the probe's timeout through a linked timeout, TLS when the pool speaks it, closing);
+// Active health probes on the control thread's ring (docs/architecture.md; Envoy's checker split):
+// Probe owns what every check shares (a fresh socket, one operation at a time, each bounded by what
+// is left of the probe's timeout through a linked timeout, TLS when the pool speaks it, closing);
 // TcpProbe and HttpProbe only say what happens once connected. A probe uses no pooled connection
 // and never runs on a worker.
 #pragma once
@@ -41,7 +41,7 @@ class Probe {
   std::optional<health::CheckResult> start(Ring& ring, uint32_t slot, uint32_t generation,
                                            TimePoint now);
   // One completion of this probe. Returns the result once the attempt is over, and only then:
-  // no operation of it is in flight, so the probe may be reused or freed (design.md §5).
+  // no operation of it is in flight, so the probe may be reused or freed (docs/architecture.md).
   std::optional<health::CheckResult> on_completion(Ring& ring, OpKind kind, int result,
                                                    TimePoint now);
   // Asks the kernel to end the operation in flight now; its completions still arrive.

@@ -265,7 +265,7 @@ void HttpSession::pump_request() {
   }
   if (!output.empty()) return send_output(kBackend);
   // Waiting on the backend, a session holds no shared buffer: a pipelined request, or a body's
-  // start while connecting, waits in the stash (README, "Slow readers").
+  // start while connecting, waits in the stash (docs/choices.md, "Slow readers").
   if (current().request_done) return release_input_behind(kBackend);
   release_consumed_input(kClient);
   arm_receive(kClient);

@@ -1,6 +1,6 @@
 // What to do after an attempt to reach a backend failed: try another backend, send the request
 // again on a new connection to the same backend, or give up. A pure function of what happened to
-// the attempt, so every retry rule (spec.md "Proxy behaviour", http-hardening.md "Retries") is
+// the attempt, so every retry rule (docs/choices.md "Retries", docs/http-hardening.md "Retries") is
 // written and tested in one place; HttpSession only gathers the facts and carries out the action.
 #pragma once
 
@@ -47,7 +47,7 @@ struct RetryDecision {
   const char* reason = "";  // short, static, for the log line and the access log
 };
 
-// spec.md: a request is tried on two backends at most; a reused connection that fails is
+// docs/choices.md: a request is tried on two backends at most; a reused connection that fails is
 // replaced twice at most (a third would be the backend's doing, not a stale pool).
 inline constexpr uint32_t kMaxBackendsTried = 2;
 inline constexpr uint32_t kMaxResends = 2;

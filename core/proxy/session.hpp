@@ -1,6 +1,7 @@
 // What every client session (L4 tunnel, HTTP) offers the worker that owns it. The lifetime rule
-// lives here (design.md §5): the worker frees a session only when finished(), i.e. it is closing
-// and no operation it submitted is still in flight; closing cancels what is in flight first.
+// lives here (docs/architecture.md): the worker frees a session only when finished(), i.e. it is
+// closing and no operation it submitted is still in flight; closing cancels what is in flight
+// first.
 #pragma once
 
 #include <liburing.h>

@@ -16,7 +16,7 @@
 namespace ringlb {
 namespace {
 
-// A connect that fails is retried once on another backend (spec.md, "Proxy behaviour").
+// A connect that fails is retried once on another backend (docs/choices.md, "Connect retries").
 constexpr uint32_t kMaxConnectAttempts = 2;
 
 }  // namespace

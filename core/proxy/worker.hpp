@@ -1,6 +1,6 @@
 // One event-loop thread: its own ring, buffer ring, timer wheel and SO_REUSEPORT accept
 // sockets, and the sessions it accepted. Shares nothing per request with other workers
-// (design.md): it only reads the published snapshot and a few atomics.
+// (docs/architecture.md, "Threads"): it only reads the published snapshot and a few atomics.
 #pragma once
 
 #include <atomic>

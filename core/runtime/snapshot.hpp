@@ -1,4 +1,4 @@
-// An immutable, published view of one configuration (design.md §1): listeners with their
+// An immutable, published view of one configuration (docs/architecture.md): listeners with their
 // sockets, pools with their balancers. Workers load it once per loop turn; a session keeps the
 // snapshot it began with alive until it ends.
 #pragma once

@@ -1,5 +1,5 @@
-// A pick allocates nothing (design.md §9), measured: this binary replaces the global operator
-// new to count every allocation, so it runs apart from the other balancer tests.
+// A pick allocates nothing (docs/architecture.md), measured: this binary replaces the global
+// operator new to count every allocation, so it runs apart from the other balancer tests.
 #include <gtest/gtest.h>
 
 #include <atomic>

@@ -5,7 +5,7 @@
 #
 # What depends on the machine rather than the file (a port another program holds, a missing
 # runtime.user, an unwritable log directory) is not in the table: `--check` is documented to
-# check a file anywhere, e.g. on a build host or while ringlb runs (README, "Choices").
+# check a file anywhere, e.g. on a build host or while ringlb runs (docs/choices.md).
 import os
 import re
 import subprocess

@@ -1,4 +1,4 @@
-# Every row of shared/http-hardening.md as a vector, plus CVE regressions (HAProxy, nginx, Envoy,
+# Every row of docs/http-hardening.md as a vector, plus CVE regressions (HAProxy, nginx, Envoy,
 # Traefik) mapped to request shapes: ambiguous or malformed input gets ringlb's own 4xx/5xx and a
 # close while the backend receives nothing; valid-but-odd input is forwarded with one meaning.
 import time

@@ -1,7 +1,7 @@
 // An LD_PRELOAD library that counts heap allocations (malloc, calloc, realloc, aligned) in the
 // process it is loaded into, and writes the count to $MALLOC_COUNTER_FILE on SIGUSR2. The
 // integration test uses it to show that ringlb's data path allocates nothing per request once
-// warmed up (design.md §9).
+// warmed up (docs/architecture.md, "The io_uring rules").
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# ringlb allocates nothing per request once warmed up (design.md §9): counted with an
+# ringlb allocates nothing per request once warmed up (docs/architecture.md): counted with an
 # LD_PRELOAD malloc counter over thousands of keep-alive HTTP and L4 requests.
 import os
 import pwd

@@ -1,5 +1,6 @@
-// The HTTP/1.x parser: every row of http-hardening.md as a vector with the exact status the proxy
-// answers, plus the streaming contract (heads re-presented, body slices, pipelining, responses).
+// The HTTP/1.x parser: every row of docs/http-hardening.md as a vector with the exact status the
+// proxy answers, plus the streaming contract (heads re-presented, body slices, pipelining,
+// responses).
 #include "core/http/http_parser.hpp"
 
 #include <gtest/gtest.h>
@@ -273,7 +274,7 @@ TEST(HttpParser, SetLimitsAppliesToTheNextMessage) {
   EXPECT_EQ(parser.error().status, 431u);
 }
 
-// --- http-hardening.md, row by row ---------------------------------------------------------
+// --- docs/http-hardening.md, row by row ----------------------------------------------------
 
 TEST(HttpHardening, ContentLengthWithChunkedIs400InEitherOrder) {
   EXPECT_EQ(request_status(post_with("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n")), 400u);
@@ -569,7 +570,7 @@ TEST(HttpHardening, AnErrorIsFinal) {
   EXPECT_EQ(parser.parse("GET / HTTP/1.1\r\nHost: h\r\n\r\n", consumed), kHead);
 }
 
-// --- CVEs of other proxies (http-hardening.md), one regression vector each -----------------
+// --- CVEs of other proxies (docs/http-hardening.md), one regression vector each ------------
 
 TEST(HttpCve, HaproxyCve2021_40346LongNameNeverHidesARequest) {
   const std::string smuggled = "GET / HTTP/1.1\r\nh:h\r\n\r\n";
