@@ -1,6 +1,6 @@
 // What a completion is for, packed into the 64-bit user_data: the operation kind, a slot and the
 // slot's generation. A completion whose generation no longer matches its slot is stale and is
-// dropped, never dereferenced (style.md, "Ownership").
+// dropped, never dereferenced (docs/architecture.md, "The io_uring rules").
 #pragma once
 
 #include <cstdint>
