@@ -18,6 +18,8 @@ EXPECTED_FILES = {
     "./usr/share/man/man8/ringlb.8",
     "./usr/share/doc/ringlb/example.toml",
     "./usr/share/doc/ringlb/README.md",
+    "./usr/share/doc/ringlb/docs/configuration.md",
+    "./usr/share/doc/ringlb/docs/architecture.md",
 }
 LIBRARIES = ("liburing2", "libtomlplusplus3", "libssl3", "libsystemd0", "libxxhash0")
 
