@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "core/base/log.hpp"
+#include "core/http/http_serializer.hpp"
 #include "core/io/socket_util.hpp"
 
 namespace ringlb {
@@ -46,38 +47,9 @@ bool is_loopback(const sockaddr_storage& peer) {
   return false;
 }
 
-const char* reason_phrase(unsigned status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Payload Too Large";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Error";
-  }
-}
-
 std::string render_answer(const AdminResponse& response, bool with_body) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " +
-                    reason_phrase(response.status) + "\r\nContent-Type: " + response.content_type +
+                    std::string(http::reason_phrase(response.status)) + "\r\nContent-Type: " + response.content_type +
                     "\r\nContent-Length: " + std::to_string(response.body.size()) +
                     "\r\nCache-Control: no-store\r\nConnection: close\r\n";
   if (response.status == 401) out += "WWW-Authenticate: Bearer realm=\"ringlb\"\r\n";

@@ -97,14 +97,22 @@ void append_chunk_header(size_t size, std::string& out) {
 
 std::string_view reason_phrase(unsigned status) {
   switch (status) {
+    case 200:
+      return "OK";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
     case 404:
       return "Not Found";
     case 405:
       return "Method Not Allowed";
     case 408:
       return "Request Timeout";
+    case 409:
+      return "Conflict";
     case 413:
       return "Content Too Large";
     case 414:

@@ -46,6 +46,7 @@ inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 // A complete response the proxy answers itself: short text/plain body, Connection: close.
 void append_error_response(unsigned status, std::string& out);
 
+// The reason phrase of RFC 9110 for the statuses ringlb answers itself (proxy and admin API).
 std::string_view reason_phrase(unsigned status);
 
 }  // namespace ringlb::http
