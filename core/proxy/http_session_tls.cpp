@@ -6,15 +6,13 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/proxy/http_session.hpp"
 #include "core/base/log.hpp"
+#include "core/proxy/http_session.hpp"
 
 namespace ringlb {
 namespace {
 
 constexpr size_t kDecryptChunk = size_t{16} * 1024;  // one TLS record's worth of plaintext at most
-// How long a closing TLS connection waits for its close_notify (or alert) to go out.
-constexpr auto kCloseNotifyTimeout = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -127,7 +125,7 @@ TlsChannel::Status HttpSession::decrypt_into_stash(Side from) {
     const size_t old_size = input.stash.size();
     input.stash.resize(old_size + kDecryptChunk);
     size_t read = 0;
-    status = tls_[from]->read(input.stash.data() + old_size, kDecryptChunk, read);
+    status = tls_[from].decrypt({input.stash.data() + old_size, kDecryptChunk}, read);
     input.stash.resize(old_size + read);
   }
   return status;
@@ -152,18 +150,17 @@ void HttpSession::send_tls(Side to) {
 }
 
 void HttpSession::flush_tls(Side side) {
-  TlsChannel* tls = tls_[side].get();
-  if (tls == nullptr || tls->sending() || closing_ || fd_of(side) < 0) return;
-  const std::string_view bytes = tls->next_send();
-  if (bytes.empty()) return;
-  io_uring_sqe* sqe = ctx_->ring.sqe();
-  io_uring_prep_send(sqe, fd_of(side), bytes.data(), bytes.size(), MSG_NOSIGNAL);
-  submit(sqe, side == kClient ? OpKind::kSendClient : OpKind::kSendBackend);
+  if (!tls_[side] || closing_ || fd_of(side) < 0) return;
+  tls_[side].flush([&](std::string_view ciphertext) {
+    io_uring_sqe* sqe = ctx_->ring.sqe();
+    io_uring_prep_send(sqe, fd_of(side), ciphertext.data(), ciphertext.size(), MSG_NOSIGNAL);
+    submit(sqe, side == kClient ? OpKind::kSendClient : OpKind::kSendBackend);
+  });
 }
 
 void HttpSession::on_tls_sent(Side to, int result) {
-  TlsChannel& tls = *tls_[to];
-  tls.on_sent(result > 0 ? static_cast<size_t>(result) : 0);
+  tls_[to].on_sent(result);
+  const TlsChannel& tls = *tls_[to];
   if (closing_) return;
   if (close_when_flushed_ != nullptr) {
     if (result < 0 || tls.flushed()) return close_now(close_when_flushed_, false);
@@ -191,8 +188,8 @@ void HttpSession::on_tls_sent(Side to, int result) {
 }
 
 bool HttpSession::close_tls_gracefully(const char* cause) {
-  TlsChannel* tls = tls_[kClient].get();
-  if (tls == nullptr || close_when_flushed_ != nullptr) return false;
+  TlsStream& tls = tls_[kClient];
+  if (!tls || close_when_flushed_ != nullptr) return false;
   // close_notify says the data ended where the server meant it to (RFC 8446 §6.1). A response
   // cut short (a backend that reset or closed mid-body, a failure after the head went out)
   // must end without it, or a close-delimited body would look whole to the client. A tunnel
@@ -201,11 +198,9 @@ bool HttpSession::close_tls_gracefully(const char* cause) {
                          phase_ != Phase::kTunnel;
   // close_notify, once established; else only a pending alert goes out. Either way what is
   // already encrypted (the response so far, a failed handshake's alert) goes out first.
-  if (!cut_short) tls->shutdown();
-  flush_tls(kClient);
-  if (tls->flushed()) return false;
+  if (!tls.finish(!cut_short, [&] { flush_tls(kClient); })) return false;
   close_when_flushed_ = cause;
-  ctx_->timers.schedule(timer_, ctx_->now + kCloseNotifyTimeout);
+  ctx_->timers.schedule(timer_, ctx_->now + TlsStream::kCloseNotifyTimeout);
   return true;
 }
 

@@ -80,18 +80,10 @@ bool TcpSession::handshake_allowed() {
 // Decrypts what the source's channel holds into the pipe's buffer, up to its size.
 TlsChannel::Status TcpSession::read_plaintext(Direction direction) {
   Pipe& pipe = pipes_[direction];
-  TlsChannel& tls = *tls_[direction];
-  char* buffer = pipe_data(pipe);
-  const uint32_t capacity = ctx_->buffers.buffer_size();
-  uint32_t filled = 0;
-  TlsChannel::Status status = TlsChannel::Status::kOk;
-  while (filled < capacity) {
-    size_t read = 0;
-    status = tls.read(buffer + filled, capacity - filled, read);
-    filled += static_cast<uint32_t>(read);
-    if (status != TlsChannel::Status::kOk) break;
-  }
-  pipe.length = filled;
+  size_t filled = 0;
+  const TlsChannel::Status status =
+      tls_[direction].decrypt({pipe_data(pipe), ctx_->buffers.buffer_size()}, filled);
+  pipe.length = static_cast<uint32_t>(filled);
   pipe.sent = 0;
   pipe.more = status == TlsChannel::Status::kOk;  // the buffer filled up first
   if (status == TlsChannel::Status::kClosed) pipe.eof = true;
@@ -118,19 +110,18 @@ void TcpSession::deliver_plaintext(Direction direction) {
 }
 
 void TcpSession::flush_tls(Socket socket) {
-  TlsChannel* tls = tls_[socket].get();
   const int fd = socket == kClientSocket ? client_fd_ : backend_fd_;
-  if (tls == nullptr || tls->sending() || closing_ || fd < 0) return;
-  const std::string_view bytes = tls->next_send();
-  if (bytes.empty()) return;
-  io_uring_sqe* sqe = ctx_->ring.sqe();
-  io_uring_prep_send(sqe, fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-  submit(sqe, socket == kClientSocket ? OpKind::kSendClient : OpKind::kSendBackend);
+  if (!tls_[socket] || closing_ || fd < 0) return;
+  tls_[socket].flush([&](std::string_view ciphertext) {
+    io_uring_sqe* sqe = ctx_->ring.sqe();
+    io_uring_prep_send(sqe, fd, ciphertext.data(), ciphertext.size(), MSG_NOSIGNAL);
+    submit(sqe, socket == kClientSocket ? OpKind::kSendClient : OpKind::kSendBackend);
+  });
 }
 
 void TcpSession::on_tls_sent(Socket socket, int result) {
-  TlsChannel& tls = *tls_[socket];
-  tls.on_sent(result > 0 ? static_cast<size_t>(result) : 0);
+  tls_[socket].on_sent(result);
+  const TlsChannel& tls = *tls_[socket];
   if (closing_) return;
   if (result < 0) {
     LOG_DEBUG("send to %s: %s", socket == kClientSocket ? "client" : "backend",
@@ -158,11 +149,22 @@ void TcpSession::on_tls_sent(Socket socket, int result) {
   }
 }
 
+// A TLS client learns the end from close_notify, not from a bare FIN (a truncation). True when
+// the session waits for it to go out (at most TlsStream::kCloseNotifyTimeout).
+bool TcpSession::close_tls_gracefully(const char* cause) {
+  TlsStream& tls = tls_[kClientSocket];
+  if (close_when_flushed_ != nullptr || !tls || !tls->established() || tls->sending()) return false;
+  if (!tls.finish(true, [&] { flush_tls(kClientSocket); })) return false;
+  close_when_flushed_ = cause;
+  ctx_->timers.schedule(timer_, ctx_->now + TlsStream::kCloseNotifyTimeout);
+  return true;
+}
+
 // Lets an alert the channel produced reach the peer before the connection closes.
 void TcpSession::close_after_flush(Socket socket, const char* cause) {
   if (tls_[socket]->flushed()) return begin_close(cause, false);
   close_when_flushed_ = cause;
-  ctx_->timers.schedule(timer_, ctx_->now + kCloseNotifyTimeout);
+  ctx_->timers.schedule(timer_, ctx_->now + TlsStream::kCloseNotifyTimeout);
 }
 
 }  // namespace ringlb
