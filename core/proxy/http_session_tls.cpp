@@ -19,14 +19,10 @@ constexpr size_t kDecryptChunk = size_t{16} * 1024;  // one TLS record's worth o
 void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
   const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
   TlsChannel& tls = *tls_[from];
-  // runtime.max_tls_handshakes_per_second, checked at a client's first byte, before OpenSSL
-  // sees the ClientHello and signs (tls_handshake_rate.hpp).
   if (from == kClient && tls.fed() == 0 &&
-      !ctx_->tls.rate.try_start(ctx_->now, snapshot_->config.runtime.max_tls_handshakes_per_second,
-                                snapshot_->workers)) {
+      !ctx_->tls.allow_handshake(ctx_->now, snapshot_->config.runtime.max_tls_handshakes_per_second,
+                                 snapshot_->workers, listener_stats())) {
     ctx_->buffers.give_back(id);
-    ctx_->tls.count_failure(false);
-    listener_stats().tls_handshake_failures.add();
     return close_now("tls handshake rate limit", false);
   }
   const bool fed = tls.feed(ctx_->buffers.data(id), static_cast<size_t>(cqe.res));
@@ -86,8 +82,7 @@ bool HttpSession::advance_handshake(Side side) {
   }
   if (status == TlsChannel::Status::kOk) {
     if (side == kClient) {
-      ++ctx_->tls.handshakes;
-      if (tls.resumed()) ++ctx_->tls.resumed;
+      ctx_->tls.count_handshake(tls.resumed());
       return true;
     }
     start_forwarding();
@@ -97,8 +92,7 @@ bool HttpSession::advance_handshake(Side side) {
     on_backend_handshake_failed(tls.failure().c_str());
     return false;
   }
-  ctx_->tls.count_failure(tls.plain_http());
-  listener_stats().tls_handshake_failures.add();
+  ctx_->tls.count_failure(tls.plain_http(), listener_stats());
   LOG_DEBUG("listener %s: TLS handshake with a client failed: %s", listener_->config->name.c_str(),
             tls.failure().c_str());
   close_now("tls handshake failed");
@@ -106,8 +100,7 @@ bool HttpSession::advance_handshake(Side side) {
 }
 
 void HttpSession::on_handshake_timeout() {
-  ctx_->tls.count_failure(false);
-  listener_stats().tls_handshake_failures.add();
+  ctx_->tls.count_failure(false, listener_stats());
   LOG_DEBUG("listener %s: TLS handshake with a client not done within %lldms",
             listener_->config->name.c_str(),
             static_cast<long long>(listener_->config->timeouts.tls_handshake.count()));

@@ -308,8 +308,7 @@ void TcpSession::on_timer() {
   if (tls_[kClientSocket] && !tls_[kClientSocket]->established()) {
     const auto handshake_due = started_ + timeouts.tls_handshake;
     if (ctx_->now >= handshake_due) {
-      ctx_->tls.count_failure(false);
-      listener_stats().tls_handshake_failures.add();
+      ctx_->tls.count_failure(false, listener_stats());
       return begin_close("tls handshake timeout", false);
     }
     due = std::min(due, handshake_due);

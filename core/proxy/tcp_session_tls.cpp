@@ -40,8 +40,7 @@ void TcpSession::advance_handshake(Socket socket) {
   if (status == TlsChannel::Status::kWantRead) return arm_receive(from_socket);
   if (status != TlsChannel::Status::kOk && !tls.established()) {
     if (socket == kClientSocket) {
-      ctx_->tls.count_failure(tls.plain_http());
-      listener_stats().tls_handshake_failures.add();
+      ctx_->tls.count_failure(tls.plain_http(), listener_stats());
       LOG_DEBUG("listener %s: TLS handshake with a client failed: %s",
                 listener_->config->name.c_str(), tls.failure().c_str());
       return close_after_flush(socket, "tls handshake failed");
@@ -60,21 +59,15 @@ void TcpSession::advance_handshake(Socket socket) {
   // backend's connect and handshake (many such sessions would run the buffer ring dry).
   if (socket == kBackendSocket) return start_pumping();
   if (pipe.buffer_id >= 0 && pipe.sent < pipe.length) spill_unsent(pipe);
-  ++ctx_->tls.handshakes;
-  if (tls.resumed()) ++ctx_->tls.resumed;
+  ctx_->tls.count_handshake(tls.resumed());
   connect_next();
 }
 
 // runtime.max_tls_handshakes_per_second, checked at a client's first byte (tls_handshake_rate.hpp).
 bool TcpSession::handshake_allowed() {
-  const config::RuntimeConfig& runtime = snapshot_->config.runtime;
-  if (ctx_->tls.rate.try_start(ctx_->now, runtime.max_tls_handshakes_per_second,
-                               snapshot_->workers)) {
-    return true;
-  }
-  ctx_->tls.count_failure(false);
-  listener_stats().tls_handshake_failures.add();
-  return false;
+  return ctx_->tls.allow_handshake(ctx_->now,
+                                   snapshot_->config.runtime.max_tls_handshakes_per_second,
+                                   snapshot_->workers, listener_stats());
 }
 
 // Decrypts what the source's channel holds into the pipe's buffer, up to its size.
