@@ -1,6 +1,6 @@
 // What an HTTP health check sends and how it judges the answer: the request bytes, the
 // expect_status ranges, and a response reader that decides as soon as it can. Pure; the probe in
-// core/health_probe.cpp moves the bytes.
+// core/probes/http_probe.cpp moves the bytes.
 #pragma once
 
 #include <cstdint>

@@ -39,9 +39,10 @@ HealthChecker::PoolEntry HealthChecker::make_pool_entry(const Pool& pool,
   const config::PoolConfig& config = *pool.config;
   PoolEntry entry;
   entry.name = config.name;
-  if (config.health && config.health->check != "none") {
+  // The one place a pool's check kind meets the registry: nullptr for check = "none".
+  entry.probe = config.health ? probe_factory(config.health->check) : nullptr;
+  if (entry.probe != nullptr) {
     const config::HealthConfig& health = *config.health;
-    entry.probe = health.check == "http" ? ProbeKind::kHttp : ProbeKind::kTcp;
     entry.http = {health.path, health.host, health::parse_status_ranges(health.expect_status),
                   health.expect_body};
     entry.timeout = health.timeout;
@@ -72,13 +73,8 @@ bool HealthChecker::same_probe(const PoolEntry& a, const PoolEntry& b) {
 
 std::unique_ptr<Probe> HealthChecker::make_probe(const PoolEntry& pool,
                                                  const Target& target) const {
-  std::unique_ptr<Probe> probe;
-  if (pool.probe == ProbeKind::kTcp) {
-    probe = std::make_unique<TcpProbe>(target.address, pool.timeout);
-  } else {
-    probe = std::make_unique<HttpProbe>(target.address, pool.timeout, pool.http,
-                                        target.state->address());
-  }
+  std::unique_ptr<Probe> probe =
+      pool.probe({target.address, pool.timeout, pool.http, target.state->address()});
   if (pool.tls) {
     probe->use_tls(pool.tls, "pool " + pool.name + ": backend " + target.state->address());
   }
@@ -105,7 +101,7 @@ void HealthChecker::adopt_pools(const Snapshot& snapshot, TimePoint now) {
       auto found = targets_.find(backend.state.get());
       std::unique_ptr<Target> target;
       if (found == targets_.end()) {
-        const State initial = entry.probe == ProbeKind::kNone ? State::kUp : entry.initial_state;
+        const State initial = entry.probe == nullptr ? State::kUp : entry.initial_state;
         target = std::make_unique<Target>(backend.state,
                                           health::BackendHealth(initial, entry.thresholds, now));
         target->next_check = health::first_check(entry.schedule, now, random_);
@@ -117,7 +113,7 @@ void HealthChecker::adopt_pools(const Snapshot& snapshot, TimePoint now) {
           retire_probe(*target);
           target->next_check = health::first_check(entry.schedule, now, random_);
         }
-        if (entry.probe == ProbeKind::kNone) {
+        if (entry.probe == nullptr) {
           if (auto change = target->machine.stop_checking(now)) {
             changes.emplace_back(target.get(), *change);
           }
@@ -134,7 +130,7 @@ void HealthChecker::adopt_pools(const Snapshot& snapshot, TimePoint now) {
       target->machine.set_thresholds(entry.thresholds);
       backend.state->set_passive(entry.passive ? entry.passive->consecutive_failures : 0,
                                  entry.passive && entry.passive->count_5xx);
-      if (entry.probe != ProbeKind::kNone && target->probe_slot == kNoSlot) attach_probe(*target);
+      if (entry.probe != nullptr && target->probe_slot == kNoSlot) attach_probe(*target);
       sync_flags(*target);
       entry.members.push_back(target.get());
       kept.emplace(backend.state.get(), std::move(target));
@@ -469,7 +465,7 @@ std::optional<HealthChecker::BackendView> HealthChecker::view(
   view.state = target.machine.state();
   view.reason = target.machine.reason();
   view.since = target.machine.since();
-  view.checked = pools_[target.pool].probe != ProbeKind::kNone;
+  view.checked = pools_[target.pool].probe != nullptr;
   view.last_result = target.machine.last_result();
   view.last_latency = target.last_latency;
   view.checks = target.checks;

@@ -15,9 +15,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/probes/health_probe.hpp"
 #include "core/io/op_tag.hpp"
 #include "core/io/ring.hpp"
+#include "core/probes/probe_registry.hpp"
 #include "core/runtime/snapshot.hpp"
 #include "health/backend_health.hpp"
 #include "health/backend_registry.hpp"
@@ -74,13 +74,12 @@ class HealthChecker {
   bool set_draining(const health::BackendState& state, bool draining);
 
  private:
-  enum class ProbeKind : uint8_t { kNone, kTcp, kHttp };
   struct Target;
 
   // One pool's settings, copied out of the configuration, and its panic state.
   struct PoolEntry {
     std::string name;
-    ProbeKind probe = ProbeKind::kNone;
+    ProbeFactory probe = nullptr;  // the pool's kind of probe (probe_registry.hpp); null: none
     health::HttpCheckSpec http;
     std::shared_ptr<const TlsClientContext> tls;  // probes speak TLS with it when set
     std::chrono::milliseconds timeout{1000};

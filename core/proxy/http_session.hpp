@@ -17,11 +17,11 @@
 #include <array>
 #include <memory>
 
+#include "core/io/tls_stream.hpp"
 #include "core/proxy/http_exchange.hpp"
 #include "core/proxy/retry_policy.hpp"
 #include "core/proxy/session.hpp"
 #include "core/runtime/snapshot.hpp"
-#include "core/io/tls_channel.hpp"
 
 namespace ringlb {
 
@@ -173,8 +173,8 @@ class HttpSession final : public Session {
 
   int client_fd_ = -1;
   int backend_fd_ = -1;
-  std::array<std::unique_ptr<TlsChannel>, 2> tls_;  // by Side; null = plain
-  const char* close_when_flushed_ = nullptr;        // closing once the channel's last bytes left
+  std::array<TlsStream, 2> tls_;              // by Side; null = plain
+  const char* close_when_flushed_ = nullptr;  // closing once the channel's last bytes left
   std::shared_ptr<const Snapshot> snapshot_;
   const Listener* listener_ = nullptr;
   std::unique_ptr<HttpExchange> exchange_;

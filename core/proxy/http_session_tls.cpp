@@ -6,29 +6,23 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/proxy/http_session.hpp"
 #include "core/base/log.hpp"
+#include "core/proxy/http_session.hpp"
 
 namespace ringlb {
 namespace {
 
 constexpr size_t kDecryptChunk = size_t{16} * 1024;  // one TLS record's worth of plaintext at most
-// How long a closing TLS connection waits for its close_notify (or alert) to go out.
-constexpr auto kCloseNotifyTimeout = std::chrono::seconds(1);
 
 }  // namespace
 
 void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
   const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
   TlsChannel& tls = *tls_[from];
-  // runtime.max_tls_handshakes_per_second, checked at a client's first byte, before OpenSSL
-  // sees the ClientHello and signs (tls_handshake_rate.hpp).
   if (from == kClient && tls.fed() == 0 &&
-      !ctx_->tls.rate.try_start(ctx_->now, snapshot_->config.runtime.max_tls_handshakes_per_second,
-                                snapshot_->workers)) {
+      !ctx_->tls.allow_handshake(ctx_->now, snapshot_->config.runtime.max_tls_handshakes_per_second,
+                                 snapshot_->workers, listener_stats())) {
     ctx_->buffers.give_back(id);
-    ctx_->tls.count_failure(false);
-    listener_stats().tls_handshake_failures.add();
     return close_now("tls handshake rate limit", false);
   }
   const bool fed = tls.feed(ctx_->buffers.data(id), static_cast<size_t>(cqe.res));
@@ -88,8 +82,7 @@ bool HttpSession::advance_handshake(Side side) {
   }
   if (status == TlsChannel::Status::kOk) {
     if (side == kClient) {
-      ++ctx_->tls.handshakes;
-      if (tls.resumed()) ++ctx_->tls.resumed;
+      ctx_->tls.count_handshake(tls.resumed());
       return true;
     }
     start_forwarding();
@@ -99,8 +92,7 @@ bool HttpSession::advance_handshake(Side side) {
     on_backend_handshake_failed(tls.failure().c_str());
     return false;
   }
-  ctx_->tls.count_failure(tls.plain_http());
-  listener_stats().tls_handshake_failures.add();
+  ctx_->tls.count_failure(tls.plain_http(), listener_stats());
   LOG_DEBUG("listener %s: TLS handshake with a client failed: %s", listener_->config->name.c_str(),
             tls.failure().c_str());
   close_now("tls handshake failed");
@@ -108,8 +100,7 @@ bool HttpSession::advance_handshake(Side side) {
 }
 
 void HttpSession::on_handshake_timeout() {
-  ctx_->tls.count_failure(false);
-  listener_stats().tls_handshake_failures.add();
+  ctx_->tls.count_failure(false, listener_stats());
   LOG_DEBUG("listener %s: TLS handshake with a client not done within %lldms",
             listener_->config->name.c_str(),
             static_cast<long long>(listener_->config->timeouts.tls_handshake.count()));
@@ -127,7 +118,7 @@ TlsChannel::Status HttpSession::decrypt_into_stash(Side from) {
     const size_t old_size = input.stash.size();
     input.stash.resize(old_size + kDecryptChunk);
     size_t read = 0;
-    status = tls_[from]->read(input.stash.data() + old_size, kDecryptChunk, read);
+    status = tls_[from].decrypt({input.stash.data() + old_size, kDecryptChunk}, read);
     input.stash.resize(old_size + read);
   }
   return status;
@@ -152,18 +143,17 @@ void HttpSession::send_tls(Side to) {
 }
 
 void HttpSession::flush_tls(Side side) {
-  TlsChannel* tls = tls_[side].get();
-  if (tls == nullptr || tls->sending() || closing_ || fd_of(side) < 0) return;
-  const std::string_view bytes = tls->next_send();
-  if (bytes.empty()) return;
-  io_uring_sqe* sqe = ctx_->ring.sqe();
-  io_uring_prep_send(sqe, fd_of(side), bytes.data(), bytes.size(), MSG_NOSIGNAL);
-  submit(sqe, side == kClient ? OpKind::kSendClient : OpKind::kSendBackend);
+  if (!tls_[side] || closing_ || fd_of(side) < 0) return;
+  tls_[side].flush([&](std::string_view ciphertext) {
+    io_uring_sqe* sqe = ctx_->ring.sqe();
+    io_uring_prep_send(sqe, fd_of(side), ciphertext.data(), ciphertext.size(), MSG_NOSIGNAL);
+    submit(sqe, side == kClient ? OpKind::kSendClient : OpKind::kSendBackend);
+  });
 }
 
 void HttpSession::on_tls_sent(Side to, int result) {
-  TlsChannel& tls = *tls_[to];
-  tls.on_sent(result > 0 ? static_cast<size_t>(result) : 0);
+  tls_[to].on_sent(result);
+  const TlsChannel& tls = *tls_[to];
   if (closing_) return;
   if (close_when_flushed_ != nullptr) {
     if (result < 0 || tls.flushed()) return close_now(close_when_flushed_, false);
@@ -191,8 +181,8 @@ void HttpSession::on_tls_sent(Side to, int result) {
 }
 
 bool HttpSession::close_tls_gracefully(const char* cause) {
-  TlsChannel* tls = tls_[kClient].get();
-  if (tls == nullptr || close_when_flushed_ != nullptr) return false;
+  TlsStream& tls = tls_[kClient];
+  if (!tls || close_when_flushed_ != nullptr) return false;
   // close_notify says the data ended where the server meant it to (RFC 8446 §6.1). A response
   // cut short (a backend that reset or closed mid-body, a failure after the head went out)
   // must end without it, or a close-delimited body would look whole to the client. A tunnel
@@ -201,11 +191,9 @@ bool HttpSession::close_tls_gracefully(const char* cause) {
                          phase_ != Phase::kTunnel;
   // close_notify, once established; else only a pending alert goes out. Either way what is
   // already encrypted (the response so far, a failed handshake's alert) goes out first.
-  if (!cut_short) tls->shutdown();
-  flush_tls(kClient);
-  if (tls->flushed()) return false;
+  if (!tls.finish(!cut_short, [&] { flush_tls(kClient); })) return false;
   close_when_flushed_ = cause;
-  ctx_->timers.schedule(timer_, ctx_->now + kCloseNotifyTimeout);
+  ctx_->timers.schedule(timer_, ctx_->now + TlsStream::kCloseNotifyTimeout);
   return true;
 }
 

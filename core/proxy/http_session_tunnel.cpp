@@ -46,10 +46,9 @@ void HttpSession::finish_tunnel_direction(Side from) {
   if (closing_ || !tunnel_[from].eof || end.close_notify || end.shutting || end.shut) return;
   const PendingOutput& output = exchange_->output[to];
   if (output.sending || !output.empty() || !pending(from).empty()) return;
-  if (TlsChannel* tls = tls_[to].get(); tls != nullptr && tls->established()) {
-    tls->shutdown();  // close_notify first, so the peer can tell the end from a truncation
-    flush_tls(to);
-    end.close_notify = !tls->flushed();
+  if (tls_[to] && tls_[to]->established()) {
+    // close_notify first, so the peer can tell the end from a truncation
+    end.close_notify = tls_[to].finish(true, [&] { flush_tls(to); });
     if (end.close_notify) return;  // on_tls_sent() comes back here
   }
   io_uring_sqe* sqe = ctx_->ring.sqe();

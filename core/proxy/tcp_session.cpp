@@ -10,8 +10,8 @@
 #include <cstring>
 
 #include "balancers/hash_key.hpp"
-#include "core/proxy/access_log.hpp"
 #include "core/base/log.hpp"
+#include "core/proxy/access_log.hpp"
 
 namespace ringlb {
 namespace {
@@ -239,10 +239,9 @@ void TcpSession::finish_direction_if_drained(Direction direction) {
     return;
   }
   const Socket sink = direction == kUpstream ? kBackendSocket : kClientSocket;
-  if (TlsChannel* tls = tls_[sink].get(); tls != nullptr && tls->established()) {
-    tls->shutdown();  // close_notify first, so the peer can tell the end from a truncation
-    flush_tls(sink);
-    pipe.close_notify = !tls->flushed();
+  if (tls_[sink] && tls_[sink]->established()) {
+    // close_notify first, so the peer can tell the end from a truncation
+    pipe.close_notify = tls_[sink].finish(true, [&] { flush_tls(sink); });
     if (pipe.close_notify) return;  // on_tls_sent() comes back here
   }
   io_uring_sqe* sqe = ctx_->ring.sqe();
@@ -309,8 +308,7 @@ void TcpSession::on_timer() {
   if (tls_[kClientSocket] && !tls_[kClientSocket]->established()) {
     const auto handshake_due = started_ + timeouts.tls_handshake;
     if (ctx_->now >= handshake_due) {
-      ctx_->tls.count_failure(false);
-      listener_stats().tls_handshake_failures.add();
+      ctx_->tls.count_failure(false, listener_stats());
       return begin_close("tls handshake timeout", false);
     }
     due = std::min(due, handshake_due);
@@ -321,18 +319,7 @@ void TcpSession::on_timer() {
 
 void TcpSession::begin_close(const char* cause, bool graceful) {
   if (closing_) return;
-  TlsChannel* tls = tls_[kClientSocket].get();
-  if (graceful && close_when_flushed_ == nullptr && tls != nullptr && tls->established() &&
-      !tls->sending()) {
-    // A TLS client learns the end from close_notify, not from a bare FIN (a truncation).
-    tls->shutdown();
-    flush_tls(kClientSocket);
-    if (!tls->flushed()) {
-      close_when_flushed_ = cause;
-      ctx_->timers.schedule(timer_, ctx_->now + kCloseNotifyTimeout);
-      return;
-    }
-  }
+  if (graceful && close_tls_gracefully(cause)) return;
   end_cause_ = cause;
   cancel_all({client_fd_, backend_fd_});
 }

@@ -24,11 +24,11 @@
 #include <memory>
 
 #include "core/io/op_tag.hpp"
-#include "core/proxy/session.hpp"
-#include "core/runtime/snapshot.hpp"
 #include "core/io/timer_wheel.hpp"
-#include "core/io/tls_channel.hpp"
+#include "core/io/tls_stream.hpp"
+#include "core/proxy/session.hpp"
 #include "core/proxy/worker_context.hpp"
+#include "core/runtime/snapshot.hpp"
 
 namespace ringlb {
 
@@ -61,8 +61,6 @@ class TcpSession final : public Session {
     uint64_t flush_mark = 0;    // TLS sink: the pipe's bytes are sent once this much ciphertext is
     uint64_t bytes = 0;
   };
-  // How long a closing TLS connection waits for its last alert or close_notify to go out.
-  static constexpr auto kCloseNotifyTimeout = std::chrono::seconds(1);
   enum Direction { kUpstream = 0, kDownstream = 1 };      // client→backend, backend→client
   enum Socket { kClientSocket = 0, kBackendSocket = 1 };  // a direction's source is its socket
 
@@ -85,6 +83,8 @@ class TcpSession final : public Session {
   void flush_tls(Socket socket);
   void on_tls_sent(Socket socket, int result);
   void close_after_flush(Socket socket, const char* cause);
+  // begin_close()'s first step: queues a TLS client's close_notify; true while it waits to go out.
+  bool close_tls_gracefully(const char* cause);
   // Closes the session; `graceful` first lets a TLS client's close_notify go out.
   void begin_close(const char* cause, bool graceful = true);
   health::BackendState& backend_state() const;
@@ -109,8 +109,8 @@ class TcpSession final : public Session {
 
   int client_fd_ = -1;
   int backend_fd_ = -1;
-  std::array<std::unique_ptr<TlsChannel>, 2> tls_;  // by Socket; null = plain
-  const char* close_when_flushed_ = nullptr;        // a TLS alert goes out, then the session closes
+  std::array<TlsStream, 2> tls_;              // by Socket; null = plain
+  const char* close_when_flushed_ = nullptr;  // a TLS alert goes out, then the session closes
   std::shared_ptr<const Snapshot> snapshot_;
   const Listener* listener_ = nullptr;
   uint32_t backend_ = balancers::kNoBackend;  // index in the pool, or none

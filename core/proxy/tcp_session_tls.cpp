@@ -40,8 +40,7 @@ void TcpSession::advance_handshake(Socket socket) {
   if (status == TlsChannel::Status::kWantRead) return arm_receive(from_socket);
   if (status != TlsChannel::Status::kOk && !tls.established()) {
     if (socket == kClientSocket) {
-      ctx_->tls.count_failure(tls.plain_http());
-      listener_stats().tls_handshake_failures.add();
+      ctx_->tls.count_failure(tls.plain_http(), listener_stats());
       LOG_DEBUG("listener %s: TLS handshake with a client failed: %s",
                 listener_->config->name.c_str(), tls.failure().c_str());
       return close_after_flush(socket, "tls handshake failed");
@@ -60,38 +59,24 @@ void TcpSession::advance_handshake(Socket socket) {
   // backend's connect and handshake (many such sessions would run the buffer ring dry).
   if (socket == kBackendSocket) return start_pumping();
   if (pipe.buffer_id >= 0 && pipe.sent < pipe.length) spill_unsent(pipe);
-  ++ctx_->tls.handshakes;
-  if (tls.resumed()) ++ctx_->tls.resumed;
+  ctx_->tls.count_handshake(tls.resumed());
   connect_next();
 }
 
 // runtime.max_tls_handshakes_per_second, checked at a client's first byte (tls_handshake_rate.hpp).
 bool TcpSession::handshake_allowed() {
-  const config::RuntimeConfig& runtime = snapshot_->config.runtime;
-  if (ctx_->tls.rate.try_start(ctx_->now, runtime.max_tls_handshakes_per_second,
-                               snapshot_->workers)) {
-    return true;
-  }
-  ctx_->tls.count_failure(false);
-  listener_stats().tls_handshake_failures.add();
-  return false;
+  return ctx_->tls.allow_handshake(ctx_->now,
+                                   snapshot_->config.runtime.max_tls_handshakes_per_second,
+                                   snapshot_->workers, listener_stats());
 }
 
 // Decrypts what the source's channel holds into the pipe's buffer, up to its size.
 TlsChannel::Status TcpSession::read_plaintext(Direction direction) {
   Pipe& pipe = pipes_[direction];
-  TlsChannel& tls = *tls_[direction];
-  char* buffer = pipe_data(pipe);
-  const uint32_t capacity = ctx_->buffers.buffer_size();
-  uint32_t filled = 0;
-  TlsChannel::Status status = TlsChannel::Status::kOk;
-  while (filled < capacity) {
-    size_t read = 0;
-    status = tls.read(buffer + filled, capacity - filled, read);
-    filled += static_cast<uint32_t>(read);
-    if (status != TlsChannel::Status::kOk) break;
-  }
-  pipe.length = filled;
+  size_t filled = 0;
+  const TlsChannel::Status status =
+      tls_[direction].decrypt({pipe_data(pipe), ctx_->buffers.buffer_size()}, filled);
+  pipe.length = static_cast<uint32_t>(filled);
   pipe.sent = 0;
   pipe.more = status == TlsChannel::Status::kOk;  // the buffer filled up first
   if (status == TlsChannel::Status::kClosed) pipe.eof = true;
@@ -118,19 +103,18 @@ void TcpSession::deliver_plaintext(Direction direction) {
 }
 
 void TcpSession::flush_tls(Socket socket) {
-  TlsChannel* tls = tls_[socket].get();
   const int fd = socket == kClientSocket ? client_fd_ : backend_fd_;
-  if (tls == nullptr || tls->sending() || closing_ || fd < 0) return;
-  const std::string_view bytes = tls->next_send();
-  if (bytes.empty()) return;
-  io_uring_sqe* sqe = ctx_->ring.sqe();
-  io_uring_prep_send(sqe, fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-  submit(sqe, socket == kClientSocket ? OpKind::kSendClient : OpKind::kSendBackend);
+  if (!tls_[socket] || closing_ || fd < 0) return;
+  tls_[socket].flush([&](std::string_view ciphertext) {
+    io_uring_sqe* sqe = ctx_->ring.sqe();
+    io_uring_prep_send(sqe, fd, ciphertext.data(), ciphertext.size(), MSG_NOSIGNAL);
+    submit(sqe, socket == kClientSocket ? OpKind::kSendClient : OpKind::kSendBackend);
+  });
 }
 
 void TcpSession::on_tls_sent(Socket socket, int result) {
-  TlsChannel& tls = *tls_[socket];
-  tls.on_sent(result > 0 ? static_cast<size_t>(result) : 0);
+  tls_[socket].on_sent(result);
+  const TlsChannel& tls = *tls_[socket];
   if (closing_) return;
   if (result < 0) {
     LOG_DEBUG("send to %s: %s", socket == kClientSocket ? "client" : "backend",
@@ -158,11 +142,22 @@ void TcpSession::on_tls_sent(Socket socket, int result) {
   }
 }
 
+// A TLS client learns the end from close_notify, not from a bare FIN (a truncation). True when
+// the session waits for it to go out (at most TlsStream::kCloseNotifyTimeout).
+bool TcpSession::close_tls_gracefully(const char* cause) {
+  TlsStream& tls = tls_[kClientSocket];
+  if (close_when_flushed_ != nullptr || !tls || !tls->established() || tls->sending()) return false;
+  if (!tls.finish(true, [&] { flush_tls(kClientSocket); })) return false;
+  close_when_flushed_ = cause;
+  ctx_->timers.schedule(timer_, ctx_->now + TlsStream::kCloseNotifyTimeout);
+  return true;
+}
+
 // Lets an alert the channel produced reach the peer before the connection closes.
 void TcpSession::close_after_flush(Socket socket, const char* cause) {
   if (tls_[socket]->flushed()) return begin_close(cause, false);
   close_when_flushed_ = cause;
-  ctx_->timers.schedule(timer_, ctx_->now + kCloseNotifyTimeout);
+  ctx_->timers.schedule(timer_, ctx_->now + TlsStream::kCloseNotifyTimeout);
 }
 
 }  // namespace ringlb

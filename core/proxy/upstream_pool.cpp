@@ -14,8 +14,7 @@ UpstreamPool::~UpstreamPool() {
   }
 }
 
-int UpstreamPool::take(const health::BackendState& state, Clock::time_point now,
-                       std::unique_ptr<TlsChannel>* tls) {
+int UpstreamPool::take(const health::BackendState& state, Clock::time_point now, TlsStream* tls) {
   auto it = backends_.find(&state);
   if (it == backends_.end()) return -1;
   std::vector<Idle>& idle = it->second.idle;
@@ -35,7 +34,7 @@ int UpstreamPool::take(const health::BackendState& state, Clock::time_point now,
 }
 
 void UpstreamPool::put(std::shared_ptr<health::BackendState> state, int fd,
-                       Clock::time_point expires, std::unique_ptr<TlsChannel> tls) {
+                       Clock::time_point expires, TlsStream tls) {
   Backend& backend = backends_[state.get()];
   if (!backend.state) backend.state = std::move(state);
   if (backend.idle.size() >= kMaxIdlePerBackend) {

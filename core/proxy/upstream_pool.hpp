@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/io/timer_wheel.hpp"
-#include "core/io/tls_channel.hpp"
+#include "core/io/tls_stream.hpp"
 #include "health/backend_state.hpp"
 
 namespace ringlb {
@@ -26,13 +26,12 @@ class UpstreamPool {
 
   // The newest idle connection to `backend` that has not expired, or -1. A TLS connection comes
   // with its channel in `tls` (the session resumes the same TLS connection), else null.
-  int take(const health::BackendState& backend, Clock::time_point now,
-           std::unique_ptr<TlsChannel>* tls = nullptr);
+  int take(const health::BackendState& backend, Clock::time_point now, TlsStream* tls = nullptr);
   // Keeps `fd` (and its TLS channel, which must have nothing left to send) until `expires`.
   // Holding the BackendState keeps its address from being reused by another backend while
   // connections to this one sit here.
   void put(std::shared_ptr<health::BackendState> backend, int fd, Clock::time_point expires,
-           std::unique_ptr<TlsChannel> tls = nullptr);
+           TlsStream tls = {});
   // Closes expired connections and forgets backends with none left. Call about once a second.
   void close_expired(Clock::time_point now);
   size_t idle_count() const;
@@ -49,7 +48,7 @@ class UpstreamPool {
   struct Idle {
     int fd;
     Clock::time_point expires;
-    std::unique_ptr<TlsChannel> tls;
+    TlsStream tls;
   };
   struct Backend {
     std::shared_ptr<health::BackendState> state;

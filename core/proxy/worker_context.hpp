@@ -6,27 +6,43 @@
 #include <string>
 #include <vector>
 
-#include "core/proxy/access_log.hpp"
-#include "core/proxy/http_exchange.hpp"
 #include "core/io/op_tag.hpp"
 #include "core/io/ring.hpp"
 #include "core/io/spill_pool.hpp"
 #include "core/io/timer_wheel.hpp"
 #include "core/io/tls_handshake_rate.hpp"
+#include "core/proxy/access_log.hpp"
+#include "core/proxy/http_exchange.hpp"
 #include "core/proxy/upstream_pool.hpp"
+#include "health/stats.hpp"
 
 namespace ringlb {
 
 // What happened to TLS handshakes with clients on this worker; logged when the worker stops.
+// A TLS listener's sessions, tcp and http alike, count through these calls.
 struct TlsCounters {
   uint64_t handshakes = 0;
   uint64_t resumed = 0;  // of the handshakes: resumed with a session ticket
   uint64_t failed_handshakes = 0;
   uint64_t plain_http = 0;  // of the failed: a plain HTTP request on a TLS port
   TlsHandshakeRate rate;    // refusals count as failed handshakes
-  void count_failure(bool was_plain_http) {
+  void count_handshake(bool was_resumed) {
+    ++handshakes;
+    if (was_resumed) ++resumed;
+  }
+  // A client's handshake failed, was refused or timed out; its listener counts it too.
+  void count_failure(bool was_plain_http, health::ListenerWorkerStats& listener) {
     ++failed_handshakes;
     if (was_plain_http) ++plain_http;
+    listener.tls_handshake_failures.add();
+  }
+  // runtime.max_tls_handshakes_per_second, checked at a client's first byte, before OpenSSL
+  // sees the ClientHello and signs (tls_handshake_rate.hpp).
+  bool allow_handshake(TimerWheel::Clock::time_point now, uint64_t per_second_total,
+                       uint32_t workers, health::ListenerWorkerStats& listener) {
+    if (rate.try_start(now, per_second_total, workers)) return true;
+    count_failure(false, listener);
+    return false;
   }
 };
 

@@ -1,8 +1,9 @@
-// Tests for core/health_probe over TLS: real probes on a real io_uring ring against a TLS server
-// on loopback (OpenSSL on a blocking socket in a thread). A check passes only after a verified
-// handshake, fails with a bad response when the certificate does not verify or the server does
-// not speak TLS, and the same probe runs attempt after attempt.
-#include "core/probes/health_probe.hpp"
+// Tests for core/probes/probe over TLS (its TlsStream), through the tcp and http kinds: real probes
+// on a real io_uring ring against a TLS server on loopback (OpenSSL on a blocking socket in a
+// thread). A check passes only after a verified handshake, fails with a bad response when the
+// certificate does not verify or the server does not speak TLS, and the same probe runs attempt
+// after attempt.
+#include "core/probes/probe.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -20,6 +21,7 @@
 #include <thread>
 
 #include "core/io/tls_context.hpp"
+#include "core/probes/probe_registry.hpp"
 #include "tests/core/test_certificates.hpp"
 
 namespace ringlb {
@@ -155,6 +157,12 @@ class HealthProbeTlsTest : public ::testing::Test {
 
   static health::HttpCheckSpec http_spec() { return {"/healthz", "", {{200, 399}}, ""}; }
 
+  // A probe of kind `check`, built through the registry as the health checker builds one.
+  static std::unique_ptr<Probe> make(std::string_view check, const SocketAddress& address,
+                                     milliseconds timeout) {
+    return probe_factory(check)({address, timeout, http_spec(), "10.0.0.1:443"});
+  }
+
   std::string dir_;
   Ring ring_;
   config::TlsCertificate backend_;
@@ -167,10 +175,10 @@ class HealthProbeTlsTest : public ::testing::Test {
 
 TEST_F(HealthProbeTlsTest, TcpCheckPassesAfterAVerifiedHandshakeAndClosesWithCloseNotify) {
   LoopbackServer server(tls_server(""));
-  TcpProbe probe(server.address(), milliseconds(2000));
-  probe.use_tls(client(backend_.cert), "pool app: backend test");
+  const std::unique_ptr<Probe> probe = make("tcp", server.address(), milliseconds(2000));
+  probe->use_tls(client(backend_.cert), "pool app: backend test");
   for (int attempt = 1; attempt <= 3; ++attempt) {  // one probe, attempt after attempt
-    const std::optional<CheckResult> verdict = run(probe);
+    const std::optional<CheckResult> verdict = run(*probe);
     ASSERT_TRUE(verdict);
     EXPECT_EQ(verdict->kind, ResultKind::kPass) << health::describe(*verdict);
   }
@@ -182,9 +190,9 @@ TEST_F(HealthProbeTlsTest, TcpCheckPassesAfterAVerifiedHandshakeAndClosesWithClo
 
 TEST_F(HealthProbeTlsTest, ACertificateFromAnotherCaFailsTheCheck) {
   LoopbackServer server(tls_server(""));
-  TcpProbe probe(server.address(), milliseconds(2000));
-  probe.use_tls(client(stranger_.cert), "pool app: backend test");
-  const std::optional<CheckResult> verdict = run(probe);
+  const std::unique_ptr<Probe> probe = make("tcp", server.address(), milliseconds(2000));
+  probe->use_tls(client(stranger_.cert), "pool app: backend test");
+  const std::optional<CheckResult> verdict = run(*probe);
   ASSERT_TRUE(verdict);
   EXPECT_EQ(verdict->kind, ResultKind::kTlsFailed);
   EXPECT_EQ(verdict->error, EPROTO);
@@ -193,27 +201,27 @@ TEST_F(HealthProbeTlsTest, ACertificateFromAnotherCaFailsTheCheck) {
 
 TEST_F(HealthProbeTlsTest, VerifyFalseAcceptsAnyCertificate) {
   LoopbackServer server(tls_server(""));
-  TcpProbe probe(server.address(), milliseconds(2000));
-  probe.use_tls(client(stranger_.cert, /*verify=*/false), "pool app: backend test");
-  const std::optional<CheckResult> verdict = run(probe);
+  const std::unique_ptr<Probe> probe = make("tcp", server.address(), milliseconds(2000));
+  probe->use_tls(client(stranger_.cert, /*verify=*/false), "pool app: backend test");
+  const std::optional<CheckResult> verdict = run(*probe);
   ASSERT_TRUE(verdict);
   EXPECT_EQ(verdict->kind, ResultKind::kPass) << health::describe(*verdict);
 }
 
 TEST_F(HealthProbeTlsTest, HttpCheckSendsItsRequestOverTlsAndJudgesTheStatus) {
   LoopbackServer good(tls_server("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"));
-  HttpProbe probe(good.address(), milliseconds(2000), http_spec(), "10.0.0.1:443");
-  probe.use_tls(client(backend_.cert), "pool app: backend test");
-  std::optional<CheckResult> verdict = run(probe);
+  const std::unique_ptr<Probe> probe = make("http", good.address(), milliseconds(2000));
+  probe->use_tls(client(backend_.cert), "pool app: backend test");
+  std::optional<CheckResult> verdict = run(*probe);
   ASSERT_TRUE(verdict);
   EXPECT_EQ(verdict->kind, ResultKind::kPass) << health::describe(*verdict);
   EXPECT_EQ(verdict->status, 200);
   EXPECT_EQ(request_.rfind("GET /healthz HTTP/1.1\r\nHost: 10.0.0.1:443\r\n", 0), 0u) << request_;
 
   LoopbackServer failing(tls_server("HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n"));
-  HttpProbe second(failing.address(), milliseconds(2000), http_spec(), "10.0.0.1:443");
-  second.use_tls(client(backend_.cert), "pool app: backend test");
-  verdict = run(second);
+  const std::unique_ptr<Probe> second = make("http", failing.address(), milliseconds(2000));
+  second->use_tls(client(backend_.cert), "pool app: backend test");
+  verdict = run(*second);
   ASSERT_TRUE(verdict);
   EXPECT_EQ(verdict->kind, ResultKind::kBadStatus);
   EXPECT_EQ(verdict->status, 500);
@@ -226,9 +234,9 @@ TEST_F(HealthProbeTlsTest, AServerThatDoesNotSpeakTlsFailsTheCheck) {
     const std::string_view answer = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
     (void)send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
   });
-  HttpProbe probe(plain.address(), milliseconds(2000), http_spec(), "10.0.0.1:443");
-  probe.use_tls(client(backend_.cert), "pool app: backend test");
-  const std::optional<CheckResult> verdict = run(probe);
+  const std::unique_ptr<Probe> probe = make("http", plain.address(), milliseconds(2000));
+  probe->use_tls(client(backend_.cert), "pool app: backend test");
+  const std::optional<CheckResult> verdict = run(*probe);
   ASSERT_TRUE(verdict);
   EXPECT_EQ(verdict->kind, ResultKind::kTlsFailed);
   EXPECT_EQ(verdict->error, EPROTO);
@@ -240,10 +248,10 @@ TEST_F(HealthProbeTlsTest, AServerSilentAfterTheConnectTimesOut) {
     (void)recv(fd, buffer, sizeof(buffer), 0);  // the ClientHello; then nothing until the close
     (void)recv(fd, buffer, sizeof(buffer), 0);
   });
-  HttpProbe probe(silent.address(), milliseconds(150), http_spec(), "10.0.0.1:443");
-  probe.use_tls(client(backend_.cert), "pool app: backend test");
+  const std::unique_ptr<Probe> probe = make("http", silent.address(), milliseconds(150));
+  probe->use_tls(client(backend_.cert), "pool app: backend test");
   const auto started = health::Clock::now();
-  const std::optional<CheckResult> verdict = run(probe);
+  const std::optional<CheckResult> verdict = run(*probe);
   ASSERT_TRUE(verdict);
   EXPECT_EQ(verdict->kind, ResultKind::kResponseTimeout);
   EXPECT_LT(health::Clock::now() - started, milliseconds(1000));

@@ -1,9 +1,9 @@
 // The probes' I/O. Each step is one operation linked to a timeout at the probe's deadline; the
 // step is over when both completions arrived, whichever came first, so nothing the kernel may
 // still touch (the timespec, the buffers, the socket, the TLS channel's ciphertext) is reused or
-// freed early. TLS runs through memory BIOs as on the workers (core/tls_channel.hpp): every
+// freed early. TLS runs through a TlsStream as on the workers (core/io/tls_stream.hpp): every
 // ciphertext byte is one of these steps.
-#include "core/probes/health_probe.hpp"
+#include "core/probes/probe.hpp"
 
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -93,9 +93,9 @@ std::optional<CheckResult> Probe::send(Ring& ring, const char* data, size_t size
   if (!tls_) return send_bytes(ring, data, size, now);
   tls_->write(std::string_view(data, size));
   plaintext_sending_ = size;
-  const std::string_view ciphertext = tls_->next_send();
-  if (ciphertext.empty()) return tls_failed(kTlsError, "cannot encrypt the request");
-  return send_bytes(ring, ciphertext.data(), ciphertext.size(), now);
+  std::optional<CheckResult> step;
+  if (!flush_tls(ring, now, step)) return tls_failed(kTlsError, "cannot encrypt the request");
+  return step;
 }
 
 std::optional<CheckResult> Probe::receive(Ring& ring, char* data, size_t size, TimePoint now) {
@@ -181,19 +181,26 @@ std::optional<CheckResult> Probe::advance_handshake(Ring& ring, TimePoint now) {
     handshaking_ = false;
     return on_connected(ring, now);
   }
-  if (const std::string_view flight = tls_->next_send(); !flight.empty()) {
-    return send_bytes(ring, flight.data(), flight.size(), now);
-  }
+  if (std::optional<CheckResult> step; flush_tls(ring, now, step)) return step;
   return receive_bytes(ring, ciphertext_.data(), ciphertext_.size(), now);
 }
 
 std::optional<CheckResult> Probe::conclude(Ring& ring, CheckResult verdict, TimePoint now) {
   if (!tls_) return verdict;
+  // Not TlsStream::finish(): a send past the deadline frees the stream (close_socket()).
   tls_->shutdown();
-  const std::string_view rest = tls_->next_send();
-  if (rest.empty()) return verdict;
   concluding_ = verdict;
-  return send_bytes(ring, rest.data(), rest.size(), now);
+  if (std::optional<CheckResult> step; flush_tls(ring, now, step)) return step;
+  concluding_.reset();
+  return verdict;
+}
+
+// Submits the ciphertext waiting in the channel as the next step, whose outcome `step` takes;
+// false when none waits.
+bool Probe::flush_tls(Ring& ring, TimePoint now, std::optional<CheckResult>& step) {
+  return tls_.flush([&](std::string_view ciphertext) {
+    step = send_bytes(ring, ciphertext.data(), ciphertext.size(), now);
+  });
 }
 
 // A send or receive of ciphertext finished: during the handshake it drives the handshake, after
@@ -206,10 +213,8 @@ std::optional<CheckResult> Probe::tls_step_done(Ring& ring, TimePoint now) {
     return CheckResult{ResultKind::kBadResponse, -result, 0, {}};
   }
   if (step_ == Step::kSend) {
-    tls_->on_sent(static_cast<size_t>(result));
-    if (const std::string_view rest = tls_->next_send(); !rest.empty()) {
-      return send_bytes(ring, rest.data(), rest.size(), now);
-    }
+    tls_.on_sent(result);
+    if (std::optional<CheckResult> step; flush_tls(ring, now, step)) return step;
     if (concluding_) return std::exchange(concluding_, std::nullopt);
     if (handshaking_) return advance_handshake(ring, now);
     return on_transfer(ring, Step::kSend, static_cast<int>(plaintext_sending_), now);
@@ -228,12 +233,7 @@ std::optional<CheckResult> Probe::tls_step_done(Ring& ring, TimePoint now) {
 // only when it has none.
 std::optional<CheckResult> Probe::decrypt(Ring& ring, TimePoint now) {
   size_t total = 0;
-  TlsChannel::Status status = TlsChannel::Status::kOk;
-  while (total < plaintext_space_.size() && status == TlsChannel::Status::kOk) {
-    size_t length = 0;
-    status = tls_->read(plaintext_space_.data() + total, plaintext_space_.size() - total, length);
-    total += length;
-  }
+  const TlsChannel::Status status = tls_.decrypt(plaintext_space_, total);
   if (total > 0) return on_transfer(ring, Step::kReceive, static_cast<int>(total), now);
   switch (status) {
     case TlsChannel::Status::kWantRead:
@@ -259,42 +259,6 @@ CheckResult Probe::tls_failed(const char* what, const std::string& why) {
 
 std::optional<CheckResult> Probe::on_transfer(Ring&, Step, int, TimePoint) {
   return CheckResult{ResultKind::kBadResponse, 0, 0, {}};  // a probe without transfers
-}
-
-// Over TLS the handshake is complete by now; its last flight leaves with a close_notify, so the
-// server sees a finished handshake and a deliberate close rather than a truncation.
-std::optional<CheckResult> TcpProbe::on_connected(Ring& ring, TimePoint now) {
-  return conclude(ring, CheckResult::pass(), now);
-}
-
-HttpProbe::HttpProbe(const SocketAddress& address, std::chrono::milliseconds timeout,
-                     health::HttpCheckSpec spec, const std::string& backend_address)
-    : Probe(address, timeout),
-      spec_(std::move(spec)),
-      request_(health::build_check_request(spec_, backend_address)),
-      response_(spec_) {}
-
-std::optional<CheckResult> HttpProbe::on_connected(Ring& ring, TimePoint now) {
-  sent_ = 0;
-  response_.reset();
-  return send(ring, request_.data(), request_.size(), now);
-}
-
-std::optional<CheckResult> HttpProbe::on_transfer(Ring& ring, Step step, int result,
-                                                  TimePoint now) {
-  if (result < 0) return CheckResult{ResultKind::kBadResponse, -result, 0, {}};
-  if (step == Step::kSend) {
-    sent_ += static_cast<size_t>(result);
-    if (sent_ < request_.size()) {
-      return send(ring, request_.data() + sent_, request_.size() - sent_, now);
-    }
-  } else if (result == 0) {
-    return response_.closed();
-  } else if (auto verdict = response_.received(static_cast<size_t>(result))) {
-    return verdict;
-  }
-  const std::span<char> space = response_.space();
-  return receive(ring, space.data(), space.size(), now);
 }
 
 }  // namespace ringlb

@@ -1,7 +1,8 @@
-// Active health probes on the control thread's ring (docs/architecture.md; Envoy's checker split):
-// Probe owns what every check shares (a fresh socket, one operation at a time, each bounded by what
-// is left of the probe's timeout through a linked timeout, TLS when the pool speaks it, closing);
-// TcpProbe and HttpProbe only say what happens once connected. A probe uses no pooled connection
+// The probe interface the health checker drives, and what every kind of probe shares (docs/architecture.md,
+// Envoy's checker split): a fresh socket per attempt, one operation at a time, each bounded
+// by what is left of the probe's timeout through a linked timeout, TLS when the pool speaks it
+// (a TlsStream), and closing. A kind (tcp_probe.cpp, http_probe.cpp) only says what happens once
+// connected; probe_registry.cpp maps the config's check to it. A probe uses no pooled connection
 // and never runs on a worker.
 #pragma once
 
@@ -18,11 +19,10 @@
 #include "core/io/op_tag.hpp"
 #include "core/io/ring.hpp"
 #include "core/io/socket_util.hpp"
-#include "core/io/tls_channel.hpp"
 #include "core/io/tls_context.hpp"
+#include "core/io/tls_stream.hpp"
 #include "health/backend_health.hpp"
 #include "health/check_result.hpp"
-#include "health/http_check.hpp"
 
 namespace ringlb {
 
@@ -93,6 +93,7 @@ class Probe {
   std::optional<health::CheckResult> start_tls(Ring& ring, TimePoint now);
   std::optional<health::CheckResult> advance_handshake(Ring& ring, TimePoint now);
   std::optional<health::CheckResult> tls_step_done(Ring& ring, TimePoint now);
+  bool flush_tls(Ring& ring, TimePoint now, std::optional<health::CheckResult>& step);
   std::optional<health::CheckResult> decrypt(Ring& ring, TimePoint now);
   health::CheckResult tls_failed(const char* what, const std::string& why);
 
@@ -113,41 +114,13 @@ class Probe {
   std::shared_ptr<const TlsClientContext> tls_context_;  // null: plain TCP
   std::string tls_log_name_;
   // One per attempt, freed with the socket. Its send buffer is what an in-flight send reads.
-  std::unique_ptr<TlsChannel> tls_;
+  TlsStream tls_;
   bool handshaking_ = false;
   std::optional<health::CheckResult> concluding_;  // conclude()'s verdict, once its send is done
   std::vector<char> ciphertext_;  // where TLS receives land; the kernel writes it while in flight
   size_t plaintext_sending_ = 0;  // the subclass's bytes the ciphertext in flight carries
   std::span<char> plaintext_space_;  // where decrypt() puts the subclass's bytes
   std::string last_tls_failure_;     // logged already; cleared by a passing check
-};
-
-// check = "tcp": passes when the connect (and, on a TLS pool, the handshake) succeeds within the
-// timeout.
-class TcpProbe final : public Probe {
- public:
-  using Probe::Probe;
-
- private:
-  std::optional<health::CheckResult> on_connected(Ring& ring, TimePoint now) override;
-};
-
-// check = "http": GET path (over TLS on a TLS pool), then the status (and optionally a body
-// substring) decides.
-class HttpProbe final : public Probe {
- public:
-  HttpProbe(const SocketAddress& address, std::chrono::milliseconds timeout,
-            health::HttpCheckSpec spec, const std::string& backend_address);
-
- private:
-  std::optional<health::CheckResult> on_connected(Ring& ring, TimePoint now) override;
-  std::optional<health::CheckResult> on_transfer(Ring& ring, Step step, int result,
-                                                 TimePoint now) override;
-
-  const health::HttpCheckSpec spec_;
-  const std::string request_;
-  size_t sent_ = 0;
-  health::HttpResponseCheck response_;
 };
 
 }  // namespace ringlb
