@@ -465,9 +465,7 @@ void Worker::dispatch(const io_uring_cqe& cqe) {
   Session* session = live_session(tag);
   if (session == nullptr) {
     LOG_ERROR("stale completion for slot %u dropped", tag.slot);  // a lifetime bug if ever seen
-    if (cqe.flags & IORING_CQE_F_BUFFER) {
-      buffers_.give_back(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
-    }
+    buffers_.take(cqe).reset();
     return;
   }
   session->on_completion(tag.kind, cqe);
