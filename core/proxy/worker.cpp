@@ -410,24 +410,26 @@ void Worker::on_timer(TimerNode& node) {
   free_session_if_finished(*session, owner.slot);
 }
 
+// Each list is swapped with a spare that keeps its capacity, so neither allocates after warm-up;
+// what a retry queues meanwhile lands in the emptied list, for the next turn.
 void Worker::retry_starved_receives() {
   if (!ctx_.handovers.empty()) {
-    std::vector<OpTag> handovers;
-    handovers.swap(ctx_.handovers);
-    for (const OpTag& tag : handovers) retry_receive(tag);
+    handing_over_.swap(ctx_.handovers);
+    for (const OpTag& tag : handing_over_) retry_receive(tag);
+    handing_over_.clear();
   }
   // Parked receives resume oldest first, as many as there are free buffers: with the ring
   // empty nothing is retried (no spin), and a buffer given back goes to the longest waiter.
   uint32_t free_buffers = buffers_.available();
   if (ctx_.starved.empty() || free_buffers == 0) return;
-  std::vector<OpTag> starved;
-  starved.swap(ctx_.starved);
+  resuming_.swap(ctx_.starved);
   size_t next = 0;
-  for (; next < starved.size() && free_buffers > 0; ++next) {
-    if (retry_receive(starved[next])) --free_buffers;
+  for (; next < resuming_.size() && free_buffers > 0; ++next) {
+    if (retry_receive(resuming_[next])) --free_buffers;
   }
-  ctx_.starved.insert(ctx_.starved.begin(), starved.begin() + static_cast<ptrdiff_t>(next),
-                      starved.end());
+  ctx_.starved.insert(ctx_.starved.begin(), resuming_.begin() + static_cast<ptrdiff_t>(next),
+                      resuming_.end());
+  resuming_.clear();
 }
 
 bool Worker::retry_receive(OpTag tag) {

@@ -102,6 +102,9 @@ class Worker {
   UpstreamPool upstreams_;
   HttpExchangePool exchanges_;
   WorkerContext ctx_;
+  // The spares ctx_.handovers and ctx_.starved are swapped with each turn (retry_starved_receives).
+  std::vector<OpTag> handing_over_;
+  std::vector<OpTag> resuming_;
   Clock::time_point next_upstream_sweep_{};
 
   int wake_fd_ = -1;
