@@ -358,24 +358,19 @@ void Worker::start_session(int client_fd, const Listener& listener) {
   if (shared_.connections->fetch_add(1, std::memory_order_relaxed) + 1 >= max_connections_) {
     pause_accepting();
   }
-  Session* session = nullptr;
-  SlotHandle handle;
+  // Built in place in its slot (it never moves), then started with the tag its operations carry.
+  const auto start = [&]<typename Kind>(std::in_place_type_t<Kind> kind) {
+    auto [handle, storage] = sessions_.emplace(kind);
+    Kind& session = *std::get_if<Kind>(&storage);
+    session.start(ctx_, OpTag{OpKind::kIgnore, handle.slot, handle.generation}, client_fd, current_,
+                  listener);
+    free_session_if_finished(session, handle.slot);
+  };
   if (listener.config->protocol == config::Protocol::kHttp) {
-    auto [taken, storage] = sessions_.emplace(std::in_place_type<HttpSession>);
-    auto& http = std::get<HttpSession>(storage);
-    handle = taken;
-    session = &http;
-    http.start(ctx_, OpTag{OpKind::kIgnore, handle.slot, handle.generation}, client_fd, current_,
-               listener);
+    start(std::in_place_type<HttpSession>);
   } else {
-    auto [taken, storage] = sessions_.emplace(std::in_place_type<TcpSession>);
-    auto& tcp = std::get<TcpSession>(storage);
-    handle = taken;
-    session = &tcp;
-    tcp.start(ctx_, OpTag{OpKind::kIgnore, handle.slot, handle.generation}, client_fd, current_,
-              listener);
+    start(std::in_place_type<TcpSession>);
   }
-  free_session_if_finished(*session, handle.slot);
 }
 
 Session* Worker::as_session(SessionStorage* storage) {
