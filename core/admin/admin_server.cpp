@@ -63,18 +63,14 @@ std::string render_answer(const AdminResponse& response, bool with_body) {
 struct AdminServer::Connection {
   enum class Phase : uint8_t { kRequest, kAnswer, kDrain };
 
-  Connection(uint32_t slot_in, uint32_t generation_in, int fd_in, const sockaddr_storage& address,
-             Clock::time_point now)
-      : slot(slot_in),
-        generation(generation_in),
-        fd(fd_in),
+  Connection(int fd_in, const sockaddr_storage& address, Clock::time_point now)
+      : fd(fd_in),
         from_loopback(is_loopback(address)),
         peer(peer_address(address)),
         opened_at(now),
         deadline(now + kRequestLimit) {}
 
-  const uint32_t slot;
-  const uint32_t generation;
+  SlotHandle handle;  // set once it has its slot; what its operations are tagged with
   const int fd;
   const bool from_loopback;
   const PeerAddress peer;
@@ -123,9 +119,9 @@ void AdminServer::arm_accept() {
 
 void AdminServer::on_completion(OpTag tag, int result) {
   if (tag.kind == OpKind::kAdminAccept) return on_accept(result);
-  if (tag.slot >= connections_.size() || !connections_[tag.slot]) return;
-  Connection& connection = *connections_[tag.slot];
-  if (connection.generation != tag.generation) return;
+  Connection* found = connections_.find(tag.slot, tag.generation);
+  if (found == nullptr) return;  // stale
+  Connection& connection = *found;
   connection.in_flight = OpKind::kIgnore;
   if (connection.closing) return free_if_done(connection);
   if (tag.kind == OpKind::kAdminRecv) return on_receive(connection, result);
@@ -148,48 +144,38 @@ void AdminServer::on_accept(int result) {
   }
   const int fd = result;
   make_room_for(peer_address(accept_peer_));
-  const std::optional<uint32_t> slot = free_slot();
-  if (!slot) {
+  if (connections_.size() >= kMaxSlots) {
     LOG_WARN("admin: %zu connections are still closing; closing a new one", kMaxSlots);
     ::close(fd);
     return arm_accept();
   }
-  const uint32_t generation = ++generations_[*slot] & 0xFFFFFFu;
-  connections_[*slot] =
-      std::make_unique<Connection>(*slot, generation, fd, accept_peer_, Clock::now());
-  arm_receive(*slot);
+  auto [handle, connection] = connections_.emplace(fd, accept_peer_, Clock::now());
+  connection.handle = handle;
+  arm_receive(handle.slot);
   arm_accept();
 }
 
 void AdminServer::make_room_for(const PeerAddress& peer) {
   holders_.clear();
   holder_slots_.clear();
-  for (const auto& connection : connections_) {
-    if (!connection || connection->closing) continue;
+  for (uint32_t slot = 0; slot < connections_.capacity(); ++slot) {
+    const Connection* connection = connections_.at(slot);
+    if (connection == nullptr || connection->closing) continue;
     holders_.push_back({connection->peer, connection->opened_at});
-    holder_slots_.push_back(connection->slot);
+    holder_slots_.push_back(slot);
   }
   const std::optional<size_t> replaced = admin_slot_to_free(holders_, peer, kSlotLimits);
   if (!replaced) return;
   ++replaced_;
-  close(*connections_[holder_slots_[*replaced]]);
-}
-
-std::optional<uint32_t> AdminServer::free_slot() {
-  for (uint32_t slot = 0; slot < connections_.size(); ++slot) {
-    if (!connections_[slot]) return slot;
-  }
-  if (connections_.size() >= kMaxSlots) return std::nullopt;
-  connections_.emplace_back();
-  generations_.push_back(0);
-  return static_cast<uint32_t>(connections_.size() - 1);
+  close(*connections_.at(holder_slots_[*replaced]));
 }
 
 void AdminServer::arm_receive(uint32_t slot) {
-  Connection& connection = *connections_[slot];
+  Connection& connection = *connections_.at(slot);
   io_uring_sqe* sqe = ring_.sqe();
   io_uring_prep_recv(sqe, connection.fd, connection.chunk, sizeof(connection.chunk), 0);
-  io_uring_sqe_set_data64(sqe, OpTag{OpKind::kAdminRecv, slot, connection.generation}.encode());
+  io_uring_sqe_set_data64(sqe,
+                          OpTag{OpKind::kAdminRecv, slot, connection.handle.generation}.encode());
   connection.in_flight = OpKind::kAdminRecv;
 }
 
@@ -204,7 +190,7 @@ void AdminServer::on_receive(Connection& connection, int result) {
     connection.parsed += consumed;
     switch (event) {
       case http::ParseEvent::kNeedMore:
-        return arm_receive(connection.slot);
+        return arm_receive(connection.handle.slot);
       case http::ParseEvent::kHead: {
         const http::Head& head = connection.parser.head();
         AdminRequest& request = connection.request;
@@ -238,21 +224,21 @@ void AdminServer::respond(Connection& connection, const AdminResponse& response)
   connection.output = render_answer(response, connection.request.method != "HEAD");
   connection.phase = Connection::Phase::kAnswer;
   connection.deadline = Clock::now() + kAnswerLimit;
-  arm_send(connection.slot);
+  arm_send(connection.handle.slot);
 }
 
 void AdminServer::start_draining(Connection& connection, Clock::time_point now) {
   ::shutdown(connection.fd, SHUT_WR);
   connection.phase = Connection::Phase::kDrain;
   connection.deadline = now + kDrainLimit;
-  if (connection.in_flight == OpKind::kIgnore) arm_receive(connection.slot);
+  if (connection.in_flight == OpKind::kIgnore) arm_receive(connection.handle.slot);
 }
 
 void AdminServer::on_drained(Connection& connection, int result) {
   if (result <= 0) return close(connection);  // the client closed too: nothing is lost
   connection.drained += static_cast<size_t>(result);
   if (connection.drained > kDrainBytes) return close(connection);
-  arm_receive(connection.slot);
+  arm_receive(connection.handle.slot);
 }
 
 // Called with the request's receive in flight, which then drains.
@@ -270,18 +256,19 @@ void AdminServer::time_out_request(Connection& connection, Clock::time_point now
 }
 
 void AdminServer::arm_send(uint32_t slot) {
-  Connection& connection = *connections_[slot];
+  Connection& connection = *connections_.at(slot);
   io_uring_sqe* sqe = ring_.sqe();
   io_uring_prep_send(sqe, connection.fd, connection.output.data() + connection.sent,
                      connection.output.size() - connection.sent, MSG_NOSIGNAL);
-  io_uring_sqe_set_data64(sqe, OpTag{OpKind::kAdminSend, slot, connection.generation}.encode());
+  io_uring_sqe_set_data64(sqe,
+                          OpTag{OpKind::kAdminSend, slot, connection.handle.generation}.encode());
   connection.in_flight = OpKind::kAdminSend;
 }
 
 void AdminServer::on_send(Connection& connection, int result) {
   if (result <= 0) return close(connection);
   connection.sent += static_cast<size_t>(result);
-  if (connection.sent < connection.output.size()) return arm_send(connection.slot);
+  if (connection.sent < connection.output.size()) return arm_send(connection.handle.slot);
   start_draining(connection, Clock::now());
 }
 
@@ -290,7 +277,9 @@ void AdminServer::close(Connection& connection) {
   if (connection.in_flight != OpKind::kIgnore) {
     io_uring_sqe* sqe = ring_.sqe();
     io_uring_prep_cancel64(
-        sqe, OpTag{connection.in_flight, connection.slot, connection.generation}.encode(), 0);
+        sqe,
+        OpTag{connection.in_flight, connection.handle.slot, connection.handle.generation}.encode(),
+        0);
     io_uring_sqe_set_data64(sqe, OpTag{}.encode());
     return;  // freed when the cancelled operation completes
   }
@@ -300,13 +289,14 @@ void AdminServer::close(Connection& connection) {
 void AdminServer::free_if_done(Connection& connection) {
   if (connection.in_flight != OpKind::kIgnore) return;
   ::close(connection.fd);
-  connections_[connection.slot].reset();
+  connections_.erase(connection.handle.slot);
 }
 
 void AdminServer::sweep(Clock::time_point now) {
   if (!accept_armed_ && now >= accept_retry_at_) arm_accept();
-  for (auto& connection : connections_) {
-    if (!connection || connection->closing || now < connection->deadline) continue;
+  for (uint32_t slot = 0; slot < connections_.capacity(); ++slot) {
+    Connection* connection = connections_.at(slot);
+    if (connection == nullptr || connection->closing || now < connection->deadline) continue;
     if (connection->phase == Connection::Phase::kRequest) {
       time_out_request(*connection, now);
     } else {
@@ -335,16 +325,11 @@ void AdminServer::shutdown(std::chrono::milliseconds limit,
     io_uring_prep_cancel64(sqe, OpTag{OpKind::kAdminAccept, 0, 0}.encode(), 0);
     io_uring_sqe_set_data64(sqe, OpTag{}.encode());
   }
-  for (auto& connection : connections_) {
-    if (connection && !connection->closing) close(*connection);
+  for (uint32_t slot = 0; slot < connections_.capacity(); ++slot) {
+    Connection* connection = connections_.at(slot);
+    if (connection != nullptr && !connection->closing) close(*connection);
   }
-  const auto busy = [this] {
-    if (accept_armed_) return true;
-    for (const auto& connection : connections_) {
-      if (connection) return true;
-    }
-    return false;
-  };
+  const auto busy = [this] { return accept_armed_ || connections_.size() > 0; };
   const Clock::time_point deadline = Clock::now() + limit;
   while (busy() && Clock::now() < deadline) {
     ring_.submit_and_wait(std::chrono::milliseconds(10));

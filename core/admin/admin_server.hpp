@@ -20,6 +20,7 @@
 #include "core/http/http_parser.hpp"
 #include "core/io/op_tag.hpp"
 #include "core/io/ring.hpp"
+#include "core/io/slot_table.hpp"
 
 namespace ringlb {
 
@@ -72,7 +73,6 @@ class AdminServer {
   void on_accept(int result);
   // Frees a slot for a new connection from `peer` when the limits call for it (admin_slots.hpp).
   void make_room_for(const PeerAddress& peer);
-  std::optional<uint32_t> free_slot();
   void arm_receive(uint32_t slot);
   void on_receive(Connection& connection, int result);
   void on_drained(Connection& connection, int result);
@@ -95,8 +95,7 @@ class AdminServer {
   // The peer address of the accept in flight (one at a time): loopback or not.
   sockaddr_storage accept_peer_{};
   socklen_t accept_peer_length_ = sizeof(accept_peer_);
-  std::vector<std::unique_ptr<Connection>> connections_;  // by slot; null when free
-  std::vector<uint32_t> generations_;
+  SlotTable<Connection, 32> connections_;
   // Scratch for make_room_for(), kept so a flood of connections allocates nothing per accept.
   std::vector<AdminSlotHolder> holders_;
   std::vector<uint32_t> holder_slots_;

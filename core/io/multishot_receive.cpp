@@ -31,14 +31,13 @@ bool MultishotReceive::should_cancel() {
 
 void MultishotReceive::hold_last(BufferRing& buffers) {
   io_uring_cqe& last = queue_.back();
-  if ((last.flags & IORING_CQE_F_BUFFER) == 0) return;
-  const auto id = static_cast<uint16_t>(last.flags >> IORING_CQE_BUFFER_SHIFT);
+  const BufferLease buffer = buffers.take(last);
+  if (!buffer) return;
   if (held_offset_ == held_.size()) {  // all handed over: start again at the front
     held_.clear();
     held_offset_ = 0;
   }
-  if (last.res > 0) held_.append(buffers.data(id), static_cast<size_t>(last.res));
-  buffers.give_back(id);
+  if (last.res > 0) held_.append(buffer.data(), static_cast<size_t>(last.res));
   last.flags = (last.flags & (IORING_CQE_F_MORE | IORING_CQE_F_SOCK_NONEMPTY)) | kHeldBytes;
 }
 
@@ -57,11 +56,7 @@ io_uring_cqe MultishotReceive::pop() {
 }
 
 void MultishotReceive::drop_arrivals(BufferRing& buffers) {
-  for (size_t i = head_; i < queue_.size(); ++i) {
-    if (queue_[i].flags & IORING_CQE_F_BUFFER) {
-      buffers.give_back(static_cast<uint16_t>(queue_[i].flags >> IORING_CQE_BUFFER_SHIFT));
-    }
-  }
+  for (size_t i = head_; i < queue_.size(); ++i) buffers.take(queue_[i]).reset();
   queue_.clear();
   head_ = 0;
   held_.clear();

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <utility>
 
 namespace ringlb {
 
@@ -57,8 +58,43 @@ class Ring {
   std::chrono::microseconds busy_poll_{0};
 };
 
+class BufferRing;
+
+// One provided buffer that a completion handed out (IORING_CQE_F_BUFFER), held until its bytes
+// are used. Move-only: the buffer goes back to the ring when the lease is reset or destroyed,
+// so it can be neither kept by forgetting nor given back twice. The ring outlives its leases.
+class BufferLease {
+ public:
+  BufferLease() = default;
+  ~BufferLease() { reset(); }
+  BufferLease(BufferLease&& other) noexcept
+      : ring_(std::exchange(other.ring_, nullptr)), id_(other.id_) {}
+  BufferLease& operator=(BufferLease&& other) noexcept {
+    if (this != &other) {
+      reset();
+      ring_ = std::exchange(other.ring_, nullptr);
+      id_ = other.id_;
+    }
+    return *this;
+  }
+  BufferLease(const BufferLease&) = delete;
+  BufferLease& operator=(const BufferLease&) = delete;
+
+  explicit operator bool() const { return ring_ != nullptr; }
+  char* data() const;  // only while held
+  // Gives the buffer back to the kernel now; a no-op when nothing is held.
+  void reset();
+
+ private:
+  friend class BufferRing;
+  BufferLease(BufferRing* ring, uint16_t id) : ring_(ring), id_(id) {}
+
+  BufferRing* ring_ = nullptr;
+  uint16_t id_ = 0;
+};
+
 // Receive buffers the kernel picks from at completion time, so an idle connection holds none
-// (docs/architecture.md). A buffer handed out by a completion belongs to us until give_back().
+// (docs/architecture.md). A buffer handed out by a completion belongs to us until its lease ends.
 class BufferRing {
  public:
   BufferRing() = default;
@@ -74,12 +110,20 @@ class BufferRing {
   char* data(uint16_t id) { return memory_ + static_cast<size_t>(id) * buffer_size_; }
   // A completion handed out a buffer (IORING_CQE_F_BUFFER); the worker calls this once for each.
   void note_taken() { ++taken_; }
-  void give_back(uint16_t id);
+  // The buffer `cqe` carries, or an empty lease when it carries none. Take it once per
+  // completion: whoever holds the lease owns the buffer.
+  BufferLease take(const io_uring_cqe& cqe) {
+    if ((cqe.flags & IORING_CQE_F_BUFFER) == 0) return {};
+    return {this, static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT)};
+  }
   // Buffers the kernel can pick from now: the ring's count less those handed out and not yet
   // given back. A buffer leaves the ring only through a completion, so this is exact.
   uint32_t available() const { return count_ - taken_; }
 
  private:
+  friend class BufferLease;
+  void give_back(uint16_t id);
+
   Ring* ring_ = nullptr;
   io_uring_buf_ring* buf_ring_ = nullptr;
   char* memory_ = nullptr;
@@ -90,5 +134,12 @@ class BufferRing {
   uint32_t buffer_size_ = 0;
   uint16_t group_ = 0;
 };
+
+inline char* BufferLease::data() const { return ring_->data(id_); }
+
+inline void BufferLease::reset() {
+  if (ring_ == nullptr) return;
+  std::exchange(ring_, nullptr)->give_back(id_);
+}
 
 }  // namespace ringlb

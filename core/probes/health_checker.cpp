@@ -157,7 +157,8 @@ void HealthChecker::schedule_check(Target& target, TimePoint at) {
 void HealthChecker::rebuild_timers() {
   timers_ = {};
   for (auto& [state, target] : targets_) {
-    const bool idle = target->probe_slot != kNoSlot && !slots_[target->probe_slot].probe->busy();
+    const bool idle =
+        target->probe_slot != kNoSlot && !slots_.at(target->probe_slot)->probe->busy();
     if (idle) schedule_check(*target, target->next_check);
     if (std::optional<TimePoint> until = target->ejections.until()) {
       timers_.push({*until, target.get(), 0, TimerKind::kEjectionEnd});
@@ -166,26 +167,15 @@ void HealthChecker::rebuild_timers() {
 }
 
 void HealthChecker::attach_probe(Target& target) {
-  uint32_t slot = 0;
-  if (free_slots_.empty()) {
-    slot = static_cast<uint32_t>(slots_.size());
-    slots_.emplace_back();
-  } else {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
-  }
-  ProbeSlot& entry = slots_[slot];
-  entry.probe = make_probe(pools_[target.pool], target);
-  entry.owner = &target;
-  ++entry.generation;
-  target.probe_slot = slot;
+  target.probe_slot =
+      slots_.emplace(ProbeSlot{make_probe(pools_[target.pool], target), &target}).first.slot;
 }
 
 void HealthChecker::retire_probe(Target& target) {
   if (target.probe_slot == kNoSlot) return;
   const uint32_t slot = target.probe_slot;
   target.probe_slot = kNoSlot;
-  ProbeSlot& entry = slots_[slot];
+  ProbeSlot& entry = *slots_.at(slot);
   entry.owner = nullptr;
   if (!entry.probe->busy()) {
     free_slot(slot);
@@ -194,16 +184,12 @@ void HealthChecker::retire_probe(Target& target) {
   entry.probe->cancel(ring_);  // freed when its last completion arrives
 }
 
-void HealthChecker::free_slot(uint32_t slot) {
-  slots_[slot].probe.reset();
-  slots_[slot].owner = nullptr;
-  free_slots_.push_back(slot);
-}
+void HealthChecker::free_slot(uint32_t slot) { slots_.erase(slot); }
 
 void HealthChecker::on_completion(OpTag tag, int result) {
-  if (tag.slot >= slots_.size()) return;
-  ProbeSlot& entry = slots_[tag.slot];
-  if (!entry.probe || (entry.generation & 0xFFFFFFu) != tag.generation) return;  // stale
+  ProbeSlot* found = slots_.find(tag.slot, tag.generation);
+  if (found == nullptr) return;  // stale
+  ProbeSlot& entry = *found;
   const TimePoint now = Clock::now();
   std::optional<health::CheckResult> verdict =
       entry.probe->on_completion(ring_, tag.kind, result, now);
@@ -249,13 +235,14 @@ void HealthChecker::run_due_timers(TimePoint now) {
 
 void HealthChecker::start_check(Target& target, TimePoint now) {
   if (target.probe_slot == kNoSlot) return;
-  ProbeSlot& entry = slots_[target.probe_slot];
+  ProbeSlot& entry = *slots_.at(target.probe_slot);
   if (entry.probe->busy()) return;
   // Nothing is due while this attempt runs; apply_check() schedules the next one.
   target.next_check = TimePoint::max();
   ++target.check_version;
   target.check_started = now;
-  if (auto verdict = entry.probe->start(ring_, target.probe_slot, entry.generation, now)) {
+  if (auto verdict = entry.probe->start(ring_, target.probe_slot,
+                                        slots_.handle(target.probe_slot).generation, now)) {
     apply_check(target, *verdict, now);
   }
 }
@@ -427,12 +414,12 @@ void HealthChecker::compute_next_wakeup(TimePoint now) {
 
 void HealthChecker::shutdown(milliseconds limit) {
   bool busy = false;
-  for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
-    ProbeSlot& entry = slots_[slot];
-    if (!entry.probe) continue;
-    entry.owner = nullptr;
-    if (entry.probe->busy()) {
-      entry.probe->cancel(ring_);
+  for (uint32_t slot = 0; slot < slots_.capacity(); ++slot) {
+    ProbeSlot* entry = slots_.at(slot);
+    if (entry == nullptr) continue;
+    entry->owner = nullptr;
+    if (entry->probe->busy()) {
+      entry->probe->cancel(ring_);
       busy = true;
     }
   }
@@ -446,11 +433,13 @@ void HealthChecker::shutdown(milliseconds limit) {
         on_completion(tag, cqe.res);
       }
     });
-    busy = std::any_of(slots_.begin(), slots_.end(),
-                       [](const ProbeSlot& entry) { return entry.probe && entry.probe->busy(); });
+    busy = false;
+    for (uint32_t slot = 0; slot < slots_.capacity(); ++slot) {
+      if (slots_.at(slot) != nullptr && slots_.at(slot)->probe->busy()) busy = true;
+    }
   }
-  for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
-    if (slots_[slot].probe && !slots_[slot].probe->busy()) free_slot(slot);
+  for (uint32_t slot = 0; slot < slots_.capacity(); ++slot) {
+    if (slots_.at(slot) != nullptr && !slots_.at(slot)->probe->busy()) free_slot(slot);
   }
 }
 

@@ -17,6 +17,7 @@
 
 #include "core/io/op_tag.hpp"
 #include "core/io/ring.hpp"
+#include "core/io/slot_table.hpp"
 #include "core/probes/probe_registry.hpp"
 #include "core/runtime/snapshot.hpp"
 #include "health/backend_health.hpp"
@@ -122,7 +123,6 @@ class HealthChecker {
   struct ProbeSlot {
     std::unique_ptr<Probe> probe;
     Target* owner = nullptr;  // null once retired: the result is dropped, the slot freed
-    uint32_t generation = 0;
   };
 
   // Something due for a target at `at`: its next check, or the end of its ejection. A timer
@@ -170,8 +170,7 @@ class HealthChecker {
   health::DefaultRandom random_;
   std::vector<PoolEntry> pools_;
   std::unordered_map<const health::BackendState*, std::unique_ptr<Target>> targets_;
-  std::vector<ProbeSlot> slots_;
-  std::vector<uint32_t> free_slots_;
+  SlotTable<ProbeSlot, 16> slots_;
   std::priority_queue<Timer, std::vector<Timer>, Later> timers_;
   std::vector<Target*> passive_targets_;  // in pools with [passive]: read every poll
   std::vector<Target*> ramping_;          // slow starts under way

@@ -14,6 +14,7 @@
 
 #include "balancers/balancer.hpp"
 #include "core/http/http_parser.hpp"
+#include "core/io/ring.hpp"
 #include "core/io/timer_wheel.hpp"
 #include "health/backend_state.hpp"
 
@@ -57,10 +58,10 @@ struct RequestState {
 // Bytes received from one side that are not yet parsed. They live in the provided buffer the
 // kernel filled, or, when a head or chunk line straddles two receives, in `stash`.
 struct PendingInput {
-  int32_t buffer_id = -1;  // held provided buffer, or -1
-  uint32_t offset = 0;     // unparsed bytes start here in the buffer...
-  uint32_t length = 0;     // ...and end here
-  std::string stash;       // used instead of the buffer while non-empty
+  BufferLease buffer;   // held provided buffer, if any
+  uint32_t offset = 0;  // unparsed bytes start here in the buffer...
+  uint32_t length = 0;  // ...and end here
+  std::string stash;    // used instead of the buffer while non-empty
   size_t stash_offset = 0;
 };
 

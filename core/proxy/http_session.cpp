@@ -465,8 +465,7 @@ void HttpSession::close_now(const char* cause, bool graceful) {
 void HttpSession::drop_input(Side from) {
   if (!exchange_) return;
   PendingInput& input = exchange_->input[from];
-  if (input.buffer_id >= 0) ctx_->buffers.give_back(static_cast<uint16_t>(input.buffer_id));
-  input.buffer_id = -1;
+  input.buffer.reset();
   input.offset = input.length = 0;
   input.stash.clear();
   input.stash_offset = 0;

@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/base/log.hpp"
 #include "core/http/http_serializer.hpp"
 #include "core/proxy/http_session.hpp"
-#include "core/base/log.hpp"
 
 namespace ringlb {
 
@@ -19,8 +19,8 @@ std::string_view HttpSession::pending(Side from) const {
   if (!input.stash.empty()) {
     return std::string_view(input.stash).substr(input.stash_offset);
   }
-  if (input.buffer_id < 0) return {};
-  const char* data = ctx_->buffers.data(static_cast<uint16_t>(input.buffer_id));
+  if (!input.buffer) return {};
+  const char* data = input.buffer.data();
   return {data + input.offset, input.length - input.offset};
 }
 
@@ -37,7 +37,7 @@ void HttpSession::consume(Side from, size_t bytes) {
 // unparsed tail out of the provided buffer so the buffer can go back to the kernel.
 void HttpSession::stash_unparsed(Side from) {
   PendingInput& input = exchange_->input[from];
-  if (!input.stash.empty() || input.buffer_id < 0) return;
+  if (!input.stash.empty() || !input.buffer) return;
   input.stash.assign(pending(from));
   input.stash_offset = 0;
   input.offset = input.length;
@@ -46,28 +46,21 @@ void HttpSession::stash_unparsed(Side from) {
 void HttpSession::release_consumed_input(Side from) {
   if (!exchange_) return;
   PendingInput& input = exchange_->input[from];
-  if (input.buffer_id >= 0 && input.offset == input.length) {
-    ctx_->buffers.give_back(static_cast<uint16_t>(input.buffer_id));
-    input.buffer_id = -1;
-  }
+  if (input.offset == input.length) input.buffer.reset();
   if (!input.stash.empty() && input.stash_offset == input.stash.size()) {
     input.stash.clear();
     input.stash_offset = 0;
   }
 }
 
-void HttpSession::give_back_received(const io_uring_cqe& cqe) {
-  if (cqe.flags & IORING_CQE_F_BUFFER) {
-    ctx_->buffers.give_back(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
-  }
-}
+void HttpSession::give_back_received(const io_uring_cqe& cqe) { ctx_->buffers.take(cqe).reset(); }
 
 void HttpSession::accept_received(Side from, const io_uring_cqe& cqe) {
-  const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+  BufferLease buffer = ctx_->buffers.take(cqe);
   const auto length = static_cast<uint32_t>(cqe.res);
   if (from == kBackend) current().response_bytes_received = true;
   PendingInput& input = exchange_->input[from];
-  if ((cqe.flags & IORING_CQE_F_BUFFER) == 0) {  // kHeldBytes: they join the stash, in order
+  if (!buffer) {  // kHeldBytes: they join the stash, in order
     release_input_behind(from == kClient ? kBackend : kClient);
     input.stash.erase(0, input.stash_offset);
     input.stash_offset = 0;
@@ -77,11 +70,10 @@ void HttpSession::accept_received(Side from, const io_uring_cqe& cqe) {
   if (!input.stash.empty()) {
     input.stash.erase(0, input.stash_offset);
     input.stash_offset = 0;
-    input.stash.append(ctx_->buffers.data(id), length);
-    ctx_->buffers.give_back(id);
-    return;
+    input.stash.append(buffer.data(), length);
+    return;  // the buffer goes back: the stash holds its bytes
   }
-  input.buffer_id = id;
+  input.buffer = std::move(buffer);
   input.offset = 0;
   input.length = length;
 }
@@ -124,7 +116,8 @@ void HttpSession::send_output(Side to) {
     output.pieces.push_back({const_cast<char*>(data), piece.size});
   }
   output.piece_offset = 0;
-  const bool borrows_buffer = exchange_->input[to == kClient ? kBackend : kClient].buffer_id >= 0;
+  const bool borrows_buffer =
+      static_cast<bool>(exchange_->input[to == kClient ? kBackend : kClient].buffer);
   submit_send(to, borrows_buffer ? MSG_DONTWAIT : 0);
 }
 
@@ -162,7 +155,7 @@ void HttpSession::on_sent(Side to, int result) {
     iovec& piece = output.pieces[output.piece_offset];
     piece.iov_base = static_cast<char*>(piece.iov_base) + remaining;
     piece.iov_len -= remaining;
-    if (exchange_->input[to == kClient ? kBackend : kClient].buffer_id >= 0) spill_unsent(to);
+    if (exchange_->input[to == kClient ? kBackend : kClient].buffer) spill_unsent(to);
     return submit_send(to, 0);  // waits for the peer, holding no provided buffer
   }
   on_output_sent(to);
@@ -211,7 +204,7 @@ void HttpSession::on_output_sent(Side to) {
   release_consumed_input(from);
   if (to == kBackend && phase_ == Phase::kForwarding) {
     const PendingInput& response_input = exchange_->input[kBackend];
-    if (response_input.buffer_id < 0 && response_input.stash.empty()) arm_receive(kBackend);
+    if (!response_input.buffer && response_input.stash.empty()) arm_receive(kBackend);
   }
   if (to == kClient && current().response_done) {
     finish_exchange();

@@ -17,16 +17,16 @@ constexpr size_t kDecryptChunk = size_t{16} * 1024;  // one TLS record's worth o
 }  // namespace
 
 void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
-  const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+  BufferLease buffer = ctx_->buffers.take(cqe);
   TlsChannel& tls = *tls_[from];
   if (from == kClient && tls.fed() == 0 &&
       !ctx_->tls.allow_handshake(ctx_->now, snapshot_->config.runtime.max_tls_handshakes_per_second,
                                  snapshot_->workers, listener_stats())) {
-    ctx_->buffers.give_back(id);
+    buffer.reset();
     return close_now("tls handshake rate limit", false);
   }
-  const bool fed = tls.feed(ctx_->buffers.data(id), static_cast<size_t>(cqe.res));
-  ctx_->buffers.give_back(id);  // the channel holds a copy of the ciphertext
+  const bool fed = tls.feed(buffer.data(), static_cast<size_t>(cqe.res));
+  buffer.reset();  // the channel holds a copy of the ciphertext
   if (!fed) {
     LOG_DEBUG("%s sent more TLS input than is ever left undecrypted",
               from == kClient ? "client" : "backend");

@@ -54,7 +54,7 @@ class Session {
   void bind(WorkerContext& ctx, OpTag tag) {
     ctx_ = &ctx;
     tag_ = tag;
-    timer_.owner = this;
+    timer_.owner = {tag.slot, tag.generation};
   }
   // Tags `sqe` as this session's and counts it in flight until its completion arrives.
   void submit(io_uring_sqe* sqe, OpKind kind) {

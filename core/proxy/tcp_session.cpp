@@ -107,7 +107,7 @@ void TcpSession::on_connected(int result) {
 void TcpSession::start_pumping() {
   for (Direction direction : {kUpstream, kDownstream}) {
     const Pipe& pipe = pipes_[direction];
-    if ((pipe.buffer_id >= 0 || pipe.spill) && pipe.sent < pipe.length) {
+    if ((pipe.buffer || pipe.spill) && pipe.sent < pipe.length) {
       send_pending(direction);  // plaintext that came with the client's handshake
     } else if (pipe.eof) {
       finish_direction_if_drained(direction);  // a close_notify came with it
@@ -119,7 +119,7 @@ void TcpSession::start_pumping() {
 
 void TcpSession::arm_receive(Direction direction) {
   Pipe& pipe = pipes_[direction];
-  if (closing_ || pipe.receiving || pipe.sending || pipe.buffer_id >= 0 || pipe.spill || pipe.eof) {
+  if (closing_ || pipe.receiving || pipe.sending || pipe.buffer || pipe.spill || pipe.eof) {
     return;
   }
   pipe.receiving = true;
@@ -135,7 +135,7 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
   Pipe& pipe = pipes_[direction];
   pipe.receiving = false;
   if (cqe.flags & IORING_CQE_F_BUFFER) {
-    pipe.buffer_id = static_cast<int32_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    pipe.buffer = ctx_->buffers.take(cqe);
     pipe.length = cqe.res > 0 ? static_cast<uint32_t>(cqe.res) : 0;
     pipe.sent = 0;
     if (closing_ || cqe.res <= 0) return_buffer(pipe);
@@ -191,7 +191,7 @@ void TcpSession::send_pending(Direction direction) {
   // at once completes the send short (or -EAGAIN) instead of waiting with the buffer held.
   io_uring_sqe* sqe = ctx_->ring.sqe();
   io_uring_prep_send(sqe, sink_fd(direction), pipe_data(pipe) + pipe.sent, pipe.length - pipe.sent,
-                     MSG_NOSIGNAL | (pipe.buffer_id >= 0 ? MSG_DONTWAIT : 0));
+                     MSG_NOSIGNAL | (pipe.buffer ? MSG_DONTWAIT : 0));
   pipe.sending = true;
   submit(sqe, direction == kUpstream ? OpKind::kSendBackend : OpKind::kSendClient);
 }
@@ -215,7 +215,7 @@ void TcpSession::on_send(Direction direction, int result) {
   pipe.bytes += static_cast<uint64_t>(result);
   if (result > 0) last_activity_ = ctx_->now;
   if (pipe.sent < pipe.length) {
-    if (pipe.buffer_id >= 0) spill_unsent(pipe);
+    if (pipe.buffer) spill_unsent(pipe);
     send_pending(direction);  // short send: the rest, in order; now waiting for the sink
     return;
   }
@@ -234,8 +234,7 @@ void TcpSession::on_pipe_sent(Direction direction) {
 
 void TcpSession::finish_direction_if_drained(Direction direction) {
   Pipe& pipe = pipes_[direction];
-  if (!pipe.eof || pipe.buffer_id >= 0 || pipe.spill || pipe.sending || pipe.shutting ||
-      pipe.shut) {
+  if (!pipe.eof || pipe.buffer || pipe.spill || pipe.sending || pipe.shutting || pipe.shut) {
     return;
   }
   const Socket sink = direction == kUpstream ? kBackendSocket : kClientSocket;
@@ -326,26 +325,23 @@ void TcpSession::begin_close(const char* cause, bool graceful) {
 
 void TcpSession::return_buffer(Pipe& pipe) {
   if (pipe.spill) ctx_->spill_chunks.give_back(std::move(pipe.spill));
-  if (pipe.buffer_id < 0) return;
-  ctx_->buffers.give_back(static_cast<uint16_t>(pipe.buffer_id));
-  pipe.buffer_id = -1;
+  pipe.buffer.reset();
 }
 
 char* TcpSession::pipe_data(const Pipe& pipe) const {
   if (pipe.spill) return pipe.spill.get();
-  return ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id));
+  return pipe.buffer.data();
 }
 
 // The chunk is as large as a provided buffer, so a TLS source can decrypt its next plaintext
 // into it (read_plaintext) as it would into the buffer.
 void TcpSession::spill_unsent(Pipe& pipe) {
   pipe.spill = ctx_->spill_chunks.take(ctx_->buffers.buffer_size());
-  const char* data = ctx_->buffers.data(static_cast<uint16_t>(pipe.buffer_id));
+  const char* data = pipe.buffer.data();
   std::memcpy(pipe.spill.get(), data + pipe.sent, pipe.length - pipe.sent);
   pipe.length -= pipe.sent;
   pipe.sent = 0;
-  ctx_->buffers.give_back(static_cast<uint16_t>(pipe.buffer_id));
-  pipe.buffer_id = -1;
+  pipe.buffer.reset();
 }
 
 void TcpSession::release() {

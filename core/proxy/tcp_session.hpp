@@ -47,7 +47,7 @@ class TcpSession final : public Session {
  private:
   // One direction of the tunnel: bytes received from one socket, sent to the other.
   struct Pipe {
-    int32_t buffer_id = -1;         // provided buffer held while its bytes are being sent...
+    BufferLease buffer;             // provided buffer held while its bytes are being sent...
     std::unique_ptr<char[]> spill;  // ...or, once a send stalled, the owned chunk they moved to
     uint32_t length = 0;
     uint32_t sent = 0;

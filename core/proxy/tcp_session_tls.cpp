@@ -30,7 +30,7 @@ void TcpSession::advance_handshake(Socket socket) {
   TlsChannel::Status status = tls.handshake();
   const auto from_socket = static_cast<Direction>(socket);
   Pipe& pipe = pipes_[from_socket];
-  if (status == TlsChannel::Status::kOk && pipe.buffer_id >= 0) {
+  if (status == TlsChannel::Status::kOk && pipe.buffer) {
     // Application data may have come with the handshake's last flight.
     status = read_plaintext(from_socket);
     if (status == TlsChannel::Status::kWantRead) status = TlsChannel::Status::kOk;
@@ -58,7 +58,7 @@ void TcpSession::advance_handshake(Socket socket) {
   // spill chunk, not in its shared buffer: a session never holds one while it waits on the
   // backend's connect and handshake (many such sessions would run the buffer ring dry).
   if (socket == kBackendSocket) return start_pumping();
-  if (pipe.buffer_id >= 0 && pipe.sent < pipe.length) spill_unsent(pipe);
+  if (pipe.buffer && pipe.sent < pipe.length) spill_unsent(pipe);
   ctx_->tls.count_handshake(tls.resumed());
   connect_next();
 }

@@ -98,11 +98,7 @@ void Worker::run() {
     ctx_.now = Clock::now();
     handle_commands();
     if (!stopping_ && shared_.snapshots->generation() != generation_seen_) adopt_snapshot();
-    timers_.advance(ctx_.now, [this](TimerNode& node) {
-      auto& session = *static_cast<Session*>(node.owner);
-      session.on_timer();
-      free_session_if_finished(session, session.slot());
-    });
+    timers_.advance(ctx_.now, [this](TimerNode& node) { on_timer(node); });
     retry_starved_receives();
     if (ctx_.now >= next_upstream_sweep_) {
       upstreams_.close_expired(ctx_.now);
@@ -141,13 +137,7 @@ void Worker::run() {
   LOG_DEBUG("worker stopped");
 }
 
-bool Worker::finished() const {
-  if (!stopping_ || live_sessions_ != 0) return false;
-  for (const AcceptSlot& slot : accepts_) {
-    if (slot.in_use) return false;
-  }
-  return true;
-}
+bool Worker::finished() const { return stopping_ && sessions_.size() == 0 && accepts_.size() == 0; }
 
 void Worker::arm_wake() {
   io_uring_sqe* sqe = ring_.sqe();
@@ -185,10 +175,10 @@ void Worker::handle_commands() {
         Clock::time_point(Clock::duration(stop_deadline_.load(std::memory_order_relaxed)));
     // Shutting the listening socket down makes the kernel refuse new connects at once, where
     // merely not accepting would let them complete into the backlog and hang.
-    for (const AcceptSlot& slot : accepts_) {
-      if (slot.in_use) shutdown(slot.socket->fd, SHUT_RD);
+    for (uint32_t i = 0; i < accepts_.capacity(); ++i) {
+      if (AcceptSlot* slot = accepts_.at(i)) shutdown(slot->socket->fd, SHUT_RD);
     }
-    for (uint32_t i = 0; i < accepts_.size(); ++i) retire_accept(i);
+    for (uint32_t i = 0; i < accepts_.capacity(); ++i) retire_accept(i);
     drain_sessions("stopping", true);
   }
   if (!stopping_ || aborted_) return;
@@ -197,8 +187,8 @@ void Worker::handle_commands() {
     abort_all_sessions("stopped");
   } else if (ctx_.now >= stop_deadline_time_) {
     aborted_ = true;
-    if (live_sessions_ > 0) {
-      LOG_INFO("grace period over: closing %u open connections", live_sessions_);
+    if (sessions_.size() > 0) {
+      LOG_INFO("grace period over: closing %u open connections", sessions_.size());
     }
     abort_all_sessions("grace period over");
   }
@@ -207,8 +197,8 @@ void Worker::handle_commands() {
 void Worker::drain_sessions(const char* why, bool stopping) {
   uint32_t closed = 0;
   uint32_t finishing = 0;
-  for (uint32_t slot = 0; slot < slot_session_.size(); ++slot) {
-    Session* session = slot_session_[slot];
+  for (uint32_t slot = 0; slot < sessions_.capacity(); ++slot) {
+    Session* session = session_at(slot);
     if (session == nullptr) continue;
     if (session->drain(stopping)) {
       ++closed;
@@ -221,8 +211,8 @@ void Worker::drain_sessions(const char* why, bool stopping) {
 }
 
 void Worker::abort_all_sessions(const char* cause) {
-  for (uint32_t slot = 0; slot < slot_session_.size(); ++slot) {
-    Session* session = slot_session_[slot];
+  for (uint32_t slot = 0; slot < sessions_.capacity(); ++slot) {
+    Session* session = session_at(slot);
     if (session == nullptr) continue;
     session->abort(cause);
     free_session_if_finished(*session, slot);
@@ -237,31 +227,25 @@ void Worker::adopt_snapshot() {
   generation_seen_ = current_->generation;
   max_connections_ = current_->config.runtime.max_connections;
   follow_access_log_settings();
-  std::vector<bool> kept(accepts_.size(), false);
+  std::vector<bool> kept(accepts_.capacity(), false);
   for (const Listener& listener : current_->listeners) {
     const std::shared_ptr<ListenSocket>& socket = listener.sockets->per_worker[id_];
     uint32_t index = 0;
-    while (index < accepts_.size() &&
-           !(accepts_[index].in_use && accepts_[index].socket == socket)) {
+    while (index < accepts_.capacity() &&
+           !(accepts_.at(index) && accepts_.at(index)->socket == socket)) {
       ++index;
     }
-    if (index == accepts_.size()) {
-      // A new listener: take a free slot or grow.
-      index = 0;
-      while (index < accepts_.size() && accepts_[index].in_use) ++index;
-      if (index == accepts_.size()) accepts_.emplace_back();
-      kept.resize(accepts_.size(), false);
-      AcceptSlot& slot = accepts_[index];
-      slot.socket = socket;
-      slot.in_use = true;
-      ++slot.generation;
+    if (index == accepts_.capacity()) {  // a new listener
+      index = accepts_.emplace(AcceptSlot{socket, nullptr, false}).first.slot;
+      kept.resize(accepts_.capacity(), false);
     }
-    accepts_[index].listener = &listener;
+    AcceptSlot& slot = *accepts_.at(index);
+    slot.listener = &listener;
     kept[index] = true;
-    if (!accepts_[index].armed && !accepting_paused_) arm_accept(index);
+    if (!slot.armed && !accepting_paused_) arm_accept(index);
   }
-  for (uint32_t i = 0; i < accepts_.size(); ++i) {
-    if (!accepts_[i].in_use || kept[i]) continue;
+  for (uint32_t i = 0; i < accepts_.capacity(); ++i) {
+    if (accepts_.at(i) == nullptr || kept[i]) continue;
     retire_accept(i);
   }
   // Every live session keeps the snapshot it began with: after a reload its listener, pools,
@@ -276,41 +260,38 @@ void Worker::adopt_snapshot() {
 }
 
 void Worker::arm_accept(uint32_t index) {
-  AcceptSlot& slot = accepts_[index];
+  AcceptSlot& slot = *accepts_.at(index);
   io_uring_sqe* sqe = ring_.sqe();
   io_uring_prep_multishot_accept(sqe, slot.socket->fd, nullptr, nullptr,
                                  SOCK_NONBLOCK | SOCK_CLOEXEC);
-  io_uring_sqe_set_data64(sqe, OpTag{OpKind::kAccept, index, slot.generation}.encode());
+  const SlotHandle handle = accepts_.handle(index);
+  io_uring_sqe_set_data64(sqe, OpTag{OpKind::kAccept, handle.slot, handle.generation}.encode());
   slot.armed = true;
 }
 
-void Worker::retire_accept(uint32_t index) {
-  AcceptSlot& slot = accepts_[index];
-  if (!slot.in_use) return;
-  slot.listener = nullptr;
-  // No snapshot this worker adopts uses the socket any more, but sessions keep their old
-  // snapshot (and so the socket) alive: unless it stops listening now, the kernel would keep
-  // completing connects into a backlog nobody accepts, and those clients would hang.
-  shutdown(slot.socket->fd, SHUT_RD);
-  if (!slot.armed) {
-    release_accept_slot(slot);
-    return;
-  }
+void Worker::cancel_accept(uint32_t index) {
+  const SlotHandle handle = accepts_.handle(index);
   io_uring_sqe* sqe = ring_.sqe();
-  io_uring_prep_cancel64(sqe, OpTag{OpKind::kAccept, index, slot.generation}.encode(), 0);
+  io_uring_prep_cancel64(sqe, OpTag{OpKind::kAccept, handle.slot, handle.generation}.encode(), 0);
   io_uring_sqe_set_data64(sqe, OpTag{}.encode());
 }
 
-void Worker::release_accept_slot(AcceptSlot& slot) {
-  const uint32_t generation = slot.generation;
-  slot = AcceptSlot();
-  slot.generation = generation;
+void Worker::retire_accept(uint32_t index) {
+  AcceptSlot* slot = accepts_.at(index);
+  if (slot == nullptr) return;
+  slot->listener = nullptr;
+  // No snapshot this worker adopts uses the socket any more, but sessions keep their old
+  // snapshot (and so the socket) alive: unless it stops listening now, the kernel would keep
+  // completing connects into a backlog nobody accepts, and those clients would hang.
+  shutdown(slot->socket->fd, SHUT_RD);
+  if (!slot->armed) return accepts_.erase(index);
+  cancel_accept(index);
 }
 
 void Worker::on_accept(OpTag tag, const io_uring_cqe& cqe) {
-  if (tag.slot >= accepts_.size()) return;
-  AcceptSlot& slot = accepts_[tag.slot];
-  if ((slot.generation & 0xFFFFFFu) != tag.generation) return;
+  AcceptSlot* found = accepts_.find(tag.slot, tag.generation);
+  if (found == nullptr) return;
+  AcceptSlot& slot = *found;
   if (!(cqe.flags & IORING_CQE_F_MORE)) slot.armed = false;
   if (cqe.res >= 0) {
     if (slot.listener == nullptr) {
@@ -330,7 +311,7 @@ void Worker::on_accept(OpTag tag, const io_uring_cqe& cqe) {
   }
   if (slot.armed) return;
   if (slot.listener == nullptr) {
-    release_accept_slot(slot);  // retired: drop our socket reference
+    accepts_.erase(tag.slot);  // retired: drop our socket reference
   } else if (!accepting_paused_ && ctx_.now >= accept_backoff_until_) {
     arm_accept(tag.slot);
   }
@@ -342,9 +323,7 @@ void Worker::resume_accepting_after_backoff() {
     return;
   }
   accept_backoff_until_ = {};
-  for (uint32_t i = 0; i < accepts_.size(); ++i) {
-    if (accepts_[i].listener != nullptr && !accepts_[i].armed) arm_accept(i);
-  }
+  arm_idle_accepts();
 }
 
 void Worker::pause_accepting() {
@@ -352,12 +331,9 @@ void Worker::pause_accepting() {
   accepting_paused_ = true;
   LOG_WARN("max_connections (%llu) reached: accepting paused",
            static_cast<unsigned long long>(max_connections_));
-  for (uint32_t i = 0; i < accepts_.size(); ++i) {
-    AcceptSlot& slot = accepts_[i];
-    if (!slot.armed || slot.listener == nullptr) continue;
-    io_uring_sqe* sqe = ring_.sqe();
-    io_uring_prep_cancel64(sqe, OpTag{OpKind::kAccept, i, slot.generation}.encode(), 0);
-    io_uring_sqe_set_data64(sqe, OpTag{}.encode());
+  for (uint32_t i = 0; i < accepts_.capacity(); ++i) {
+    const AcceptSlot* slot = accepts_.at(i);
+    if (slot != nullptr && slot->armed && slot->listener != nullptr) cancel_accept(i);
   }
 }
 
@@ -366,77 +342,89 @@ void Worker::resume_accepting_if_below_limit() {
   if (shared_.connections->load(std::memory_order_relaxed) >= max_connections_) return;
   accepting_paused_ = false;
   LOG_INFO("below max_connections again: accepting resumed");
-  for (uint32_t i = 0; i < accepts_.size(); ++i) {
-    if (accepts_[i].listener != nullptr && !accepts_[i].armed) arm_accept(i);
+  arm_idle_accepts();
+}
+
+void Worker::arm_idle_accepts() {
+  for (uint32_t i = 0; i < accepts_.capacity(); ++i) {
+    const AcceptSlot* slot = accepts_.at(i);
+    if (slot != nullptr && slot->listener != nullptr && !slot->armed) arm_accept(i);
   }
 }
 
 // ---- sessions ----
 
 void Worker::start_session(int client_fd, const Listener& listener) {
-  if (free_slots_.empty()) {
-    const auto base = static_cast<uint32_t>(slot_session_.size());
-    chunks_.push_back(std::make_unique<SessionStorage[]>(kChunk));
-    slot_generation_.resize(base + kChunk, 0);
-    slot_session_.resize(base + kChunk, nullptr);
-    for (uint32_t i = kChunk; i > 0; --i) free_slots_.push_back(base + i - 1);
-  }
-  const uint32_t slot = free_slots_.back();
-  free_slots_.pop_back();
-  ++live_sessions_;
   if (shared_.connections->fetch_add(1, std::memory_order_relaxed) + 1 >= max_connections_) {
     pause_accepting();
   }
-  const OpTag tag{OpKind::kIgnore, slot, slot_generation_[slot]};
-  SessionStorage& storage = storage_at(slot);
-  Session* session = nullptr;
+  // Built in place in its slot (it never moves), then started with the tag its operations carry.
+  const auto start = [&]<typename Kind>(std::in_place_type_t<Kind> kind) {
+    auto [handle, storage] = sessions_.emplace(kind);
+    Kind& session = *std::get_if<Kind>(&storage);
+    session.start(ctx_, OpTag{OpKind::kIgnore, handle.slot, handle.generation}, client_fd, current_,
+                  listener);
+    free_session_if_finished(session, handle.slot);
+  };
   if (listener.config->protocol == config::Protocol::kHttp) {
-    auto& http = storage.emplace<HttpSession>();
-    slot_session_[slot] = session = &http;
-    http.start(ctx_, tag, client_fd, current_, listener);
+    start(std::in_place_type<HttpSession>);
   } else {
-    auto& tcp = storage.emplace<TcpSession>();
-    slot_session_[slot] = session = &tcp;
-    tcp.start(ctx_, tag, client_fd, current_, listener);
+    start(std::in_place_type<TcpSession>);
   }
-  free_session_if_finished(*session, slot);
 }
 
+Session* Worker::as_session(SessionStorage* storage) {
+  if (storage == nullptr) return nullptr;
+  if (auto* http = std::get_if<HttpSession>(storage)) return http;
+  return std::get_if<TcpSession>(storage);
+}
+
+Session* Worker::session_at(uint32_t slot) { return as_session(sessions_.at(slot)); }
+
 Session* Worker::live_session(OpTag tag) {
-  if (tag.slot >= slot_session_.size()) return nullptr;
-  if ((slot_generation_[tag.slot] & 0xFFFFFFu) != tag.generation) return nullptr;
-  return slot_session_[tag.slot];
+  return as_session(sessions_.find(tag.slot, tag.generation));
 }
 
 void Worker::free_session_if_finished(Session& session, uint32_t slot) {
   if (!session.finished()) return;
   session.release();
-  storage_at(slot).emplace<std::monostate>();
-  slot_session_[slot] = nullptr;
-  ++slot_generation_[slot];
-  free_slots_.push_back(slot);
-  --live_sessions_;
+  sessions_.erase(slot);
   shared_.connections->fetch_sub(1, std::memory_order_relaxed);
 }
 
+// The node is the session's own member, which cancels itself when the session goes (RAII), so a
+// linked node always has a live owner; the lookup by generation is the check that says so.
+void Worker::on_timer(TimerNode& node) {
+  const SlotHandle owner = node.owner;
+  Session* session = as_session(sessions_.find(owner));
+  if (session == nullptr) {
+    LOG_ERROR("timer for freed slot %u dropped", owner.slot);  // a lifetime bug if ever seen
+    return;
+  }
+  session->on_timer();
+  free_session_if_finished(*session, owner.slot);
+}
+
+// Each list is swapped with a spare that keeps its capacity, so neither allocates after warm-up;
+// what a retry queues meanwhile lands in the emptied list, for the next turn.
 void Worker::retry_starved_receives() {
   if (!ctx_.handovers.empty()) {
-    std::vector<OpTag> handovers;
-    handovers.swap(ctx_.handovers);
-    for (const OpTag& tag : handovers) retry_receive(tag);
+    handing_over_.swap(ctx_.handovers);
+    for (const OpTag& tag : handing_over_) retry_receive(tag);
+    handing_over_.clear();
   }
   // Parked receives resume oldest first, as many as there are free buffers: with the ring
   // empty nothing is retried (no spin), and a buffer given back goes to the longest waiter.
   uint32_t free_buffers = buffers_.available();
   if (ctx_.starved.empty() || free_buffers == 0) return;
-  std::vector<OpTag> starved;
-  starved.swap(ctx_.starved);
+  resuming_.swap(ctx_.starved);
   size_t next = 0;
-  for (; next < starved.size() && free_buffers > 0; ++next) {
-    if (retry_receive(starved[next])) --free_buffers;
+  for (; next < resuming_.size() && free_buffers > 0; ++next) {
+    if (retry_receive(resuming_[next])) --free_buffers;
   }
-  ctx_.starved.insert(ctx_.starved.begin(), starved.begin() + static_cast<ptrdiff_t>(next),
-                      starved.end());
+  ctx_.starved.insert(ctx_.starved.begin(), resuming_.begin() + static_cast<ptrdiff_t>(next),
+                      resuming_.end());
+  resuming_.clear();
 }
 
 bool Worker::retry_receive(OpTag tag) {
@@ -465,9 +453,7 @@ void Worker::dispatch(const io_uring_cqe& cqe) {
   Session* session = live_session(tag);
   if (session == nullptr) {
     LOG_ERROR("stale completion for slot %u dropped", tag.slot);  // a lifetime bug if ever seen
-    if (cqe.flags & IORING_CQE_F_BUFFER) {
-      buffers_.give_back(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
-    }
+    buffers_.take(cqe).reset();
     return;
   }
   session->on_completion(tag.kind, cqe);

@@ -10,15 +10,16 @@
 #include <variant>
 #include <vector>
 
+#include "core/io/ring.hpp"
+#include "core/io/slot_table.hpp"
+#include "core/io/timer_wheel.hpp"
 #include "core/proxy/access_log.hpp"
 #include "core/proxy/http_exchange.hpp"
 #include "core/proxy/http_session.hpp"
-#include "core/io/ring.hpp"
-#include "core/runtime/snapshot.hpp"
 #include "core/proxy/tcp_session.hpp"
-#include "core/io/timer_wheel.hpp"
 #include "core/proxy/upstream_pool.hpp"
 #include "core/proxy/worker_context.hpp"
+#include "core/runtime/snapshot.hpp"
 
 namespace ringlb {
 
@@ -56,18 +57,20 @@ class Worker {
   uint32_t id() const { return id_; }
 
  private:
+  // A listening socket this worker accepts on. Freed once retired and its accept has ended.
   struct AcceptSlot {
     std::shared_ptr<ListenSocket> socket;
     const Listener* listener = nullptr;  // in current_; null once retired
-    uint32_t generation = 0;
     bool armed = false;
-    bool in_use = false;
   };
+  // A slot holds whichever kind of session its listener speaks.
+  using SessionStorage = std::variant<TcpSession, HttpSession>;
 
   void adopt_snapshot();
   void arm_accept(uint32_t index);
   void retire_accept(uint32_t index);
-  static void release_accept_slot(AcceptSlot& slot);
+  void cancel_accept(uint32_t index);
+  void arm_idle_accepts();
   void on_accept(OpTag tag, const io_uring_cqe& cqe);
   void pause_accepting();
   void resume_accepting_if_below_limit();
@@ -82,6 +85,7 @@ class Worker {
   // and how many finish their request first.
   void drain_sessions(const char* why, bool stopping);
   void retry_starved_receives();
+  void on_timer(TimerNode& node);
   // Calls the session's retry_receive; false when the session is gone.
   bool retry_receive(OpTag tag);
   void arm_wake();
@@ -98,6 +102,9 @@ class Worker {
   UpstreamPool upstreams_;
   HttpExchangePool exchanges_;
   WorkerContext ctx_;
+  // The spares ctx_.handovers and ctx_.starved are swapped with each turn (retry_starved_receives).
+  std::vector<OpTag> handing_over_;
+  std::vector<OpTag> resuming_;
   Clock::time_point next_upstream_sweep_{};
 
   int wake_fd_ = -1;
@@ -108,7 +115,7 @@ class Worker {
   std::shared_ptr<const Snapshot> current_;
   uint64_t generation_seen_ = 0;
   uint64_t access_log_reopens_seen_ = 0;
-  std::vector<AcceptSlot> accepts_;
+  SlotTable<AcceptSlot, 16> accepts_;
   bool accepting_paused_ = false;
   // Out of descriptors or memory: accepting again at once would fail again at once, a busy loop
   // and a log flood. Slots that stopped wait for this time instead.
@@ -118,16 +125,11 @@ class Worker {
   Clock::time_point stop_deadline_time_{};
   uint64_t max_connections_ = 0;
 
-  // Sessions live in fixed chunks so their addresses never move; slots are reused, and a slot
-  // holds whichever kind of session its listener speaks.
-  using SessionStorage = std::variant<std::monostate, TcpSession, HttpSession>;
-  static constexpr uint32_t kChunk = 256;
-  std::vector<std::unique_ptr<SessionStorage[]>> chunks_;
-  std::vector<uint32_t> slot_generation_;
-  std::vector<Session*> slot_session_;  // null when the slot is free
-  std::vector<uint32_t> free_slots_;
-  uint32_t live_sessions_ = 0;
-  SessionStorage& storage_at(uint32_t slot) { return chunks_[slot / kChunk][slot % kChunk]; }
+  // Sessions never move (the kernel holds pointers into them); a completion or timer finds
+  // its session only while the slot's generation is the one it was tagged with.
+  SlotTable<SessionStorage> sessions_;
+  Session* session_at(uint32_t slot);
+  static Session* as_session(SessionStorage* storage);
 };
 
 }  // namespace ringlb
