@@ -8,10 +8,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/proxy/http_route.hpp"
-#include "core/http/http_serializer.hpp"
 #include "core/base/levers.hpp"
 #include "core/base/log.hpp"
+#include "core/http/http_serializer.hpp"
+#include "core/proxy/http_route.hpp"
 #include "core/proxy/retry_policy.hpp"
 
 namespace ringlb {
@@ -44,9 +44,7 @@ void HttpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   arm_receive(kClient);
 }
 
-health::BackendState& HttpSession::backend_state() const {
-  return *current().pool->balancer->backends()[current().backend].state;
-}
+health::BackendState& HttpSession::backend_state() const { return current().attempt.state(); }
 
 void HttpSession::set_phase(Phase phase) {
   phase_ = phase;
@@ -91,7 +89,7 @@ void HttpSession::on_timer() {
       return;
     case Phase::kForwarding:
       if (current().request_done) {
-        current().outcome = health::Outcome::kReset;
+        current().attempt.outcome = health::Outcome::kReset;
         fail(504, "backend response timeout");
         return;
       }
@@ -218,7 +216,7 @@ void HttpSession::on_receive_end(Side from, int result) {
   if (phase_ == Phase::kConnecting && tls_[kBackend]) {
     return on_backend_handshake_failed(result == 0 ? "closed by the backend" : "reset");
   }
-  current().outcome = health::Outcome::kReset;
+  current().attempt.outcome = health::Outcome::kReset;
   if (phase_ == Phase::kForwarding && !current().response_started) {
     return on_attempt_failed(result == 0 ? AttemptFailure::kClosed : AttemptFailure::kReset);
   }
@@ -320,7 +318,7 @@ void HttpSession::pump_response() {
       break;
     }
     if (event == ParseEvent::kError) {
-      current().outcome = health::Outcome::kReset;
+      current().attempt.outcome = health::Outcome::kReset;
       if (current().response_started) return close_now("bad response body from backend");
       return fail(502, parser.error().reason);
     }
@@ -405,12 +403,11 @@ void HttpSession::finish_exchange() {
   const bool backend_idle = current().request_done && !exchange_->output[kBackend].sending &&
                             !receiving_[kBackend] && pending(kBackend).empty() &&
                             (!tls_[kBackend] || tls_[kBackend]->flushed());
-  finish_backend_attempt(health::Outcome::kSuccess);
+  current().attempt.finish(health::Outcome::kSuccess);
   if (backend_fd_ >= 0 && backend_idle) {
     if (current().backend_keep_alive) {
-      ctx_->upstreams.put(current().pool->balancer->backends()[current().backend].state,
-                          backend_fd_, ctx_->now + pool_config().timeouts.idle,
-                          std::move(tls_[kBackend]));
+      ctx_->upstreams.put(current().attempt.shared_state(), backend_fd_,
+                          ctx_->now + pool_config().timeouts.idle, std::move(tls_[kBackend]));
       backend_fd_ = -1;
     } else {
       close_fd(backend_fd_);
@@ -474,7 +471,7 @@ void HttpSession::drop_input(Side from) {
 
 void HttpSession::release() {
   if (exchange_) {
-    finish_backend_attempt(current().outcome);
+    current().attempt.finish();
     drop_input(kClient);
     drop_input(kBackend);
     exchange_->output[kClient].clear();
