@@ -15,7 +15,6 @@
 #pragma once
 
 #include <liburing.h>
-#include <linux/time_types.h>
 #include <netinet/in.h>
 
 #include <array>
@@ -24,11 +23,12 @@
 #include <memory>
 
 #include "core/io/op_tag.hpp"
-#include "core/proxy/session.hpp"
-#include "core/runtime/snapshot.hpp"
 #include "core/io/timer_wheel.hpp"
 #include "core/io/tls_channel.hpp"
+#include "core/proxy/backend_attempt.hpp"
+#include "core/proxy/session.hpp"
 #include "core/proxy/worker_context.hpp"
+#include "core/runtime/snapshot.hpp"
 
 namespace ringlb {
 
@@ -63,8 +63,28 @@ class TcpSession final : public Session {
   };
   // How long a closing TLS connection waits for its last alert or close_notify to go out.
   static constexpr auto kCloseNotifyTimeout = std::chrono::seconds(1);
-  enum Direction { kUpstream = 0, kDownstream = 1 };      // client→backend, backend→client
-  enum Socket { kClientSocket = 0, kBackendSocket = 1 };  // a direction's source is its socket
+  // A direction (client→backend, backend→client) indexes pipes_, a socket indexes tls_. Neither
+  // converts to the other: a direction reads from its source socket and writes to the other one.
+  enum class Direction : uint8_t { kUpstream, kDownstream };
+  enum class Socket : uint8_t { kClientSocket, kBackendSocket };
+  using enum Direction;
+  using enum Socket;
+  static constexpr Socket source_of(Direction direction) {
+    return direction == kUpstream ? kClientSocket : kBackendSocket;
+  }
+  // The direction that reads from `socket`.
+  static constexpr Direction direction_from(Socket socket) {
+    return socket == kClientSocket ? kUpstream : kDownstream;
+  }
+  // Two of T, indexed by Key only.
+  template <typename Key, typename T>
+  struct By {
+    std::array<T, 2> items{};
+    T& operator[](Key key) { return items[static_cast<size_t>(key)]; }
+    const T& operator[](Key key) const { return items[static_cast<size_t>(key)]; }
+    auto begin() { return items.begin(); }
+    auto end() { return items.end(); }
+  };
 
   void connect_next();
   void on_connected(int result);
@@ -87,7 +107,7 @@ class TcpSession final : public Session {
   void close_after_flush(Socket socket, const char* cause);
   // Closes the session; `graceful` first lets a TLS client's close_notify go out.
   void begin_close(const char* cause, bool graceful = true);
-  health::BackendState& backend_state() const;
+  health::BackendState& backend_state() const { return attempt_.state(); }
   // Gives back the pipe's provided buffer and its spill chunk, whichever it holds.
   void return_buffer(Pipe& pipe);
   // Where the pipe's bytes are: its provided buffer or its spill chunk.
@@ -100,29 +120,19 @@ class TcpSession final : public Session {
   health::ListenerWorkerStats& listener_stats() const {
     return listener_->stats->at(ctx_->worker_id);
   }
-  int source_fd(Direction direction) const {
-    return direction == kUpstream ? client_fd_ : backend_fd_;
-  }
-  int sink_fd(Direction direction) const {
-    return direction == kUpstream ? backend_fd_ : client_fd_;
-  }
+  int fd_of(Socket socket) const { return socket == kClientSocket ? client_fd_ : backend_fd_; }
 
   int client_fd_ = -1;
   int backend_fd_ = -1;
-  std::array<std::unique_ptr<TlsChannel>, 2> tls_;  // by Socket; null = plain
-  const char* close_when_flushed_ = nullptr;        // a TLS alert goes out, then the session closes
+  By<Socket, std::unique_ptr<TlsChannel>> tls_;  // null = plain
+  const char* close_when_flushed_ = nullptr;     // a TLS alert goes out, then the session closes
   std::shared_ptr<const Snapshot> snapshot_;
   const Listener* listener_ = nullptr;
-  uint32_t backend_ = balancers::kNoBackend;  // index in the pool, or none
-  std::array<uint32_t, 2> tried_{};
-  uint32_t attempts_ = 0;
-  std::array<Pipe, 2> pipes_{};
-  bool backend_started_ = false;  // on_start() called, on_end() not yet
+  BackendAttempt attempt_;  // the backend connected to, or being tried
+  By<Direction, Pipe> pipes_;
   const char* end_cause_ = "";
-  health::Outcome outcome_ = health::Outcome::kSuccess;
   TimerWheel::Clock::time_point started_;
   TimerWheel::Clock::time_point last_activity_;
-  __kernel_timespec connect_timeout_{};
   sockaddr_in6 client_address_{};  // read at start when logged or hashed
 };
 
