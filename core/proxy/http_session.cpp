@@ -121,18 +121,10 @@ void HttpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
       on_receive(kBackend, cqe);
       break;
     case OpKind::kSendClient:
-      if (tls_[kClient]) {
-        on_tls_sent(kClient, cqe.res);
-      } else {
-        on_sent(kClient, cqe.res);
-      }
+      on_send_completion(kClient, cqe.res);
       break;
     case OpKind::kSendBackend:
-      if (tls_[kBackend]) {
-        on_tls_sent(kBackend, cqe.res);
-      } else {
-        on_sent(kBackend, cqe.res);
-      }
+      on_send_completion(kBackend, cqe.res);
       break;
     case OpKind::kConnect:
       on_connected(cqe.res);
@@ -149,6 +141,12 @@ void HttpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
     default:
       break;  // link timeouts and cancels carry nothing to act on
   }
+}
+
+// A send toward a TLS side sent its channel's ciphertext; toward a plain one, the plan's bytes.
+void HttpSession::on_send_completion(Side to, int result) {
+  if (tls_[to]) return on_tls_sent(to, result);
+  on_sent(to, result);
 }
 
 void HttpSession::retry_receive(OpKind kind) {

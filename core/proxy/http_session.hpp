@@ -97,6 +97,7 @@ class HttpSession final : public Session {
 
   // ---- the request/response flow (http_session.cpp) ----
   void on_receive(Side from, const io_uring_cqe& cqe);
+  void on_send_completion(Side to, int result);  // TLS or plain
   void on_receive_end(Side from, int result);
   void pump(Side from);
   void pump_request();

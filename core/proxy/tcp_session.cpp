@@ -255,18 +255,10 @@ void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
       on_receive(kDownstream, cqe);
       break;
     case OpKind::kSendBackend:
-      if (tls_[kBackendSocket]) {
-        on_tls_sent(kBackendSocket, cqe.res);
-      } else {
-        on_send(kUpstream, cqe.res);
-      }
+      on_sent_to(kBackendSocket, cqe.res);
       break;
     case OpKind::kSendClient:
-      if (tls_[kClientSocket]) {
-        on_tls_sent(kClientSocket, cqe.res);
-      } else {
-        on_send(kDownstream, cqe.res);
-      }
+      on_sent_to(kClientSocket, cqe.res);
       break;
     case OpKind::kShutdownBackend:
       on_shutdown(kUpstream, cqe.res);
@@ -277,6 +269,12 @@ void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
     default:
       break;  // link timeouts and cancels carry nothing to act on
   }
+}
+
+// A send toward a TLS socket sent its channel's ciphertext; toward a plain one, the pipe's bytes.
+void TcpSession::on_sent_to(Socket sink, int result) {
+  if (tls_[sink]) return on_tls_sent(sink, result);
+  on_send(direction_into(sink), result);
 }
 
 void TcpSession::on_timer() {

@@ -72,9 +72,12 @@ class TcpSession final : public Session {
   static constexpr Socket source_of(Direction direction) {
     return direction == kUpstream ? kClientSocket : kBackendSocket;
   }
-  // The direction that reads from `socket`.
+  // The direction that reads from `socket`, and the one that writes to it.
   static constexpr Direction direction_from(Socket socket) {
     return socket == kClientSocket ? kUpstream : kDownstream;
+  }
+  static constexpr Direction direction_into(Socket socket) {
+    return socket == kClientSocket ? kDownstream : kUpstream;
   }
   // Two of T, indexed by Key only.
   template <typename Key, typename T>
@@ -90,6 +93,7 @@ class TcpSession final : public Session {
   void on_connected(int result);
   void on_receive(Direction direction, const io_uring_cqe& cqe);
   void on_send(Direction direction, int result);
+  void on_sent_to(Socket sink, int result);  // a send completion: TLS or plain
   void arm_receive(Direction direction);
   void send_pending(Direction direction);
   void finish_direction_if_drained(Direction direction);
