@@ -23,7 +23,7 @@ namespace ringlb {
 class BackendAttempt {
  public:
   // Picks a backend of `pool` that was not tried yet and starts an attempt on it. False when
-  // none is left (or every backend was tried kMaxBackendsTried times over).
+  // none is eligible, or kMaxBackendsTried were tried already.
   bool pick(const Pool& pool, uint32_t worker, std::optional<uint64_t> key_hash);
   // Starts another attempt on the same backend: a new connection to it.
   void restart();
@@ -34,7 +34,7 @@ class BackendAttempt {
   // counts it. Returns kConnectTimeout or kConnectFailed.
   AttemptFailure connect_failed(uint32_t worker, int result) const;
 
-  // Whether a failed connect may be tried again on another backend (spec.md: two at most).
+  // Whether a failed connect may be tried again on another backend.
   bool may_try_another() const { return tried_count_ < kMaxBackendsTried; }
   uint32_t backends_tried() const { return tried_count_; }
   bool has_backend() const { return backend_ != balancers::kNoBackend; }
