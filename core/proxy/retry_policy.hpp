@@ -47,9 +47,8 @@ struct RetryDecision {
   const char* reason = "";  // short, static, for the log line and the access log
 };
 
-// spec.md: a request (and a tcp connection: BackendAttempt) is tried on two backends at most; a
-// reused connection that fails is replaced twice at most (a third would be the backend's doing,
-// not a stale pool).
+// spec.md: a request is tried on two backends at most; a reused connection that fails is
+// replaced twice at most (a third would be the backend's doing, not a stale pool).
 inline constexpr uint32_t kMaxBackendsTried = 2;
 inline constexpr uint32_t kMaxResends = 2;
 

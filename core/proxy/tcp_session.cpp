@@ -102,7 +102,7 @@ void TcpSession::arm_receive(Direction direction) {
     return;
   }
   pipe.receiving = true;
-  submit_receive(fd_of(source_of(direction)),
+  submit_receive(source_fd(direction),
                  direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
 }
 
@@ -169,7 +169,7 @@ void TcpSession::send_pending(Direction direction) {
   // Bytes in a provided buffer go out with MSG_DONTWAIT first: a sink that cannot take them
   // at once completes the send short (or -EAGAIN) instead of waiting with the buffer held.
   io_uring_sqe* sqe = ctx_->ring.sqe();
-  io_uring_prep_send(sqe, fd_of(sink), pipe_data(pipe) + pipe.sent, pipe.length - pipe.sent,
+  io_uring_prep_send(sqe, sink_fd(direction), pipe_data(pipe) + pipe.sent, pipe.length - pipe.sent,
                      MSG_NOSIGNAL | (pipe.buffer_id >= 0 ? MSG_DONTWAIT : 0));
   pipe.sending = true;
   submit(sqe, direction == kUpstream ? OpKind::kSendBackend : OpKind::kSendClient);
@@ -225,7 +225,7 @@ void TcpSession::finish_direction_if_drained(Direction direction) {
     if (pipe.close_notify) return;  // on_tls_sent() comes back here
   }
   io_uring_sqe* sqe = ctx_->ring.sqe();
-  io_uring_prep_shutdown(sqe, fd_of(sink), SHUT_WR);
+  io_uring_prep_shutdown(sqe, sink_fd(direction), SHUT_WR);
   pipe.shutting = true;
   submit(sqe, direction == kUpstream ? OpKind::kShutdownBackend : OpKind::kShutdownClient);
 }

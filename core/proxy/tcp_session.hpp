@@ -124,7 +124,12 @@ class TcpSession final : public Session {
   health::ListenerWorkerStats& listener_stats() const {
     return listener_->stats->at(ctx_->worker_id);
   }
-  int fd_of(Socket socket) const { return socket == kClientSocket ? client_fd_ : backend_fd_; }
+  int source_fd(Direction direction) const {
+    return direction == kUpstream ? client_fd_ : backend_fd_;
+  }
+  int sink_fd(Direction direction) const {
+    return direction == kUpstream ? backend_fd_ : client_fd_;
+  }
 
   int client_fd_ = -1;
   int backend_fd_ = -1;
