@@ -17,11 +17,11 @@
 #include <array>
 #include <memory>
 
-#include "core/io/tls_channel.hpp"
 #include "core/proxy/http_exchange.hpp"
 #include "core/proxy/retry_policy.hpp"
 #include "core/proxy/session.hpp"
 #include "core/runtime/snapshot.hpp"
+#include "core/io/tls_channel.hpp"
 
 namespace ringlb {
 
