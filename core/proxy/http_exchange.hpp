@@ -16,24 +16,19 @@
 #include "core/http/http_parser.hpp"
 #include "core/io/ring.hpp"
 #include "core/io/timer_wheel.hpp"
+#include "core/proxy/backend_attempt.hpp"
 #include "health/backend_state.hpp"
 
 namespace ringlb {
-
-struct Pool;
 
 // Everything about the request under way that an idle keep-alive connection need not hold.
 struct RequestState {
   using TimePoint = TimerWheel::Clock::time_point;
   const Pool* pool = nullptr;
-  uint32_t backend = balancers::kNoBackend;  // index in the pool, or none
-  std::array<uint32_t, 2> tried{};
-  uint32_t attempts = 0;         // backends picked
-  uint32_t resends = 0;          // times the request was sent again on a new connection
-  bool replayable = false;       // idempotent and without a body: may be sent again once sent
-  bool backend_started = false;  // on_start() called, on_end() not yet
-  bool backend_reused = false;   // the connection came from the pool
-  health::Outcome outcome = health::Outcome::kSuccess;
+  BackendAttempt attempt;       // the backend this request went to, or is being tried on
+  uint32_t resends = 0;         // times the request was sent again on a new connection
+  bool replayable = false;      // idempotent and without a body: may be sent again once sent
+  bool backend_reused = false;  // the connection came from the pool
   bool request_done = false;
   bool response_bytes_received = false;  // this attempt's backend sent something
   bool interim_response = false;         // a 1xx head was relayed; the final response follows
@@ -52,7 +47,6 @@ struct RequestState {
   TimePoint request_done_at;
   TimePoint connected_at;
   TimePoint response_head_at;
-  __kernel_timespec connect_timeout{};
 };
 
 // Bytes received from one side that are not yet parsed. They live in the provided buffer the

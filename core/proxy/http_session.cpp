@@ -8,10 +8,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/proxy/http_route.hpp"
-#include "core/http/http_serializer.hpp"
 #include "core/base/levers.hpp"
 #include "core/base/log.hpp"
+#include "core/http/http_serializer.hpp"
+#include "core/proxy/http_route.hpp"
 #include "core/proxy/retry_policy.hpp"
 
 namespace ringlb {
@@ -44,9 +44,7 @@ void HttpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   arm_receive(kClient);
 }
 
-health::BackendState& HttpSession::backend_state() const {
-  return *current().pool->balancer->backends()[current().backend].state;
-}
+health::BackendState& HttpSession::backend_state() const { return current().attempt.state(); }
 
 void HttpSession::set_phase(Phase phase) {
   phase_ = phase;
@@ -91,7 +89,7 @@ void HttpSession::on_timer() {
       return;
     case Phase::kForwarding:
       if (current().request_done) {
-        current().outcome = health::Outcome::kReset;
+        current().attempt.outcome = health::Outcome::kReset;
         fail(504, "backend response timeout");
         return;
       }
@@ -123,18 +121,10 @@ void HttpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
       on_receive(kBackend, cqe);
       break;
     case OpKind::kSendClient:
-      if (tls_[kClient]) {
-        on_tls_sent(kClient, cqe.res);
-      } else {
-        on_sent(kClient, cqe.res);
-      }
+      on_send_completion(kClient, cqe.res);
       break;
     case OpKind::kSendBackend:
-      if (tls_[kBackend]) {
-        on_tls_sent(kBackend, cqe.res);
-      } else {
-        on_sent(kBackend, cqe.res);
-      }
+      on_send_completion(kBackend, cqe.res);
       break;
     case OpKind::kConnect:
       on_connected(cqe.res);
@@ -151,6 +141,12 @@ void HttpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
     default:
       break;  // link timeouts and cancels carry nothing to act on
   }
+}
+
+// A send toward a TLS side sent its channel's ciphertext; toward a plain one, the plan's bytes.
+void HttpSession::on_send_completion(Side to, int result) {
+  if (tls_[to]) return on_tls_sent(to, result);
+  on_sent(to, result);
 }
 
 void HttpSession::retry_receive(OpKind kind) {
@@ -218,7 +214,7 @@ void HttpSession::on_receive_end(Side from, int result) {
   if (phase_ == Phase::kConnecting && tls_[kBackend]) {
     return on_backend_handshake_failed(result == 0 ? "closed by the backend" : "reset");
   }
-  current().outcome = health::Outcome::kReset;
+  current().attempt.outcome = health::Outcome::kReset;
   if (phase_ == Phase::kForwarding && !current().response_started) {
     return on_attempt_failed(result == 0 ? AttemptFailure::kClosed : AttemptFailure::kReset);
   }
@@ -320,7 +316,7 @@ void HttpSession::pump_response() {
       break;
     }
     if (event == ParseEvent::kError) {
-      current().outcome = health::Outcome::kReset;
+      current().attempt.outcome = health::Outcome::kReset;
       if (current().response_started) return close_now("bad response body from backend");
       return fail(502, parser.error().reason);
     }
@@ -405,12 +401,11 @@ void HttpSession::finish_exchange() {
   const bool backend_idle = current().request_done && !exchange_->output[kBackend].sending &&
                             !receiving_[kBackend] && pending(kBackend).empty() &&
                             (!tls_[kBackend] || tls_[kBackend]->flushed());
-  finish_backend_attempt(health::Outcome::kSuccess);
+  current().attempt.finish(health::Outcome::kSuccess);
   if (backend_fd_ >= 0 && backend_idle) {
     if (current().backend_keep_alive) {
-      ctx_->upstreams.put(current().pool->balancer->backends()[current().backend].state,
-                          backend_fd_, ctx_->now + pool_config().timeouts.idle,
-                          std::move(tls_[kBackend]));
+      ctx_->upstreams.put(current().attempt.shared_state(), backend_fd_,
+                          ctx_->now + pool_config().timeouts.idle, std::move(tls_[kBackend]));
       backend_fd_ = -1;
     } else {
       close_fd(backend_fd_);
@@ -473,7 +468,7 @@ void HttpSession::drop_input(Side from) {
 
 void HttpSession::release() {
   if (exchange_) {
-    finish_backend_attempt(current().outcome);
+    current().attempt.finish();
     drop_input(kClient);
     drop_input(kBackend);
     exchange_->output[kClient].clear();

@@ -97,6 +97,7 @@ class HttpSession final : public Session {
 
   // ---- the request/response flow (http_session.cpp) ----
   void on_receive(Side from, const io_uring_cqe& cqe);
+  void on_send_completion(Side to, int result);  // TLS or plain
   void on_receive_end(Side from, int result);
   void pump(Side from);
   void pump_request();
@@ -125,7 +126,9 @@ class HttpSession final : public Session {
   // ---- attempts on backends and retries (http_session_attempt.cpp) ----
   // Picks a backend not yet tried and connects; with none left, answers `status_if_none`.
   void connect_backend(unsigned status_if_none = 503, const char* reason_if_none = "");
-  void connect_to(uint32_t index, bool allow_pooled);
+  // Connects the attempt under way: an idle pooled connection to its backend when allowed (and
+  // one is there), else a new one.
+  void open_connection(bool allow_pooled);
   void on_connected(int result);
   // A connection taken from the pool is peeked at before use: one the backend wrote on or
   // closed while idle is closed and the next one taken (the same backend).
@@ -137,8 +140,6 @@ class HttpSession final : public Session {
   // Drops everything the failed attempt left (connection, TLS channel, input, output, response
   // parser and what it found), so the next attempt starts as the first one did.
   void reset_attempt();
-  // Reports how the attempt on the current backend ended (once per attempt).
-  void finish_backend_attempt(health::Outcome outcome);
   // Answers `status` if nothing of a response reached the client yet, then closes.
   void fail(unsigned status, const char* reason);
   // Closes the session; `graceful` lets a TLS client's close_notify go out first.

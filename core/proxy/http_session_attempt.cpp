@@ -9,8 +9,8 @@
 #include <cstring>
 
 #include "balancers/hash_key.hpp"
-#include "core/proxy/http_session.hpp"
 #include "core/base/log.hpp"
+#include "core/proxy/http_session.hpp"
 #include "core/proxy/retry_policy.hpp"
 
 namespace ringlb {
@@ -46,23 +46,17 @@ void HttpSession::connect_backend(unsigned status_if_none, const char* reason_if
     key_hash = balancers::request_key_hash(*balancer.init().hash_key,
                                            HeadView(exchange_->request.head(), client_address_));
   }
-  const uint32_t index =
-      balancer.pick({.worker = ctx_->worker_id,
-                     .excluded = std::span(current().tried.data(), current().attempts),
-                     .key_hash = key_hash});
-  if (index == balancers::kNoBackend) {
-    return fail(status_if_none, current().attempts == 0 ? "no eligible backend" : reason_if_none);
+  BackendAttempt& attempt = current().attempt;
+  if (!attempt.pick(*current().pool, ctx_->worker_id, key_hash)) {
+    return fail(status_if_none,
+                attempt.backends_tried() == 0 ? "no eligible backend" : reason_if_none);
   }
-  current().tried[current().attempts++] = index;
-  connect_to(index, true);
+  open_connection(true);
 }
 
-void HttpSession::connect_to(uint32_t index, bool allow_pooled) {
-  current().backend = index;
-  health::BackendState& state = backend_state();
-  state.on_start();
-  current().backend_started = true;
-  current().outcome = health::Outcome::kSuccess;
+void HttpSession::open_connection(bool allow_pooled) {
+  BackendAttempt& attempt = current().attempt;
+  health::BackendState& state = attempt.state();
   const int pooled = allow_pooled ? ctx_->upstreams.take(state, ctx_->now, &tls_[kBackend]) : -1;
   if (pooled >= 0) {
     backend_fd_ = pooled;
@@ -71,8 +65,8 @@ void HttpSession::connect_to(uint32_t index, bool allow_pooled) {
     return check_pooled_connection();
   }
   current().backend_reused = false;
-  const int fd = start_connect(current().pool->addresses[index], pool_config().timeouts.connect,
-                               current().connect_timeout);
+  const int fd =
+      start_connect(attempt.address(), attempt.connect_timeout(), attempt.timeout_storage());
   if (fd < 0) {
     LOG_ERROR("socket for backend %s: %s", state.address().c_str(), std::strerror(-fd));
     return fail(503, "cannot create a socket");
@@ -112,8 +106,9 @@ void HttpSession::on_pooled_checked(int result) {
   }
   close_fd(backend_fd_);
   tls_[kBackend].reset();  // the peek read into pooled_peek_, not into the channel
-  finish_backend_attempt(health::Outcome::kSuccess);
-  connect_to(current().backend, true);  // the next idle connection, or a new one
+  current().attempt.finish(health::Outcome::kSuccess);
+  current().attempt.restart();
+  open_connection(true);  // the next idle connection, or a new one
 }
 
 void HttpSession::on_connected(int result) {
@@ -123,10 +118,7 @@ void HttpSession::on_connected(int result) {
     if (current().pool->tls) return start_backend_tls();
     return start_forwarding();
   }
-  log_connect_failure(pool_config(), backend_state().address(), result);
-  backend_state().stats(ctx_->worker_id).connect_failures.add();
-  on_attempt_failed(result == -ECANCELED ? AttemptFailure::kConnectTimeout
-                                         : AttemptFailure::kConnectFailed);
+  on_attempt_failed(current().attempt.connect_failed(ctx_->worker_id, result));
 }
 
 void HttpSession::start_backend_tls() {
@@ -168,11 +160,11 @@ void HttpSession::on_attempt_failed(AttemptFailure failure) {
       .replayable = request.replayable,
       .operation_in_flight = receiving_[kBackend] || to_backend.sending ||
                              (tls_[kBackend] && tls_[kBackend]->sending()),
-      .backends_tried = request.attempts,
+      .backends_tried = request.attempt.backends_tried(),
       .resends = request.resends,
   });
-  current().outcome = decision.outcome;
-  finish_backend_attempt(decision.outcome);
+  current().attempt.outcome = decision.outcome;
+  current().attempt.finish(decision.outcome);
   if (decision.action == RetryAction::kFail) return fail(decision.status, decision.reason);
   LOG_DEBUG(
       "%s (%s): trying again on %s", decision.reason, backend_state().address().c_str(),
@@ -184,7 +176,8 @@ void HttpSession::on_attempt_failed(AttemptFailure failure) {
     return connect_backend(decision.status, decision.reason);
   }
   ++current().resends;
-  connect_to(current().backend, false);
+  current().attempt.restart();
+  open_connection(false);
 }
 
 // Called only with nothing in flight on the backend connection (the policy's precondition for a
@@ -210,12 +203,6 @@ void HttpSession::reset_attempt() {
   request.response_head_at = {};
   // A resent request waits its whole response timeout again, from now.
   if (request.request_done) request.request_done_at = ctx_->now;
-}
-
-void HttpSession::finish_backend_attempt(health::Outcome outcome) {
-  if (!current().backend_started) return;
-  backend_state().on_end(outcome);
-  current().backend_started = false;
 }
 
 }  // namespace ringlb

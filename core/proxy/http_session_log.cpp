@@ -28,7 +28,7 @@ void HttpSession::count_request() {
   listener.bytes_in.add(request.bytes_in);
   listener.bytes_out.add(request.bytes_out);
   listener.request_duration.observe(since_start(ctx_->now));
-  if (request.backend == balancers::kNoBackend) return;
+  if (!request.attempt.has_backend()) return;
   health::BackendWorkerStats& backend = backend_state().stats(ctx_->worker_id);
   backend.requests.add();
   if (request.response_head_at != TimerWheel::Clock::time_point{}) {
@@ -60,8 +60,7 @@ void HttpSession::log_access() {
   char target[1040];
   char end[256];
   char request_id[6 * sizeof(current().request_id)];
-  const char* upstream =
-      current().backend != balancers::kNoBackend ? backend_state().address().c_str() : "-";
+  const char* upstream = current().attempt.has_backend() ? backend_state().address().c_str() : "-";
   const double connect_ms = milliseconds_between(current().request_started, current().connected_at);
   const double head_ms =
       milliseconds_between(current().request_started, current().response_head_at);

@@ -30,7 +30,7 @@ void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
   if (!fed) {
     LOG_DEBUG("%s sent more TLS input than is ever left undecrypted",
               from == kClient ? "client" : "backend");
-    if (from == kBackend) current().outcome = health::Outcome::kReset;
+    if (from == kBackend) current().attempt.outcome = health::Outcome::kReset;
     return close_now(from == kClient ? "client tls error" : "backend tls error", false);
   }
   last_activity_ = ctx_->now;
@@ -47,7 +47,7 @@ void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
   if (status == TlsChannel::Status::kFailed) {
     LOG_DEBUG("TLS error from the %s: %s", from == kClient ? "client" : "backend",
               tls.failure().c_str());
-    if (from == kBackend) current().outcome = health::Outcome::kReset;
+    if (from == kBackend) current().attempt.outcome = health::Outcome::kReset;
     return close_now(from == kClient ? "client tls error" : "backend tls error", false);
   }
   if (phase_ == Phase::kTunnel) {

@@ -14,12 +14,6 @@
 #include "core/proxy/access_log.hpp"
 
 namespace ringlb {
-namespace {
-
-// A connect that fails is retried once on another backend (docs/choices.md, "Connect retries").
-constexpr uint32_t kMaxConnectAttempts = 2;
-
-}  // namespace
 
 void TcpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
                        std::shared_ptr<const Snapshot> snapshot, const Listener& listener) {
@@ -42,32 +36,20 @@ void TcpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   connect_next();
 }
 
-health::BackendState& TcpSession::backend_state() const {
-  return *listener_->pool->balancer->backends()[backend_].state;
-}
-
 void TcpSession::connect_next() {
   const Pool& pool = *listener_->pool;
   std::optional<uint64_t> key_hash;
   if (pool.balancer->uses_key()) {
     key_hash = balancers::hash_client_ip(peer_address_bytes(client_address_));
   }
-  const uint32_t index = pool.balancer->pick({.worker = ctx_->worker_id,
-                                              .excluded = std::span(tried_.data(), attempts_),
-                                              .key_hash = key_hash});
-  if (index == balancers::kNoBackend) {
+  if (!attempt_.pick(pool, ctx_->worker_id, key_hash)) {
     LOG_WARN("listener %s: no eligible backend left in pool %s", listener_->config->name.c_str(),
              pool.config->name.c_str());
-    begin_close(attempts_ == 0 ? "no backend" : "connect failed");
+    begin_close(attempt_.backends_tried() == 0 ? "no backend" : "connect failed");
     return;
   }
-  backend_ = index;
-  tried_[attempts_++] = index;
-  backend_state().on_start();
-  backend_started_ = true;
-  outcome_ = health::Outcome::kSuccess;
   backend_fd_ =
-      start_connect(pool.addresses[index], pool.config->timeouts.connect, connect_timeout_);
+      start_connect(attempt_.address(), attempt_.connect_timeout(), attempt_.timeout_storage());
   if (backend_fd_ < 0) {
     LOG_ERROR("socket for backend: %s", std::strerror(-backend_fd_));
     backend_fd_ = -1;
@@ -77,7 +59,7 @@ void TcpSession::connect_next() {
 
 void TcpSession::on_connected(int result) {
   if (closing_) {
-    if (result != 0) outcome_ = health::Outcome::kConnectFailed;
+    if (result != 0) attempt_.outcome = health::Outcome::kConnectFailed;
     return;
   }
   if (result == 0) {
@@ -88,15 +70,12 @@ void TcpSession::on_connected(int result) {
     if (listener_->pool->tls) return start_tls(kBackendSocket, listener_->pool->tls->context());
     return start_pumping();
   }
-  const bool timed_out = result == -ECANCELED;
-  log_connect_failure(*listener_->pool->config, backend_state().address(), result);
-  backend_state().stats(ctx_->worker_id).connect_failures.add();
-  backend_state().on_end(timed_out ? health::Outcome::kConnectTimeout
-                                   : health::Outcome::kConnectFailed);
-  backend_started_ = false;
+  const bool timed_out =
+      attempt_.connect_failed(ctx_->worker_id, result) == AttemptFailure::kConnectTimeout;
+  attempt_.finish(timed_out ? health::Outcome::kConnectTimeout : health::Outcome::kConnectFailed);
   close(backend_fd_);
   backend_fd_ = -1;
-  if (attempts_ < kMaxConnectAttempts) {
+  if (attempt_.may_try_another()) {
     listener_stats().retries.add();
     connect_next();
   } else {
@@ -141,7 +120,7 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
     if (closing_ || cqe.res <= 0) return_buffer(pipe);
   }
   if (closing_) return;
-  TlsChannel* tls = tls_[direction].get();  // the source socket's channel
+  TlsChannel* tls = tls_[source_of(direction)].get();
   if (cqe.res > 0 && tls != nullptr) {
     last_activity_ = ctx_->now;
     if (direction == kUpstream && tls->fed() == 0 && !handshake_allowed()) {
@@ -154,7 +133,7 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
       return_buffer(pipe);
       return begin_close(direction == kUpstream ? "client error" : "backend error", false);
     }
-    if (!tls->established()) return advance_handshake(static_cast<Socket>(direction));
+    if (!tls->established()) return advance_handshake(source_of(direction));
     return deliver_plaintext(direction);
   }
   if (cqe.res > 0) {
@@ -168,7 +147,7 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
   } else if (cqe.res == -ENOBUFS) {
     wait_for_buffers(direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
   } else {
-    if (direction == kDownstream) outcome_ = health::Outcome::kReset;
+    if (direction == kDownstream) attempt_.outcome = health::Outcome::kReset;
     LOG_DEBUG("receive from %s: %s", direction == kUpstream ? "client" : "backend",
               std::strerror(-cqe.res));
     begin_close(direction == kUpstream ? "client error" : "backend error", false);
@@ -205,7 +184,7 @@ void TcpSession::on_send(Direction direction, int result) {
   }
   if (result == -EAGAIN) result = 0;  // a MSG_DONTWAIT send found the sink's socket full
   if (result < 0) {
-    if (direction == kUpstream) outcome_ = health::Outcome::kReset;
+    if (direction == kUpstream) attempt_.outcome = health::Outcome::kReset;
     LOG_DEBUG("send to %s: %s", direction == kUpstream ? "backend" : "client",
               std::strerror(-result));
     begin_close(direction == kUpstream ? "backend error" : "client error", false);
@@ -274,18 +253,10 @@ void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
       on_receive(kDownstream, cqe);
       break;
     case OpKind::kSendBackend:
-      if (tls_[kBackendSocket]) {
-        on_tls_sent(kBackendSocket, cqe.res);
-      } else {
-        on_send(kUpstream, cqe.res);
-      }
+      on_sent_to(kBackendSocket, cqe.res);
       break;
     case OpKind::kSendClient:
-      if (tls_[kClientSocket]) {
-        on_tls_sent(kClientSocket, cqe.res);
-      } else {
-        on_send(kDownstream, cqe.res);
-      }
+      on_sent_to(kClientSocket, cqe.res);
       break;
     case OpKind::kShutdownBackend:
       on_shutdown(kUpstream, cqe.res);
@@ -296,6 +267,12 @@ void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
     default:
       break;  // link timeouts and cancels carry nothing to act on
   }
+}
+
+// A send toward a TLS socket sent its channel's ciphertext; toward a plain one, the pipe's bytes.
+void TcpSession::on_sent_to(Socket sink, int result) {
+  if (tls_[sink]) return on_tls_sent(sink, result);
+  on_send(direction_into(sink), result);
 }
 
 void TcpSession::on_timer() {
@@ -349,8 +326,7 @@ void TcpSession::release() {
     return_buffer(pipe);
   }
   for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel
-  if (backend_started_) backend_state().on_end(outcome_);
-  backend_started_ = false;
+  attempt_.finish();
   count_connection();
   if (ctx_->access_log.enabled()) log_access();
   close_fd(client_fd_);
@@ -365,7 +341,7 @@ void TcpSession::count_connection() {
   listener.bytes_out.add(pipes_[kDownstream].bytes);
   listener.request_duration.observe(
       std::chrono::duration_cast<std::chrono::microseconds>(ctx_->now - started_));
-  if (backend_ == balancers::kNoBackend) return;
+  if (!attempt_.has_backend()) return;
   health::BackendWorkerStats& backend = backend_state().stats(ctx_->worker_id);
   backend.bytes_in.add(pipes_[kUpstream].bytes);
   backend.bytes_out.add(pipes_[kDownstream].bytes);
@@ -375,7 +351,7 @@ void TcpSession::log_access() {
   sockaddr_storage peer{};
   std::memcpy(&peer, &client_address_, sizeof(client_address_));
   const std::string client = format_socket_address(peer);
-  const std::string backend = backend_ == balancers::kNoBackend ? "-" : backend_state().address();
+  const std::string backend = attempt_.has_backend() ? backend_state().address() : "-";
   const auto duration =
       std::chrono::duration_cast<std::chrono::milliseconds>(ctx_->now - started_).count();
   // The listener's name and the end cause are escaped as in the http line, so a name with a

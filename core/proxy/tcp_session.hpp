@@ -15,7 +15,6 @@
 #pragma once
 
 #include <liburing.h>
-#include <linux/time_types.h>
 #include <netinet/in.h>
 
 #include <array>
@@ -26,6 +25,7 @@
 #include "core/io/op_tag.hpp"
 #include "core/io/timer_wheel.hpp"
 #include "core/io/tls_stream.hpp"
+#include "core/proxy/backend_attempt.hpp"
 #include "core/proxy/session.hpp"
 #include "core/proxy/worker_context.hpp"
 #include "core/runtime/snapshot.hpp"
@@ -61,13 +61,37 @@ class TcpSession final : public Session {
     uint64_t flush_mark = 0;    // TLS sink: the pipe's bytes are sent once this much ciphertext is
     uint64_t bytes = 0;
   };
-  enum Direction { kUpstream = 0, kDownstream = 1 };      // client→backend, backend→client
-  enum Socket { kClientSocket = 0, kBackendSocket = 1 };  // a direction's source is its socket
+  // A direction (client→backend, backend→client) indexes pipes_, a socket indexes tls_. Neither
+  // converts to the other: a direction reads from its source socket and writes to the other one.
+  enum class Direction : uint8_t { kUpstream, kDownstream };
+  enum class Socket : uint8_t { kClientSocket, kBackendSocket };
+  using enum Direction;
+  using enum Socket;
+  static constexpr Socket source_of(Direction direction) {
+    return direction == kUpstream ? kClientSocket : kBackendSocket;
+  }
+  // The direction that reads from `socket`, and the one that writes to it.
+  static constexpr Direction direction_from(Socket socket) {
+    return socket == kClientSocket ? kUpstream : kDownstream;
+  }
+  static constexpr Direction direction_into(Socket socket) {
+    return socket == kClientSocket ? kDownstream : kUpstream;
+  }
+  // Two of T, indexed by Key only.
+  template <typename Key, typename T>
+  struct By {
+    std::array<T, 2> items{};
+    T& operator[](Key key) { return items[static_cast<size_t>(key)]; }
+    const T& operator[](Key key) const { return items[static_cast<size_t>(key)]; }
+    auto begin() { return items.begin(); }
+    auto end() { return items.end(); }
+  };
 
   void connect_next();
   void on_connected(int result);
   void on_receive(Direction direction, const io_uring_cqe& cqe);
   void on_send(Direction direction, int result);
+  void on_sent_to(Socket sink, int result);  // a send completion: TLS or plain
   void arm_receive(Direction direction);
   void send_pending(Direction direction);
   void finish_direction_if_drained(Direction direction);
@@ -87,7 +111,7 @@ class TcpSession final : public Session {
   bool close_tls_gracefully(const char* cause);
   // Closes the session; `graceful` first lets a TLS client's close_notify go out.
   void begin_close(const char* cause, bool graceful = true);
-  health::BackendState& backend_state() const;
+  health::BackendState& backend_state() const { return attempt_.state(); }
   // Gives back the pipe's provided buffer and its spill chunk, whichever it holds.
   void return_buffer(Pipe& pipe);
   // Where the pipe's bytes are: its provided buffer or its spill chunk.
@@ -109,20 +133,15 @@ class TcpSession final : public Session {
 
   int client_fd_ = -1;
   int backend_fd_ = -1;
-  std::array<TlsStream, 2> tls_;              // by Socket; null = plain
+  By<Socket, TlsStream> tls_;                 // null = plain
   const char* close_when_flushed_ = nullptr;  // a TLS alert goes out, then the session closes
   std::shared_ptr<const Snapshot> snapshot_;
   const Listener* listener_ = nullptr;
-  uint32_t backend_ = balancers::kNoBackend;  // index in the pool, or none
-  std::array<uint32_t, 2> tried_{};
-  uint32_t attempts_ = 0;
-  std::array<Pipe, 2> pipes_{};
-  bool backend_started_ = false;  // on_start() called, on_end() not yet
+  BackendAttempt attempt_;  // the backend connected to, or being tried
+  By<Direction, Pipe> pipes_;
   const char* end_cause_ = "";
-  health::Outcome outcome_ = health::Outcome::kSuccess;
   TimerWheel::Clock::time_point started_;
   TimerWheel::Clock::time_point last_activity_;
-  __kernel_timespec connect_timeout_{};
   sockaddr_in6 client_address_{};  // read at start when logged or hashed
 };
 

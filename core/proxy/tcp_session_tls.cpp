@@ -28,7 +28,7 @@ void TcpSession::start_tls(Socket socket, SSL_CTX* context) {
 void TcpSession::advance_handshake(Socket socket) {
   TlsChannel& tls = *tls_[socket];
   TlsChannel::Status status = tls.handshake();
-  const auto from_socket = static_cast<Direction>(socket);
+  const Direction from_socket = direction_from(socket);
   Pipe& pipe = pipes_[from_socket];
   if (status == TlsChannel::Status::kOk && pipe.buffer) {
     // Application data may have come with the handshake's last flight.
@@ -47,7 +47,7 @@ void TcpSession::advance_handshake(Socket socket) {
     }
     LOG_WARN("pool %s: TLS handshake with %s failed: %s", listener_->pool->config->name.c_str(),
              backend_state().address().c_str(), tls.failure().c_str());
-    outcome_ = health::Outcome::kConnectFailed;
+    attempt_.outcome = health::Outcome::kConnectFailed;
     return begin_close("backend tls handshake failed");
   }
   if (status == TlsChannel::Status::kFailed) {
@@ -75,7 +75,7 @@ TlsChannel::Status TcpSession::read_plaintext(Direction direction) {
   Pipe& pipe = pipes_[direction];
   size_t filled = 0;
   const TlsChannel::Status status =
-      tls_[direction].decrypt({pipe_data(pipe), ctx_->buffers.buffer_size()}, filled);
+      tls_[source_of(direction)].decrypt({pipe_data(pipe), ctx_->buffers.buffer_size()}, filled);
   pipe.length = static_cast<uint32_t>(filled);
   pipe.sent = 0;
   pipe.more = status == TlsChannel::Status::kOk;  // the buffer filled up first
@@ -86,14 +86,14 @@ TlsChannel::Status TcpSession::read_plaintext(Direction direction) {
 // Decrypts what the source's channel holds into the pipe's buffer, then sends it on.
 void TcpSession::deliver_plaintext(Direction direction) {
   Pipe& pipe = pipes_[direction];
-  TlsChannel& tls = *tls_[direction];
+  TlsChannel& tls = *tls_[source_of(direction)];
   const TlsChannel::Status status = read_plaintext(direction);
   const uint32_t filled = pipe.length;
-  flush_tls(static_cast<Socket>(direction));  // reading may have produced a reply (key update)
+  flush_tls(source_of(direction));  // reading may have produced a reply (key update)
   if (status == TlsChannel::Status::kFailed) {
     LOG_DEBUG("TLS error from %s: %s", direction == kUpstream ? "client" : "backend",
               tls.failure().c_str());
-    if (direction == kDownstream) outcome_ = health::Outcome::kReset;
+    if (direction == kDownstream) attempt_.outcome = health::Outcome::kReset;
     return begin_close(direction == kUpstream ? "client error" : "backend error", false);
   }
   if (filled > 0) return send_pending(direction);
@@ -119,7 +119,7 @@ void TcpSession::on_tls_sent(Socket socket, int result) {
   if (result < 0) {
     LOG_DEBUG("send to %s: %s", socket == kClientSocket ? "client" : "backend",
               std::strerror(-result));
-    if (socket == kBackendSocket) outcome_ = health::Outcome::kReset;
+    if (socket == kBackendSocket) attempt_.outcome = health::Outcome::kReset;
     return begin_close(socket == kClientSocket ? "client error" : "backend error", false);
   }
   last_activity_ = ctx_->now;
