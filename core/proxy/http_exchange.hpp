@@ -127,7 +127,7 @@ struct HttpExchange {
   RequestState state;
 };
 
-class HttpExchangePool {
+class HttpExchangeFreeList {
  public:
   std::unique_ptr<HttpExchange> acquire() {
     if (free_.empty()) return std::make_unique<HttpExchange>();

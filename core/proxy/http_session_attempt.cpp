@@ -96,7 +96,7 @@ void HttpSession::on_pooled_checked(int result) {
   // Unasked bytes on a plain connection: the other idle ones may be a response behind too. (On
   // TLS a byte may be a late session ticket, no sign of a shifted connection.)
   if (result > 0 && !tls_[kBackend]) {
-    const UpstreamPool::Purge purge = ctx_->upstreams.close_idle(backend_state());
+    const IdleUpstreams::Purge purge = ctx_->upstreams.close_idle(backend_state());
     if (purge.first) {
       LOG_WARN(
           "pool %s: backend %s wrote on an idle pooled connection; closed it and %zu other "

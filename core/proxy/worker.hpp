@@ -17,7 +17,7 @@
 #include "core/proxy/http_exchange.hpp"
 #include "core/proxy/http_session.hpp"
 #include "core/proxy/tcp_session.hpp"
-#include "core/proxy/upstream_pool.hpp"
+#include "core/proxy/idle_upstreams.hpp"
 #include "core/proxy/worker_context.hpp"
 #include "core/runtime/snapshot.hpp"
 
@@ -99,8 +99,8 @@ class Worker {
   BufferRing buffers_;
   TimerWheel timers_;
   AccessLog access_log_;
-  UpstreamPool upstreams_;
-  HttpExchangePool exchanges_;
+  IdleUpstreams upstreams_;
+  HttpExchangeFreeList exchanges_;
   WorkerContext ctx_;
   // The spares ctx_.handovers and ctx_.starved are swapped with each turn (retry_starved_receives).
   std::vector<OpTag> handing_over_;

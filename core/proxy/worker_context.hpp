@@ -8,12 +8,12 @@
 
 #include "core/io/op_tag.hpp"
 #include "core/io/ring.hpp"
-#include "core/io/spill_pool.hpp"
+#include "core/io/spill_chunks.hpp"
 #include "core/io/timer_wheel.hpp"
 #include "core/io/tls_handshake_rate.hpp"
 #include "core/proxy/access_log.hpp"
 #include "core/proxy/http_exchange.hpp"
-#include "core/proxy/upstream_pool.hpp"
+#include "core/proxy/idle_upstreams.hpp"
 #include "health/stats.hpp"
 
 namespace ringlb {
@@ -51,8 +51,8 @@ struct WorkerContext {
   BufferRing& buffers;
   TimerWheel& timers;
   AccessLog& access_log;
-  UpstreamPool& upstreams;
-  HttpExchangePool& exchanges;
+  IdleUpstreams& upstreams;
+  HttpExchangeFreeList& exchanges;
   uint32_t worker_id = 0;
   TimerWheel::Clock::time_point now;  // read once per loop turn
   // Multishot completions queued for a session that now waits: handed over next turn (the
@@ -65,7 +65,7 @@ struct WorkerContext {
   TlsCounters tls{};
   std::string tls_plaintext{};  // where a send plan is gathered before it is encrypted, reused
   std::string spill{};          // where a stalled send's rest is gathered (HttpSession), reused
-  SpillPool spill_chunks{};     // where a stalled send's rest waits (TcpSession)
+  SpillChunks spill_chunks{};     // where a stalled send's rest waits (TcpSession)
 };
 
 // 32 lowercase hex digits from the worker's generator (splitmix64): unique enough to correlate

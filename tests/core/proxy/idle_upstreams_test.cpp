@@ -1,5 +1,5 @@
 // Pooled upstream connections: newest first, expired ones closed, nothing handed out twice.
-#include "core/proxy/upstream_pool.hpp"
+#include "core/proxy/idle_upstreams.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -9,14 +9,14 @@ namespace ringlb {
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = UpstreamPool::Clock;
+using Clock = IdleUpstreams::Clock;
 
 bool is_open(int fd) { return fcntl(fd, F_GETFD) != -1; }
 
 int open_fd() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
-TEST(UpstreamPool, ReusesTheNewestConnectionFirst) {
-  UpstreamPool pool;
+TEST(IdleUpstreams, ReusesTheNewestConnectionFirst) {
+  IdleUpstreams pool;
   auto backend = std::make_shared<health::BackendState>("app", "127.0.0.1:1");
   const auto now = Clock::now();
   const int older = open_fd();
@@ -30,8 +30,8 @@ TEST(UpstreamPool, ReusesTheNewestConnectionFirst) {
   close(newer);
 }
 
-TEST(UpstreamPool, ExpiredConnectionsAreClosedNotReused) {
-  UpstreamPool pool;
+TEST(IdleUpstreams, ExpiredConnectionsAreClosedNotReused) {
+  IdleUpstreams pool;
   auto backend = std::make_shared<health::BackendState>("app", "127.0.0.1:1");
   const auto now = Clock::now();
   const int fd = open_fd();
@@ -40,8 +40,8 @@ TEST(UpstreamPool, ExpiredConnectionsAreClosedNotReused) {
   EXPECT_FALSE(is_open(fd));
 }
 
-TEST(UpstreamPool, SweepClosesOnlyExpired) {
-  UpstreamPool pool;
+TEST(IdleUpstreams, SweepClosesOnlyExpired) {
+  IdleUpstreams pool;
   auto a = std::make_shared<health::BackendState>("app", "127.0.0.1:1");
   auto b = std::make_shared<health::BackendState>("app", "127.0.0.1:2");
   const auto now = Clock::now();
@@ -56,8 +56,8 @@ TEST(UpstreamPool, SweepClosesOnlyExpired) {
   close(fresh);
 }
 
-TEST(UpstreamPool, ConnectionsToOneBackendAreNeverGivenForAnother) {
-  UpstreamPool pool;
+TEST(IdleUpstreams, ConnectionsToOneBackendAreNeverGivenForAnother) {
+  IdleUpstreams pool;
   auto a = std::make_shared<health::BackendState>("app", "127.0.0.1:1");
   auto b = std::make_shared<health::BackendState>("app", "127.0.0.1:2");
   const auto now = Clock::now();

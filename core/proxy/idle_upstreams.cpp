@@ -1,6 +1,6 @@
-// UpstreamPool: the newest connection is reused first (the least likely to have been closed by
+// IdleUpstreams: the newest connection is reused first (the least likely to have been closed by
 // the backend meanwhile); the oldest expire first.
-#include "core/proxy/upstream_pool.hpp"
+#include "core/proxy/idle_upstreams.hpp"
 
 #include <unistd.h>
 
@@ -8,13 +8,13 @@
 
 namespace ringlb {
 
-UpstreamPool::~UpstreamPool() {
+IdleUpstreams::~IdleUpstreams() {
   for (auto& [key, backend] : backends_) {
     for (const Idle& idle : backend.idle) close(idle.fd);
   }
 }
 
-int UpstreamPool::take(const health::BackendState& state, Clock::time_point now, TlsStream* tls) {
+int IdleUpstreams::take(const health::BackendState& state, Clock::time_point now, TlsStream* tls) {
   auto it = backends_.find(&state);
   if (it == backends_.end()) return -1;
   std::vector<Idle>& idle = it->second.idle;
@@ -33,7 +33,7 @@ int UpstreamPool::take(const health::BackendState& state, Clock::time_point now,
   return fd;
 }
 
-void UpstreamPool::put(std::shared_ptr<health::BackendState> state, int fd,
+void IdleUpstreams::put(std::shared_ptr<health::BackendState> state, int fd,
                        Clock::time_point expires, TlsStream tls) {
   Backend& backend = backends_[state.get()];
   if (!backend.state) backend.state = std::move(state);
@@ -44,7 +44,7 @@ void UpstreamPool::put(std::shared_ptr<health::BackendState> state, int fd,
   backend.idle.push_back({fd, expires, std::move(tls)});
 }
 
-void UpstreamPool::close_expired(Clock::time_point now) {
+void IdleUpstreams::close_expired(Clock::time_point now) {
   for (auto it = backends_.begin(); it != backends_.end();) {
     std::vector<Idle>& idle = it->second.idle;
     auto fresh = std::find_if(idle.begin(), idle.end(),
@@ -55,7 +55,7 @@ void UpstreamPool::close_expired(Clock::time_point now) {
   }
 }
 
-UpstreamPool::Purge UpstreamPool::close_idle(const health::BackendState& state) {
+IdleUpstreams::Purge IdleUpstreams::close_idle(const health::BackendState& state) {
   Purge purge{0, std::find(purged_.begin(), purged_.end(), &state) == purged_.end()};
   if (purge.first) purged_.push_back(&state);
   auto it = backends_.find(&state);
@@ -66,7 +66,7 @@ UpstreamPool::Purge UpstreamPool::close_idle(const health::BackendState& state) 
   return purge;
 }
 
-size_t UpstreamPool::idle_count() const {
+size_t IdleUpstreams::idle_count() const {
   size_t count = 0;
   for (const auto& [key, backend] : backends_) count += backend.idle.size();
   return count;

@@ -1,4 +1,5 @@
-// Idle keep-alive connections to backends, per worker. A connection is put back only after a
+// Idle keep-alive connections to backends, per worker (not a pool: in ringlb a pool is only a
+// [pools.NAME] group of backends). A connection is put back only after a
 // response was read completely and both sides agreed to keep it; one past its pool's idle
 // timeout is closed instead of reused. Whether the backend wrote on or closed a connection while
 // it sat here is checked by the session that takes it (HttpSession::check_pooled_connection),
@@ -16,13 +17,13 @@
 
 namespace ringlb {
 
-class UpstreamPool {
+class IdleUpstreams {
  public:
   using Clock = TimerWheel::Clock;
-  UpstreamPool() = default;
-  ~UpstreamPool();
-  UpstreamPool(const UpstreamPool&) = delete;
-  UpstreamPool& operator=(const UpstreamPool&) = delete;
+  IdleUpstreams() = default;
+  ~IdleUpstreams();
+  IdleUpstreams(const IdleUpstreams&) = delete;
+  IdleUpstreams& operator=(const IdleUpstreams&) = delete;
 
   // The newest idle connection to `backend` that has not expired, or -1. A TLS connection comes
   // with its channel in `tls` (the session resumes the same TLS connection), else null.

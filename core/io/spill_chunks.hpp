@@ -9,7 +9,7 @@
 
 namespace ringlb {
 
-class SpillPool {
+class SpillChunks {
  public:
   // A chunk of `bytes` (the same size on every call). Allocates only when no chunk is free,
   // which happens on a stalled send, never on the fast path.
