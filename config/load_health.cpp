@@ -8,8 +8,7 @@ namespace ringlb::config::detail {
 
 HealthConfig read_health(Section& section) {
   HealthConfig health;
-  std::vector<std::string> checks = {"http", "tcp", "none"};
-  if (auto check = section.read_choice("check", checks)) health.check = checks[*check];
+  section.read_enum("check", kProbeKindWords, health.check);
   std::string path;
   if (section.read_string("path", path) && !path.starts_with("/")) {
     section.error(section.at("path"), "'path' must start with '/'");
@@ -38,10 +37,7 @@ HealthConfig read_health(Section& section) {
   health.down_interval = std::min(health.interval * 2, kMaxDuration);
   section.read_duration("fast_interval", health.fast_interval, /*allow_zero=*/false);
   section.read_duration("down_interval", health.down_interval, /*allow_zero=*/false);
-  std::vector<std::string> states = {"up", "unknown"};
-  if (auto state = section.read_choice("initial_state", states)) {
-    health.initial_state = states[*state];
-  }
+  section.read_enum("initial_state", kInitialStateWords, health.initial_state);
   return health;
 }
 
@@ -57,8 +53,7 @@ PassiveConfig read_passive(Section& section) {
 
 void read_pool_health(Section& section, PoolConfig& pool) {
   section.read_integer("panic_threshold_percent", 0, pool.panic_threshold_percent, 100);
-  std::vector<std::string> panics = {"fail", "serve_all"};
-  if (auto panic = section.read_choice("panic", panics)) pool.panic = panics[*panic];
+  section.read_enum("panic", kPanicModeWords, pool.panic);
   section.read_duration("slow_start", pool.slow_start, /*allow_zero=*/true);
 }
 

@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -92,6 +93,12 @@ class Section {
   std::optional<Address> read_address(std::string_view key);
   // The index in `choices` of the word written at `key`.
   std::optional<size_t> read_choice(std::string_view key, const std::vector<std::string>& choices);
+  // Stores the enum whose word is written at `key`; `words` are in enum order (config.hpp).
+  template <typename Enum, size_t N>
+  void read_enum(std::string_view key, const std::array<std::string_view, N>& words, Enum& out) {
+    const std::vector<std::string> choices(words.begin(), words.end());
+    if (std::optional<size_t> index = read_choice(key, choices)) out = static_cast<Enum>(*index);
+  }
   void read_string_list(std::string_view key, std::vector<std::string>& out);
   const toml::table* read_table(std::string_view key, std::string_view wanted = "a table");
   const toml::array* read_array(std::string_view key);

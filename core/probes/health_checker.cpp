@@ -23,7 +23,7 @@ constexpr milliseconds kRampStep{50};
 constexpr milliseconds kTimerSlack{5};
 
 health::State initial_state(const config::HealthConfig& health) {
-  return health.initial_state == "unknown" ? State::kUnknown : State::kUp;
+  return health.initial_state == config::InitialState::kUnknown ? State::kUnknown : State::kUp;
 }
 
 }  // namespace
@@ -39,9 +39,9 @@ HealthChecker::PoolEntry HealthChecker::make_pool_entry(const Pool& pool,
   const config::PoolConfig& config = *pool.config;
   PoolEntry entry;
   entry.name = config.name;
-  if (config.health && config.health->check != "none") {
+  if (config.health && config.health->check != config::ProbeKind::kNone) {
     const config::HealthConfig& health = *config.health;
-    entry.probe = health.check == "http" ? ProbeKind::kHttp : ProbeKind::kTcp;
+    entry.probe = health.check == config::ProbeKind::kHttp ? ProbeKind::kHttp : ProbeKind::kTcp;
     entry.http = {health.path, health.host, health::parse_status_ranges(health.expect_status),
                   health.expect_body};
     entry.timeout = health.timeout;
@@ -57,7 +57,7 @@ HealthChecker::PoolEntry HealthChecker::make_pool_entry(const Pool& pool,
                                             passive.count_5xx};
   }
   entry.panic_threshold_percent = config.panic_threshold_percent;
-  entry.serve_all = config.panic == "serve_all";
+  entry.serve_all = config.panic == config::PanicMode::kServeAll;
   entry.slow_start = config.slow_start;
   entry.rebuilds = pool.balancer->rebuilds_on_eligibility_change();
   entry.pool_health = registry.pool_health(config.name);

@@ -44,7 +44,7 @@ TEST(Loader, ExampleFileLoadsWithoutAnyDiagnostic) {
   EXPECT_EQ(app->backends[0].address.to_string(), "127.0.0.1:9001");
   EXPECT_EQ(app->backends[1].address.to_string(), "127.0.0.1:9002");
   ASSERT_TRUE(app->health);
-  EXPECT_EQ(app->health->check, "http");
+  EXPECT_EQ(app->health->check, ProbeKind::kHttp);
 }
 
 // ---- Syntax and I/O ---------------------------------------------------------------------------
@@ -567,7 +567,7 @@ TEST(Loader, EveryHealthKeyIsRead) {
   ASSERT_TRUE(result.config);
   const PoolConfig& pool = result.config->pools[0];
   const HealthConfig& health = *pool.health;
-  EXPECT_EQ(health.check, "http");
+  EXPECT_EQ(health.check, ProbeKind::kHttp);
   EXPECT_EQ(health.path, "/ready");
   EXPECT_EQ(health.host, "app.internal");
   EXPECT_EQ(health.expect_status, "200-299,302");
@@ -579,7 +579,7 @@ TEST(Loader, EveryHealthKeyIsRead) {
   EXPECT_EQ(health.jitter, 20u);
   EXPECT_EQ(health.fast_interval, seconds(1));
   EXPECT_EQ(health.down_interval, seconds(30));
-  EXPECT_EQ(health.initial_state, "unknown");
+  EXPECT_EQ(health.initial_state, InitialState::kUnknown);
   ASSERT_TRUE(pool.passive);
   EXPECT_EQ(pool.passive->consecutive_failures, 3u);
   EXPECT_EQ(pool.passive->ejection_time, seconds(10));
@@ -603,7 +603,7 @@ TEST(Loader, HealthDefaultsFollowTheInterval) {
   EXPECT_EQ(health.fast_interval, milliseconds(150));  // half the interval
   EXPECT_EQ(health.down_interval, milliseconds(600));  // double
   EXPECT_EQ(health.jitter, 10u);
-  EXPECT_EQ(health.initial_state, "up");
+  EXPECT_EQ(health.initial_state, InitialState::kUp);
   EXPECT_EQ(health.host, "");
   EXPECT_EQ(health.expect_body, "");
   ASSERT_TRUE(pool.passive);
@@ -629,7 +629,7 @@ TEST(Loader, PanicAndSlowStartAreRead) {
   ASSERT_TRUE(result.config);
   const PoolConfig& pool = result.config->pools[0];
   EXPECT_EQ(pool.panic_threshold_percent, 40u);
-  EXPECT_EQ(pool.panic, "serve_all");
+  EXPECT_EQ(pool.panic, PanicMode::kServeAll);
   EXPECT_EQ(pool.slow_start, seconds(30));
 }
 
@@ -757,7 +757,7 @@ TEST(Loader, DefaultsMatchTheModel) {
   EXPECT_FALSE(app.health);
   EXPECT_FALSE(app.passive);
   EXPECT_EQ(app.panic_threshold_percent, 0u);
-  EXPECT_EQ(app.panic, "fail");
+  EXPECT_EQ(app.panic, PanicMode::kFail);
   EXPECT_EQ(app.slow_start, seconds(0));
   EXPECT_FALSE(app.tls);
   EXPECT_EQ(app.timeouts.connect, seconds(3));
