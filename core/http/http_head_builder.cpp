@@ -10,8 +10,6 @@
 namespace ringlb::http {
 namespace {
 
-// Beast's basic_fields throws std::length_error past this; we refuse it the same way (431).
-constexpr size_t kMaxFieldBytes = size_t{64} * 1024;
 // Each Connection option is compared with every field; the cap keeps that product small.
 constexpr size_t kMaxConnectionOptions = 64;
 
@@ -61,12 +59,6 @@ void HeadBuilder::clear() {
   head_.fields = std::move(fields);
 }
 
-HeadBuilder::Span HeadBuilder::store(std::string_view text) {
-  const Span span{arena_.size(), text.size()};
-  arena_.append(text);
-  return span;
-}
-
 void HeadBuilder::set_request_line(std::string_view method, std::string_view target,
                                    unsigned version) {
   method_ = store(method);
@@ -80,16 +72,9 @@ void HeadBuilder::set_status_line(unsigned status, std::string_view reason, unsi
   head_.version = version;
 }
 
-ParseError HeadBuilder::add_field(FieldKind kind, std::string_view name, std::string_view value) {
-  if (name.size() + value.size() > kMaxFieldBytes) return {431, "header field over 64 KiB"};
-  if (is_request_ && !limits_.underscores_in_headers && has_underscore(name)) {
-    LOG_DEBUG("dropped request field '%.*s': '_' in its name (underscores_in_headers = false)",
-              static_cast<int>(std::min<size_t>(name.size(), 128)), name.data());
-    return {};
-  }
-  const Span name_span = store(name);
-  raw_fields_.push_back({name_span, store(value), kind});
-  return {};
+void HeadBuilder::drop_underscore_field(std::string_view name) {
+  LOG_DEBUG("dropped request field '%.*s': '_' in its name (underscores_in_headers = false)",
+            static_cast<int>(std::min<size_t>(name.size(), 128)), name.data());
 }
 
 bool HeadBuilder::seen(FieldKind kind) const {

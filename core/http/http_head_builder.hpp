@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/http/http_hardening.hpp"
 #include "core/http/http_message.hpp"
 #include "core/http/http_parser.hpp"
 
@@ -26,6 +27,9 @@ enum class FieldKind : uint8_t {
   kExpect,
   kHopByHop,  // dropped without a look: Keep-Alive, Proxy-Connection, TE, Trailer, HTTP2-Settings
 };
+
+// Beast's basic_fields throws std::length_error past this; we refuse it the same way (431).
+inline constexpr size_t kMaxFieldBytes = size_t{64} * 1024;
 
 // Framing facts that only the wire parser holds, handed over when the head is complete.
 struct FramingFacts {
@@ -44,7 +48,17 @@ class HeadBuilder {
   void clear();
   void set_request_line(std::string_view method, std::string_view target, unsigned version);
   void set_status_line(unsigned status, std::string_view reason, unsigned version);
-  ParseError add_field(FieldKind kind, std::string_view name, std::string_view value);
+  // Inline, as it runs for every field of every message.
+  ParseError add_field(FieldKind kind, std::string_view name, std::string_view value) {
+    if (name.size() + value.size() > kMaxFieldBytes) return {431, "header field over 64 KiB"};
+    if (is_request_ && !limits_.underscores_in_headers && has_underscore(name)) {
+      drop_underscore_field(name);
+      return {};
+    }
+    const Span name_span = store(name);
+    raw_fields_.push_back({name_span, store(value), kind});
+    return {};
+  }
   // Applies the policy to the complete head and builds head(); an error refuses the message.
   ParseError finish(const FramingFacts& facts);
   // Names the conflict behind the wire parser's Content-Length / Transfer-Encoding errors.
@@ -78,7 +92,12 @@ class HeadBuilder {
   // What Transfer-Encoding says once all its lines are read as one list (RFC 9112 §6.1, §6.3).
   enum class Coding { kChunked, kChunkedTwice, kNotEndingInChunked, kUnsupportedCoding };
 
-  Span store(std::string_view text);
+  Span store(std::string_view text) {
+    const Span span{arena_.size(), text.size()};
+    arena_.append(text);
+    return span;
+  }
+  static void drop_underscore_field(std::string_view name);
   std::string_view view(Span span) const { return {arena_.data() + span.offset, span.length}; }
   bool seen(FieldKind kind) const;
   ParseError resolve_target();
