@@ -41,7 +41,7 @@ struct Head {
   // A response to HEAD (or a 304) that carried Content-Length: no body follows, but the length
   // is passed on to the client (RFC 9110 §9.3.2).
   bool declares_length = false;
-  bool keep_alive = true;  // what the sender asked for: version default plus Connection
+  bool keep_alive = true;       // what the sender asked for: version default plus Connection
   // Request: "Upgrade: websocket" with "Connection: upgrade". Response: status 101.
   bool upgrade_websocket = false;
   std::string_view upgrade;      // the Upgrade value kept for a websocket upgrade, else empty
