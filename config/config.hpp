@@ -2,10 +2,13 @@
 // reads. Plain values only (no toml++ here), so any folder may include this header cheaply.
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ringlb::config {
@@ -25,6 +28,30 @@ inline constexpr uint64_t kMaxHeaderBytes = uint64_t{1} << 20;
 enum class Protocol { kHttp, kTcp };
 enum class LogLevel { kError, kWarn, kInfo, kDebug };
 enum class LogFormat { kText, kJson };
+
+// The settings that take one word from a short list are enums, each with its words in enum
+// order: the loader reads them, and word() spells one back (status pages, messages).
+// [pools.NAME.health] check: the probe a pool's backends get.
+enum class ProbeKind { kHttp, kTcp, kNone };
+inline constexpr std::array<std::string_view, 3> kProbeKindWords = {"http", "tcp", "none"};
+// [pools.NAME] panic: what a pool in panic picks. kFail answers 503; kServeAll picks among every
+// backend not drained.
+enum class PanicMode { kFail, kServeAll };
+inline constexpr std::array<std::string_view, 2> kPanicModeWords = {"fail", "serve_all"};
+// [pools.NAME.health] initial_state: a backend new to a checked pool starts up, or unknown
+// (ineligible until its first check passes).
+enum class InitialState { kUp, kUnknown };
+inline constexpr std::array<std::string_view, 2> kInitialStateWords = {"up", "unknown"};
+
+constexpr std::string_view word(ProbeKind kind) {
+  return kProbeKindWords[static_cast<size_t>(kind)];
+}
+constexpr std::string_view word(PanicMode mode) {
+  return kPanicModeWords[static_cast<size_t>(mode)];
+}
+constexpr std::string_view word(InitialState state) {
+  return kInitialStateWords[static_cast<size_t>(state)];
+}
 
 // Where a value was written, so later checks (reload, balancer validation) can point at it.
 struct SourcePosition {
@@ -132,7 +159,7 @@ struct BackendConfig {
 };
 
 struct HealthConfig {
-  std::string check = "none";  // http | tcp | none
+  ProbeKind check = ProbeKind::kNone;
   std::string path = "/healthz";
   std::string host;  // the Host header of http checks; "" = the backend's address
   std::string expect_status = "200-399";
@@ -146,7 +173,7 @@ struct HealthConfig {
   // (half, double) when the file does not set them.
   Duration fast_interval = std::chrono::seconds(1);
   Duration down_interval = std::chrono::seconds(4);
-  std::string initial_state = "up";  // up | unknown (ineligible until the first pass)
+  InitialState initial_state = InitialState::kUp;
 };
 
 // [pools.NAME.passive]: ejection on the signals of real traffic. Absent = off.
@@ -191,7 +218,7 @@ struct PoolConfig {
   std::optional<PassiveConfig> passive;
   // Panic: when fewer than this percent of the backends are eligible, `panic` decides. 0 = never.
   uint32_t panic_threshold_percent = 0;
-  std::string panic = "fail";         // fail (503) | serve_all (every backend not drained)
+  PanicMode panic = PanicMode::kFail;
   Duration slow_start = Duration(0);  // ramp a returning backend's weight over this; 0 = off
   std::optional<PoolTls> tls;
   PoolTimeouts timeouts;

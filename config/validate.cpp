@@ -311,14 +311,14 @@ void check_health(const PoolConfig& pool, const SourceMap& sources, Reporter& re
   if (!pool.health) return;
   const HealthConfig& health = *pool.health;
   std::string path = "pools." + pool.name + ".health";
-  if (health.check == "none") {
+  if (health.check == ProbeKind::kNone) {
     warn_ignored(sources, path,
                  {"path", "host", "expect_status", "expect_body", "interval", "timeout", "rise",
                   "fall", "jitter", "fast_interval", "down_interval", "initial_state"},
                  "check = \"http\" or \"tcp\"", report);
     return;
   }
-  if (health.check == "tcp") {
+  if (health.check == ProbeKind::kTcp) {
     warn_ignored(sources, path, {"path", "host", "expect_status", "expect_body"},
                  "check = \"http\"", report);
   }

@@ -1,7 +1,8 @@
 // What the admin endpoints answer (docs/admin.md): routing, the token, and the runtime
-// controls. The server behind it is an AdminControl, so this file knows nothing of threads or
-// rings; core/admin_server.cpp carries the bytes, core/admin_status.cpp and
-// core/admin_metrics.cpp render the two read-only views.
+// controls. The server behind it is an AdminControl, so this room's logic knows nothing of threads
+// or rings: admin_server.cpp carries the bytes, admin_routes.cpp holds the table of endpoints,
+// admin_access.cpp decides who may ask, admin_status.cpp and admin_metrics.cpp render the two
+// read-only views.
 #pragma once
 
 #include <chrono>

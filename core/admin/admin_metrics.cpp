@@ -171,7 +171,7 @@ void each_backend(const Snapshot& snapshot, Fn&& fn) {
   }
 }
 
-void backend_families(Exposition& out, const Snapshot& snapshot, const HealthChecker& health) {
+void backend_counter_families(Exposition& out, const Snapshot& snapshot) {
   struct CounterFamily {
     const char* name;
     const char* help;
@@ -204,6 +204,9 @@ void backend_families(Exposition& out, const Snapshot& snapshot, const HealthChe
           backend.state->stats().sum([i](const BackendSlot& s) { return s.responses[i].get(); }));
     }
   });
+}
+
+void backend_load_families(Exposition& out, const Snapshot& snapshot) {
   out.family("ringlb_backend_active_connections", "gauge",
              "Open connections (tcp) or requests in flight (http) on the backend.");
   each_backend(snapshot, [&](const Pool& pool, const balancers::BalancedBackend& backend) {
@@ -214,6 +217,31 @@ void backend_families(Exposition& out, const Snapshot& snapshot, const HealthChe
     out.sample(backend_labels(pool, *backend.state),
                backend.weight * backend.state->weight_permille() / 1000.0);
   });
+}
+
+// Kinds that share a name (a bad status and a body mismatch are both L7STS) add into one
+// sample: a series may appear only once. "pass" is always there.
+std::vector<std::pair<std::string_view, uint64_t>> results_by_name(
+    const HealthChecker::BackendView& view) {
+  std::vector<std::pair<std::string_view, uint64_t>> by_name;
+  for (size_t kind = 0; kind < HealthChecker::kResultKinds; ++kind) {
+    const auto result_kind = static_cast<health::ResultKind>(kind);
+    if (view.checks[kind] == 0 && result_kind != health::ResultKind::kPass) continue;
+    const std::string_view name =
+        result_kind == health::ResultKind::kPass ? "pass" : health::layer_name(result_kind);
+    const auto same = std::find_if(by_name.begin(), by_name.end(),
+                                   [name](const auto& entry) { return entry.first == name; });
+    if (same == by_name.end()) {
+      by_name.emplace_back(name, view.checks[kind]);
+    } else {
+      same->second += view.checks[kind];
+    }
+  }
+  return by_name;
+}
+
+void backend_health_families(Exposition& out, const Snapshot& snapshot,
+                             const HealthChecker& health) {
   out.family("ringlb_backend_state", "gauge",
              "1 for the backend's health state now, 0 for the others.");
   static const health::State kStates[] = {health::State::kUnknown, health::State::kUp,
@@ -235,23 +263,7 @@ void backend_families(Exposition& out, const Snapshot& snapshot, const HealthChe
   each_backend(snapshot, [&](const Pool& pool, const balancers::BalancedBackend& backend) {
     const auto view = health.view(*backend.state);
     if (!view || !view->checked) return;
-    // Kinds that share a name (a bad status and a body mismatch are both L7STS) add into one
-    // sample: a series may appear only once.
-    std::vector<std::pair<std::string_view, uint64_t>> by_name;
-    for (size_t kind = 0; kind < HealthChecker::kResultKinds; ++kind) {
-      const auto result_kind = static_cast<health::ResultKind>(kind);
-      if (view->checks[kind] == 0 && result_kind != health::ResultKind::kPass) continue;
-      const std::string_view name =
-          result_kind == health::ResultKind::kPass ? "pass" : health::layer_name(result_kind);
-      const auto same = std::find_if(by_name.begin(), by_name.end(),
-                                     [name](const auto& entry) { return entry.first == name; });
-      if (same == by_name.end()) {
-        by_name.emplace_back(name, view->checks[kind]);
-      } else {
-        same->second += view->checks[kind];
-      }
-    }
-    for (const auto& [name, count] : by_name) {
+    for (const auto& [name, count] : results_by_name(*view)) {
       out.sample(backend_labels(pool, *backend.state) + ",result=\"" + std::string(name) + "\"",
                  count);
     }
@@ -262,6 +274,9 @@ void backend_families(Exposition& out, const Snapshot& snapshot, const HealthChe
     const auto view = health.view(*backend.state);
     out.sample(backend_labels(pool, *backend.state), view ? view->ejections : 0);
   });
+}
+
+void backend_latency_families(Exposition& out, const Snapshot& snapshot) {
   out.family("ringlb_upstream_connect_seconds", "histogram",
              "From the request (tcp: the connection) to the backend connection being ready.");
   each_backend(snapshot, [&](const Pool& pool, const balancers::BalancedBackend& backend) {
@@ -274,12 +289,23 @@ void backend_families(Exposition& out, const Snapshot& snapshot, const HealthChe
     out.histogram(backend_labels(pool, *backend.state), backend.state->stats(),
                   &BackendSlot::response_head_time);
   });
+}
+
+void pool_families(Exposition& out, const Snapshot& snapshot, const HealthChecker& health) {
   out.family("ringlb_pool_panic", "gauge",
              "1 while the pool is in panic (too few eligible backends), else 0.");
   for (const auto& pool : snapshot.pools) {
     out.sample("pool=\"" + escape_label(pool->config->name) + "\"",
                uint64_t{health.in_panic(pool->config->name)});
   }
+}
+
+void backend_families(Exposition& out, const Snapshot& snapshot, const HealthChecker& health) {
+  backend_counter_families(out, snapshot);
+  backend_load_families(out, snapshot);
+  backend_health_families(out, snapshot, health);
+  backend_latency_families(out, snapshot);
+  pool_families(out, snapshot, health);
 }
 
 }  // namespace

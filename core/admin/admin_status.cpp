@@ -104,9 +104,10 @@ json pool_json(const Pool& pool, const HealthChecker& health, HealthChecker::Tim
       {"name", config.name},
       {"algorithm", config.balance},
       {"panic", health.in_panic(config.name)},
-      {"panic_mode", config.panic},
+      {"panic_mode", config::word(config.panic)},
       {"panic_threshold_percent", config.panic_threshold_percent},
-      {"health_check", config.health ? config.health->check : "none"},
+      {"health_check",
+       config::word(config.health ? config.health->check : config::ProbeKind::kNone)},
       {"tls", pool.tls != nullptr},
   };
   if (config.balance == "consistent_hash") {

@@ -1,4 +1,4 @@
-// The byte-level request checks the parser applies on top of Beast's syntax checks.
+// The byte-level checks the parser applies on top of Beast's syntax checks.
 #include "core/http/http_hardening.hpp"
 
 #include <algorithm>
@@ -8,6 +8,10 @@ namespace ringlb::http {
 namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_hex_digit(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+bool is_ows(char c) { return c == ' ' || c == '\t'; }
 bool is_alnum(char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
 
 template <typename Pred>
@@ -115,6 +119,51 @@ std::optional<std::string_view> routing_path(std::string_view target, std::strin
   }
   end_segment(scratch, segment, /*last=*/true);
   return std::string_view(scratch);
+}
+
+bool is_unsupported_version(std::string_view request_line) {
+  if (request_line.size() < 9) return false;
+  const std::string_view v = request_line.substr(request_line.size() - 9);
+  if (v.substr(0, 6) != " HTTP/" || !is_digit(v[6]) || v[7] != '.' || !is_digit(v[8])) {
+    return false;
+  }
+  return !(v[6] == '1' && (v[8] == '0' || v[8] == '1'));
+}
+
+bool is_last_chunk(std::string_view line) {
+  size_t digits = 0;
+  while (digits < line.size() && is_hex_digit(line[digits])) {
+    if (line[digits] != '0') return false;
+    ++digits;
+  }
+  return digits > 0;
+}
+
+BlockScanner::Result BlockScanner::scan(std::string_view in, uint64_t limit) {
+  const size_t window = static_cast<size_t>(std::min<uint64_t>(in.size(), limit));
+  while (pos_ < window) {
+    const void* hit = std::memchr(in.data() + pos_, '\n', window - pos_);
+    if (hit == nullptr) {
+      pos_ = window;
+      break;
+    }
+    const size_t lf = static_cast<size_t>(static_cast<const char*>(hit) - in.data());
+    if (lf == 0 || in[lf - 1] != '\r') return Result::kBareLf;
+    if (lf == line_start_ + 1) {  // a blank line
+      if (!skip_leading_ || first_line_end_ != 0) return Result::kFound;
+      lead_ = line_start_ = pos_ = lf + 1;
+      continue;
+    }
+    // A line starting with SP or HTAB continues the previous one (obs-fold, RFC 9112 §5.2).
+    if (lf + 1 == in.size()) {
+      pos_ = lf;  // look at this LF again once the next byte is here
+      return Result::kNeedMore;
+    }
+    if (is_ows(in[lf + 1])) return Result::kObsFold;
+    if (first_line_end_ == 0) first_line_end_ = lf + 1;
+    line_start_ = pos_ = lf + 1;
+  }
+  return !in.empty() && window == limit ? Result::kTooLarge : Result::kNeedMore;
 }
 
 }  // namespace ringlb::http

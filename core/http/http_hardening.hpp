@@ -1,9 +1,11 @@
 // Request checks that keep a client from making the proxy and a backend read one message two
 // ways: target characters that backends interpret, Content-Length beyond a signed 64-bit offset,
-// field names with '_' that CGI maps onto '-' names, and a Host spelled with a trailing dot.
+// field names with '_' that CGI maps onto '-' names, a Host spelled with a trailing dot, and the
+// head and trailer lines Beast would accept or wait on (bare LF, obs-fold, no end in sight).
 // Plain functions on bytes (no Beast), called by the parser and tested directly.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -49,5 +51,43 @@ std::string_view normalize_host(std::span<char> host);
 // grown) and the view is of `scratch`. nullopt for a bad %XX or a %00 (answer 400). A target that
 // does not start with '/' ("*") is returned as it is.
 std::optional<std::string_view> routing_path(std::string_view target, std::string& scratch);
+
+// RFC 9112 §7.1.1 sets no bound on a chunk line; HAProxy and nginx cap it about here.
+inline constexpr size_t kMaxChunkLine = 4096;  // chunk-size plus extensions, without the CRLF
+
+// A well-formed "HTTP/x.y" other than 1.0 and 1.1 is 505 (RFC 9110 §15.6.6); Beast calls any
+// version error bad_version, which is a 400. This includes the HTTP/2 preface "PRI * HTTP/2.0".
+bool is_unsupported_version(std::string_view request_line);
+
+// The chunk-size of a line is zero: the last chunk, followed by the trailers.
+bool is_last_chunk(std::string_view line);
+
+// Finds the blank line that ends a head or a trailer section. It resumes where the previous call
+// stopped, as the caller presents the same bytes again with more appended, so each byte is looked
+// at once. It also refuses what Beast would quietly accept or wait on: bare LF, obs-fold.
+class BlockScanner {
+ public:
+  enum class Result { kNeedMore, kFound, kTooLarge, kBareLf, kObsFold };
+  // Requests may be preceded by blank lines, which are skipped (RFC 9112 §2.2).
+  void reset(bool skip_leading_blank_lines) {
+    *this = BlockScanner{};
+    skip_leading_ = skip_leading_blank_lines;
+  }
+  Result scan(std::string_view in, uint64_t limit);
+  size_t lead() const { return lead_; }
+  // The first line without its CRLF, once seen.
+  std::string_view first_line(std::string_view in) const {
+    return first_line_end_ == 0 ? std::string_view{}
+                                : in.substr(lead_, first_line_end_ - 2 - lead_);
+  }
+  bool first_line_seen() const { return first_line_end_ != 0; }
+
+ private:
+  size_t pos_ = 0;             // next byte to look at
+  size_t line_start_ = 0;      // where the current line starts
+  size_t lead_ = 0;            // bytes of skipped leading blank lines
+  size_t first_line_end_ = 0;  // one past the first line's LF; 0 until seen
+  bool skip_leading_ = false;
+};
 
 }  // namespace ringlb::http

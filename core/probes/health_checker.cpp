@@ -23,7 +23,7 @@ constexpr milliseconds kRampStep{50};
 constexpr milliseconds kTimerSlack{5};
 
 health::State initial_state(const config::HealthConfig& health) {
-  return health.initial_state == "unknown" ? State::kUnknown : State::kUp;
+  return health.initial_state == config::InitialState::kUnknown ? State::kUnknown : State::kUp;
 }
 
 }  // namespace
@@ -40,7 +40,7 @@ HealthChecker::PoolEntry HealthChecker::make_pool_entry(const Pool& pool,
   PoolEntry entry;
   entry.name = config.name;
   // The one place a pool's check kind meets the registry: nullptr for check = "none".
-  entry.probe = config.health ? probe_factory(config.health->check) : nullptr;
+  entry.probe = config.health ? probe_factory(config::word(config.health->check)) : nullptr;
   if (entry.probe != nullptr) {
     const config::HealthConfig& health = *config.health;
     entry.http = {health.path, health.host, health::parse_status_ranges(health.expect_status),
@@ -58,7 +58,7 @@ HealthChecker::PoolEntry HealthChecker::make_pool_entry(const Pool& pool,
                                             passive.count_5xx};
   }
   entry.panic_threshold_percent = config.panic_threshold_percent;
-  entry.serve_all = config.panic == "serve_all";
+  entry.serve_all = config.panic == config::PanicMode::kServeAll;
   entry.slow_start = config.slow_start;
   entry.rebuilds = pool.balancer->rebuilds_on_eligibility_change();
   entry.pool_health = registry.pool_health(config.name);

@@ -17,8 +17,8 @@ balancers::BalancerInit make_balancer_init(const config::PoolConfig& pool, uint3
   balancers::BalancerInit init;
   init.workers = workers;
   // A backend new to this pool starts as its initial_state says, before any table is built.
-  const bool checked = pool.health && pool.health->check != "none";
-  const bool up_when_new = !checked || pool.health->initial_state != "unknown";
+  const bool checked = pool.health && pool.health->check != config::ProbeKind::kNone;
+  const bool up_when_new = !checked || pool.health->initial_state != config::InitialState::kUnknown;
   for (const config::BackendConfig& backend : pool.backends) {
     init.backends.push_back(
         {backends.get_or_create(pool.name, backend.address.to_string(), up_when_new),
