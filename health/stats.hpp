@@ -62,8 +62,9 @@ inline size_t status_class_index(unsigned status) {
 struct alignas(64) BackendWorkerStats {
   Counter requests;  // http requests sent (L4: connections made)
   std::array<Counter, kStatusClasses> responses;
-  Counter bytes_in;   // from clients, toward the backend
-  Counter bytes_out;  // from the backend, toward clients
+  // Named by the client's side, as the listener's are: "sent" in the backend's metric names.
+  Counter bytes_from_client;  // from clients, toward the backend
+  Counter bytes_to_client;    // from the backend, toward clients
   Counter connect_failures;
   Counter pooled_discarded;  // idle pooled connections the backend closed or wrote on (http)
   LatencyHistogram connect_time;
@@ -77,9 +78,9 @@ struct alignas(64) ListenerWorkerStats {
   Counter active_down;
   Counter requests;
   std::array<Counter, kStatusClasses> responses;
-  Counter bytes_in;
-  Counter bytes_out;
-  Counter retries;  // another backend tried after a failed connect, or a stale pooled one
+  Counter bytes_from_client;  // exported as bytes_in and ringlb_received_bytes_total
+  Counter bytes_to_client;    // exported as bytes_out and ringlb_sent_bytes_total
+  Counter retries;            // another backend tried after a failed connect, or a stale pooled one
   Counter tls_handshake_failures;
   LatencyHistogram request_duration;
 };

@@ -127,9 +127,9 @@ void listener_families(Exposition& out, const Snapshot& snapshot) {
       {"ringlb_requests_total", "HTTP requests received (answered or not).",
        [](const ListenerSlot& s) { return s.requests.get(); }},
       {"ringlb_received_bytes_total", "Bytes received from clients (http: bodies and heads).",
-       [](const ListenerSlot& s) { return s.bytes_in.get(); }},
+       [](const ListenerSlot& s) { return s.bytes_from_client.get(); }},
       {"ringlb_sent_bytes_total", "Bytes sent to clients.",
-       [](const ListenerSlot& s) { return s.bytes_out.get(); }},
+       [](const ListenerSlot& s) { return s.bytes_to_client.get(); }},
       {"ringlb_retries_total",
        "Attempts on another backend after a failed connect, or on a fresh connection after a "
        "stale pooled one.",
@@ -186,9 +186,9 @@ void backend_counter_families(Exposition& out, const Snapshot& snapshot) {
        "Idle pooled connections discarded because the backend closed them or sent bytes on them.",
        [](const BackendSlot& s) { return s.pooled_discarded.get(); }},
       {"ringlb_backend_sent_bytes_total", "Bytes of client data sent toward the backend.",
-       [](const BackendSlot& s) { return s.bytes_in.get(); }},
+       [](const BackendSlot& s) { return s.bytes_from_client.get(); }},
       {"ringlb_backend_received_bytes_total", "Bytes from the backend sent toward clients.",
-       [](const BackendSlot& s) { return s.bytes_out.get(); }},
+       [](const BackendSlot& s) { return s.bytes_to_client.get(); }},
   };
   for (const CounterFamily& family : counters) {
     out.family(family.name, "counter", family.help);

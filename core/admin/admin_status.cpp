@@ -44,8 +44,8 @@ json listener_json(const Listener& listener) {
       {"connections_total", stats.sum([](const Slot& s) { return s.accepted.get(); })},
       {"requests_total", stats.sum([](const Slot& s) { return s.requests.get(); })},
       {"responses", responses_by_class(stats)},
-      {"bytes_in", stats.sum([](const Slot& s) { return s.bytes_in.get(); })},
-      {"bytes_out", stats.sum([](const Slot& s) { return s.bytes_out.get(); })},
+      {"bytes_in", stats.sum([](const Slot& s) { return s.bytes_from_client.get(); })},
+      {"bytes_out", stats.sum([](const Slot& s) { return s.bytes_to_client.get(); })},
       {"retries_total", stats.sum([](const Slot& s) { return s.retries.get(); })},
   };
 }
@@ -77,8 +77,8 @@ json backend_json(const balancers::BalancedBackend& backend, const HealthChecker
       {"requests_total", stats.sum([](const Slot& s) { return s.requests.get(); })},
       {"responses", responses_by_class(stats)},
       {"connect_failures_total", stats.sum([](const Slot& s) { return s.connect_failures.get(); })},
-      {"bytes_in", stats.sum([](const Slot& s) { return s.bytes_in.get(); })},
-      {"bytes_out", stats.sum([](const Slot& s) { return s.bytes_out.get(); })},
+      {"bytes_in", stats.sum([](const Slot& s) { return s.bytes_from_client.get(); })},
+      {"bytes_out", stats.sum([](const Slot& s) { return s.bytes_to_client.get(); })},
   };
   if (std::optional<HealthChecker::BackendView> view = health.view(state)) {
     out["state"] = health::to_string(view->state);

@@ -40,8 +40,8 @@ struct RequestState {
   http::Framing to_client_framing = http::Framing::kNone;
   unsigned status = 0;
   const char* end_cause = "";
-  uint64_t bytes_in = 0;
-  uint64_t bytes_out = 0;
+  uint64_t bytes_from_client = 0;
+  uint64_t bytes_to_client = 0;
   char request_id[65] = {};  // the client's X-Request-Id (up to 64 bytes) or a generated one
   TimePoint request_started;
   TimePoint request_done_at;

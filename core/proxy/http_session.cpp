@@ -180,7 +180,7 @@ void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
     exchange_ = ctx_->exchanges.acquire();
     exchange_->request.set_limits(request_limits());
   }
-  if (from == kClient) current().bytes_in += static_cast<uint64_t>(cqe.res);
+  if (from == kClient) current().bytes_from_client += static_cast<uint64_t>(cqe.res);
   if (from == kClient && phase_ == Phase::kIdle) {
     current().request_started = ctx_->now;
     set_phase(Phase::kReadingHead);

@@ -155,7 +155,7 @@ void HttpSession::on_attempt_failed(AttemptFailure failure) {
       .failure = failure,
       .reused_connection = request.backend_reused,
       .response_bytes_received = request.response_bytes_received,
-      .response_reached_client = request.response_started || request.bytes_out > 0 ||
+      .response_reached_client = request.response_started || request.bytes_to_client > 0 ||
                                  !to_client.empty() || to_client.sending,
       .replayable = request.replayable,
       .operation_in_flight = receiving_[kBackend] || to_backend.sending ||

@@ -144,7 +144,7 @@ void HttpSession::on_sent(Side to, int result) {
   if (result == -EAGAIN) result = 0;  // a MSG_DONTWAIT send found the socket full
   if (result < 0) return on_send_failed(to, result);
   if (result > 0) last_activity_ = ctx_->now;
-  if (to == kClient) current().bytes_out += static_cast<uint64_t>(result);
+  if (to == kClient) current().bytes_to_client += static_cast<uint64_t>(result);
   // A short send: skip what went out and send the rest, in order.
   auto remaining = static_cast<size_t>(result);
   while (output.piece_offset < output.pieces.size() &&

@@ -25,8 +25,8 @@ void HttpSession::count_request() {
   health::ListenerWorkerStats& listener = listener_stats();
   listener.requests.add();
   if (request.status != 0) listener.responses[health::status_class_index(request.status)].add();
-  listener.bytes_in.add(request.bytes_in);
-  listener.bytes_out.add(request.bytes_out);
+  listener.bytes_from_client.add(request.bytes_from_client);
+  listener.bytes_to_client.add(request.bytes_to_client);
   listener.request_duration.observe(since_start(ctx_->now));
   if (!request.attempt.has_backend()) return;
   health::BackendWorkerStats& backend = backend_state().stats(ctx_->worker_id);
@@ -35,8 +35,8 @@ void HttpSession::count_request() {
     backend.responses[health::status_class_index(request.status)].add();
     backend.response_head_time.observe(since_start(request.response_head_at));
   }
-  backend.bytes_in.add(request.bytes_in);
-  backend.bytes_out.add(request.bytes_out);
+  backend.bytes_from_client.add(request.bytes_from_client);
+  backend.bytes_to_client.add(request.bytes_to_client);
   if (!request.backend_reused && request.connected_at != TimerWheel::Clock::time_point{}) {
     backend.connect_time.observe(since_start(request.connected_at));
   }
@@ -79,8 +79,8 @@ void HttpSession::log_access() {
   std::snprintf(line, sizeof(line), format, escaped(listener_->config->name, listener), client_ip_,
                 escaped(head ? head->method : "", method),
                 escaped(head ? head->target : "", target), current().status,
-                static_cast<unsigned long long>(current().bytes_in),
-                static_cast<unsigned long long>(current().bytes_out), upstream, connect_ms, head_ms,
+                static_cast<unsigned long long>(current().bytes_from_client),
+                static_cast<unsigned long long>(current().bytes_to_client), upstream, connect_ms, head_ms,
                 total_ms, escaped(current().end_cause[0] ? current().end_cause : "done", end),
                 escaped(current().request_id, request_id));
   ctx_->access_log.append(line);

@@ -51,7 +51,7 @@ void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
     return close_now(from == kClient ? "client tls error" : "backend tls error", false);
   }
   if (phase_ == Phase::kTunnel) {
-    if (from == kClient) current().bytes_in += received;
+    if (from == kClient) current().bytes_from_client += received;
     return on_tunnel_tls_receive(from, status == TlsChannel::Status::kClosed);
   }
   // A partial record or a ticket: nothing to parse yet. After a close_notify, arm_receive()
@@ -63,7 +63,7 @@ void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
       return close_now("stopping");
     return arm_receive(from);
   }
-  if (from == kClient) current().bytes_in += received;
+  if (from == kClient) current().bytes_from_client += received;
   if (from == kBackend) current().response_bytes_received = true;
   if (from == kClient && phase_ == Phase::kIdle) {
     current().request_started = ctx_->now;
@@ -176,7 +176,7 @@ void HttpSession::on_tls_sent(Side to, int result) {
   if (tunnel_close_notify_pending(to) && tls.flushed()) return on_tunnel_close_notify_sent(to);
   if (output == nullptr || !output->sending || tls.sent_total() < output->tls_mark) return;
   output->sending = false;
-  if (to == kClient) current().bytes_out += output->plan_bytes;
+  if (to == kClient) current().bytes_to_client += output->plan_bytes;
   on_output_sent(to);
 }
 

@@ -337,14 +337,14 @@ void TcpSession::release() {
 void TcpSession::count_connection() {
   health::ListenerWorkerStats& listener = listener_stats();
   listener.active_down.add();
-  listener.bytes_in.add(pipes_[kUpstream].bytes);
-  listener.bytes_out.add(pipes_[kDownstream].bytes);
+  listener.bytes_from_client.add(pipes_[kUpstream].bytes);
+  listener.bytes_to_client.add(pipes_[kDownstream].bytes);
   listener.request_duration.observe(
       std::chrono::duration_cast<std::chrono::microseconds>(ctx_->now - started_));
   if (!attempt_.has_backend()) return;
   health::BackendWorkerStats& backend = backend_state().stats(ctx_->worker_id);
-  backend.bytes_in.add(pipes_[kUpstream].bytes);
-  backend.bytes_out.add(pipes_[kDownstream].bytes);
+  backend.bytes_from_client.add(pipes_[kUpstream].bytes);
+  backend.bytes_to_client.add(pipes_[kDownstream].bytes);
 }
 
 void TcpSession::log_access() {
