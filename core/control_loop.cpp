@@ -94,8 +94,8 @@ bool Server::run_control_ring_until_signal(std::chrono::milliseconds timeout) {
 // configuration, sockets and backend states, built again and published.
 void Server::republish_for_health() {
   std::string error;
-  auto snapshot =
-      rebuild_snapshot(*current_, generation_ + 1, {balancers_, backends_, nullptr}, error);
+  auto snapshot = rebuild_snapshot(*current_, generation_ + 1,
+                                   {balancers_, backends_, nullptr, false, tuning_}, error);
   if (!snapshot) {
     LOG_ERROR("cannot rebuild the balancer tables after a health change: %s", error.c_str());
     return;

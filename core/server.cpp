@@ -108,7 +108,7 @@ int Server::publish_first_snapshot(config::Config config) {
   backends_.set_workers(worker_count_);
   std::string error;
   current_ = build_snapshot(std::move(config), worker_count_, ++generation_,
-                            {balancers_, backends_, nullptr}, error);
+                            {balancers_, backends_, nullptr, false, tuning_}, error);
   if (!current_) {
     LOG_ERROR("%s", error.c_str());
     return kExitStart;
@@ -140,7 +140,7 @@ int Server::switch_user(const PrivilegePlan& privileges, const config::LogConfig
 
 // The control thread's ring, then the health checks and the admin API that run on it.
 int Server::start_control_ring() {
-  if (int result = control_ring_.init(1024); result < 0) {
+  if (int result = control_ring_.init(1024, tuning_); result < 0) {
     LOG_ERROR("cannot create the control thread's io_uring: %s", std::strerror(-result));
     for (auto& worker : workers_) worker->request_abort();
     join_workers();
@@ -171,7 +171,7 @@ int Server::start_workers(const config::LogConfig& log) {
   std::vector<std::future<std::string>> started;
   for (uint32_t id = 0; id < worker_count_; ++id) {
     workers_.push_back(std::make_unique<Worker>(
-        id, WorkerShared{&snapshots_, &connections_, &access_log_reopens_}));
+        id, WorkerShared{&snapshots_, &connections_, &access_log_reopens_, tuning_}));
     worker_done_.push_back(std::make_unique<std::atomic<bool>>(false));
     auto init = std::make_shared<std::promise<std::string>>();
     started.push_back(init->get_future());
@@ -217,7 +217,7 @@ void Server::reload() {
     return;
   }
   auto snapshot = build_snapshot(std::move(*loaded.config), worker_count_, generation_ + 1,
-                                 {balancers_, backends_, current_.get()}, error);
+                                 {balancers_, backends_, current_.get(), false, tuning_}, error);
   if (!snapshot) {
     LOG_ERROR("reload failed, keeping the running configuration: %s", error.c_str());
     return;
@@ -278,7 +278,7 @@ std::string Server::set_weight(const Pool& pool, uint32_t backend, uint32_t weig
   target.weight = weight;
   std::string error;
   auto snapshot = build_snapshot(std::move(changed), worker_count_, generation_ + 1,
-                                 {balancers_, backends_, current_.get(), true}, error);
+                                 {balancers_, backends_, current_.get(), true, tuning_}, error);
   if (!snapshot) return "cannot apply the weight: " + error;
   admin_weights_.try_emplace(key, before);  // the first change remembers the configured weight
   ++generation_;

@@ -19,6 +19,7 @@
 #include "config/config.hpp"
 #include "core/admin/admin_api.hpp"
 #include "core/admin/admin_server.hpp"
+#include "core/levers.hpp"
 #include "core/privileges.hpp"
 #include "core/probes/health_checker.hpp"
 #include "core/proxy/worker.hpp"
@@ -71,6 +72,8 @@ class Server final : public AdminControl {
 
   const std::string path_;
   const balancers::BalancerRegistry balancers_ = balancers::builtin_balancers();
+  // How the data path is tuned: production's defaults unless a bench sets RINGLB_LEVER_*.
+  const Tuning tuning_ = tuning_from_levers();
   health::BackendRegistry backends_;
   SnapshotSlot snapshots_;
   std::shared_ptr<const Snapshot> current_;

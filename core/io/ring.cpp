@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-#include "core/base/levers.hpp"
+#include "core/io/tuning.hpp"
 
 namespace ringlb {
 
@@ -13,16 +13,15 @@ Ring::~Ring() {
   if (initialized_) io_uring_queue_exit(&ring_);
 }
 
-int Ring::init(uint32_t entries) {
-  const Levers& lever = levers();
-  submit_each_operation_ = lever.submit == Levers::Submit::kPerOperation;
-  receive_poll_first_ = lever.receive_poll_first;
+int Ring::init(uint32_t entries, const Tuning& tuning) {
+  submit_each_operation_ = tuning.submit == Tuning::Submit::kPerOperation;
+  receive_poll_first_ = tuning.receive_poll_first;
   io_uring_params params{};
   params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE |
                  IORING_SETUP_SUBMIT_ALL;
-  if (lever.ring_setup == Levers::RingSetup::kCoopTaskrun) {
+  if (tuning.ring_setup == Tuning::RingSetup::kCoopTaskrun) {
     params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
-  } else if (lever.ring_setup == Levers::RingSetup::kPlain) {
+  } else if (tuning.ring_setup == Tuning::RingSetup::kPlain) {
     params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
   }
   params.cq_entries = entries * 4;
@@ -36,7 +35,7 @@ int Ring::init(uint32_t entries) {
   }
   initialized_ = result == 0;
   // Registered on the creating thread, which is the only one that may enter this ring.
-  if (initialized_ && lever.register_ring_fd) io_uring_register_ring_fd(&ring_);
+  if (initialized_ && tuning.register_ring_fd) io_uring_register_ring_fd(&ring_);
   return result;
 }
 

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <utility>
 
+#include "core/io/tuning.hpp"
+
 namespace ringlb {
 
 class Ring {
@@ -18,7 +20,8 @@ class Ring {
   Ring& operator=(const Ring&) = delete;
 
   // 0 or -errno. `entries` submission slots; the completion queue is 4x larger.
-  int init(uint32_t entries);
+  // `tuning` chooses the set-up flags and when to submit; its defaults are production's.
+  int init(uint32_t entries, const Tuning& tuning = {});
 
   // A free submission slot. Never null: when the queue is full it submits first to make room.
   io_uring_sqe* sqe();
@@ -53,7 +56,7 @@ class Ring {
 
   io_uring ring_{};
   bool initialized_ = false;
-  bool submit_each_operation_ = false;  // bench-only levers (levers.hpp)
+  bool submit_each_operation_ = false;  // Tuning (core/io/tuning.hpp)
   bool receive_poll_first_ = false;
   std::chrono::microseconds busy_poll_{0};
 };

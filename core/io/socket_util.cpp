@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/base/levers.hpp"
+#include "core/io/tuning.hpp"
 
 namespace ringlb {
 
@@ -53,7 +53,17 @@ int fail(int fd, const char* step, std::string& why) {
 
 }  // namespace
 
-int open_listening_socket(const config::Address& address, std::string& why, bool v6only) {
+void tune_socket(int fd, const Tuning& tuning) {
+  const int one = 1;
+  if (tuning.tcp_nodelay) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (tuning.socket_buffer_bytes > 0) {
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &tuning.socket_buffer_bytes, sizeof(int));
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tuning.socket_buffer_bytes, sizeof(int));
+  }
+}
+
+int open_listening_socket(const config::Address& address, std::string& why, bool v6only,
+                          const Tuning& tuning) {
   SocketAddress socket_address = to_socket_address(address);
   int fd = socket(socket_address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail(-1, "socket", why);
@@ -63,8 +73,7 @@ int open_listening_socket(const config::Address& address, std::string& why, bool
     return fail(fd, "setsockopt", why);
   }
   // Accepted sockets inherit TCP_NODELAY, which saves one syscall per connection.
-  if (levers().tcp_nodelay) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  apply_socket_buffer_lever(fd);
+  tune_socket(fd, tuning);
   const int only_ipv6 = v6only ? 1 : 0;
   if (address.ipv6 &&
       setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only_ipv6, sizeof(only_ipv6)) != 0) {

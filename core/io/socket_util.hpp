@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "core/io/tuning.hpp"
 
 namespace ringlb {
 
@@ -27,7 +28,11 @@ std::string format_socket_address(const sockaddr_storage& address);
 // A non-blocking TCP listening socket with SO_REUSEPORT, bound and listening. Returns the fd, or
 // -errno with `why` naming the step that failed. An IPv6 socket takes IPv4 clients too unless
 // `v6only` (IPV6_V6ONLY is set either way, so net.ipv6.bindv6only changes nothing).
-int open_listening_socket(const config::Address& address, std::string& why, bool v6only = false);
+int open_listening_socket(const config::Address& address, std::string& why, bool v6only = false,
+                          const Tuning& tuning = {});
+
+// TCP_NODELAY and the socket buffer sizes `tuning` asks for, on a new client or backend socket.
+void tune_socket(int fd, const Tuning& tuning);
 
 // An accept that failed for want of descriptors or memory: retrying at once fails again at once,
 // so the caller backs off instead.

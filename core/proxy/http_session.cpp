@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/base/levers.hpp"
 #include "core/base/log.hpp"
 #include "core/http/http_serializer.hpp"
 #include "core/proxy/http_route.hpp"
@@ -40,7 +39,7 @@ void HttpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
         std::make_unique<TlsChannel>(listener.tls->initial(), TlsChannel::Role::kServer);
     if (!tls_[kClient]->valid()) return close_now("cannot create a TLS connection", false);
   }
-  client_multishot_ = !tls_[kClient] && levers().multishot_receive;
+  client_multishot_ = !tls_[kClient] && ctx_->tuning.multishot_receive;
   arm_receive(kClient);
 }
 

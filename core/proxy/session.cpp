@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/base/levers.hpp"
 #include "core/base/log.hpp"
 
 namespace ringlb {
@@ -16,9 +15,7 @@ int Session::start_connect(const SocketAddress& address, config::Duration timeou
                            __kernel_timespec& timeout_storage) {
   const int fd = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
-  const int one = 1;
-  if (levers().tcp_nodelay) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  apply_socket_buffer_lever(fd);
+  tune_socket(fd, ctx_->tuning);
   // The connect and its timeout are linked, so both must land in the same submission.
   ctx_->ring.reserve(2);
   io_uring_sqe* sqe = ctx_->ring.sqe();

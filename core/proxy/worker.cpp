@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/base/levers.hpp"
 #include "core/base/log.hpp"
 #include "core/io/socket_util.hpp"
 #include "core/io/tls_context.hpp"
@@ -42,7 +41,8 @@ Worker::Worker(uint32_t id, WorkerShared shared)
     : id_(id),
       shared_(shared),
       timers_(kTick, kWheelSlots, Clock::now()),
-      ctx_{ring_, buffers_, timers_, access_log_, upstreams_, exchanges_, id, Clock::now(), {}} {
+      ctx_{ring_,      buffers_,       timers_, access_log_,  upstreams_,
+           exchanges_, shared_.tuning, id,      Clock::now(), {}} {
   ctx_.random_state ^= (static_cast<uint64_t>(id) << 32) ^
                        static_cast<uint64_t>(Clock::now().time_since_epoch().count());
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
@@ -54,11 +54,11 @@ Worker::~Worker() {
 
 std::string Worker::init(const config::LogConfig& log) {
   if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
-  int result = ring_.init(kRingEntries);
+  int result = ring_.init(kRingEntries, shared_.tuning);
   if (result < 0) return std::string("io_uring_setup: ") + std::strerror(-result);
-  ring_.set_busy_poll(std::chrono::microseconds(levers().busy_poll_us));
+  ring_.set_busy_poll(std::chrono::microseconds(shared_.tuning.busy_poll_us));
   const uint32_t buffer_count =
-      levers().receive_buffers ? levers().receive_buffers : kReceiveBuffers;
+      shared_.tuning.receive_buffers ? shared_.tuning.receive_buffers : kReceiveBuffers;
   result = buffers_.init(ring_, kBufferGroup, buffer_count, kReceiveBufferBytes);
   if (result < 0) return std::string("provided buffer ring: ") + std::strerror(-result);
   std::string why;
@@ -92,8 +92,8 @@ void Worker::run() {
               kernel_offers_ktls() ? "offered by the kernel but not used" : "not offered");
   }
   arm_wake();
-  const bool submit_each_completion = levers().submit != Levers::Submit::kPerLoopTurn;
-  const bool allocate_per_request = levers().allocate_per_request;
+  const bool submit_each_completion = shared_.tuning.submit != Tuning::Submit::kPerLoopTurn;
+  const bool allocate_per_request = shared_.tuning.allocate_per_request;
   while (!finished()) {
     ctx_.now = Clock::now();
     handle_commands();

@@ -16,8 +16,8 @@
 #include "core/proxy/access_log.hpp"
 #include "core/proxy/http_exchange.hpp"
 #include "core/proxy/http_session.hpp"
-#include "core/proxy/tcp_session.hpp"
 #include "core/proxy/idle_upstreams.hpp"
+#include "core/proxy/tcp_session.hpp"
 #include "core/proxy/worker_context.hpp"
 #include "core/runtime/snapshot.hpp"
 
@@ -30,6 +30,7 @@ struct WorkerShared {
   // Bumped by the control thread on SIGUSR1: each worker reopens its access log file when it
   // sees a new value (logrotate has moved the old file away). Null = never reopen.
   std::atomic<uint64_t>* access_log_reopens = nullptr;
+  Tuning tuning{};  // how the data path is tuned: production's defaults unless a bench says
 };
 
 class Worker {

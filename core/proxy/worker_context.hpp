@@ -53,6 +53,7 @@ struct WorkerContext {
   AccessLog& access_log;
   IdleUpstreams& upstreams;
   HttpExchangeFreeList& exchanges;
+  const Tuning& tuning;  // the server's, for the whole run (core/io/tuning.hpp)
   uint32_t worker_id = 0;
   TimerWheel::Clock::time_point now;  // read once per loop turn
   // Multishot completions queued for a session that now waits: handed over next turn (the
@@ -65,7 +66,7 @@ struct WorkerContext {
   TlsCounters tls{};
   std::string tls_plaintext{};  // where a send plan is gathered before it is encrypted, reused
   std::string spill{};          // where a stalled send's rest is gathered (HttpSession), reused
-  SpillChunks spill_chunks{};     // where a stalled send's rest waits (TcpSession)
+  SpillChunks spill_chunks{};   // where a stalled send's rest waits (TcpSession)
 };
 
 // 32 lowercase hex digits from the worker's generator (splitmix64): unique enough to correlate

@@ -51,14 +51,15 @@ std::shared_ptr<ListenerSockets> find_sockets(const Snapshot* previous,
 }
 
 std::shared_ptr<ListenerSockets> open_sockets(const config::ListenerConfig& config,
-                                              uint32_t workers, std::string& error) {
+                                              uint32_t workers, const Tuning& tuning,
+                                              std::string& error) {
   const config::Address& bind = config.bind;
   auto sockets = std::make_shared<ListenerSockets>();
   sockets->bind = bind;
   sockets->v6only = config.v6only;
   for (uint32_t worker = 0; worker < workers; ++worker) {
     std::string why;
-    int fd = open_listening_socket(bind, why, config.v6only);
+    int fd = open_listening_socket(bind, why, config.v6only, tuning);
     if (fd < 0) {
       error = "cannot listen on " + bind.to_string() + ": " + why;
       return nullptr;
@@ -170,7 +171,8 @@ std::shared_ptr<const Snapshot> build_snapshot(config::Config config, uint32_t w
       }
     }
     listener.sockets = find_sockets(deps.previous, listener_config);
-    if (!listener.sockets) listener.sockets = open_sockets(listener_config, workers, error);
+    if (!listener.sockets)
+      listener.sockets = open_sockets(listener_config, workers, deps.tuning, error);
     if (!listener.sockets) {
       error = located(snapshot->config, listener_config.position, error);
       return nullptr;

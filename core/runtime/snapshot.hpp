@@ -80,6 +80,8 @@ struct SnapshotDeps {
   const Snapshot* previous = nullptr;
   // The configuration is `previous`'s, rebuilt or with an admin change, not a new load.
   bool same_configuration = false;
+  // Options of the listening sockets it opens (accepted sockets inherit TCP_NODELAY).
+  Tuning tuning{};
 };
 
 // The balancer settings and backends of one pool, each backend with its shared state from

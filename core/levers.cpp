@@ -1,7 +1,5 @@
 // Reads the bench-only RINGLB_LEVER_* variables once; see levers.hpp and bench/levers.
-#include "core/base/levers.hpp"
-
-#include <sys/socket.h>
+#include "core/levers.hpp"
 
 #include <cstdlib>
 #include <string_view>
@@ -19,17 +17,17 @@ bool env_flag(const char* name) {
   return !value.empty() && value != "0";
 }
 
-Levers read_levers() {
-  Levers result;
+Tuning read_levers() {
+  Tuning result;
   const std::string_view submit = env("RINGLB_LEVER_SUBMIT_EACH");
   if (submit == "completion") {
-    result.submit = Levers::Submit::kPerCompletion;
+    result.submit = Tuning::Submit::kPerCompletion;
   } else if (!submit.empty() && submit != "0") {
-    result.submit = Levers::Submit::kPerOperation;
+    result.submit = Tuning::Submit::kPerOperation;
   }
   const std::string_view setup = env("RINGLB_LEVER_RING_SETUP");
-  if (setup == "coop") result.ring_setup = Levers::RingSetup::kCoopTaskrun;
-  if (setup == "plain") result.ring_setup = Levers::RingSetup::kPlain;
+  if (setup == "coop") result.ring_setup = Tuning::RingSetup::kCoopTaskrun;
+  if (setup == "plain") result.ring_setup = Tuning::RingSetup::kPlain;
   result.register_ring_fd = env_flag("RINGLB_LEVER_REGISTER_RING_FD");
   result.receive_poll_first = env_flag("RINGLB_LEVER_RECV_POLL_FIRST");
   result.multishot_receive = env_flag("RINGLB_LEVER_MULTISHOT_RECV");
@@ -52,16 +50,9 @@ Levers read_levers() {
 
 }  // namespace
 
-const Levers& levers() {
-  static const Levers kLevers = read_levers();
-  return kLevers;
-}
-
-void apply_socket_buffer_lever(int fd) {
-  const int bytes = levers().socket_buffer_bytes;
-  if (bytes <= 0) return;
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+const Tuning& tuning_from_levers() {
+  static const Tuning kTuning = read_levers();
+  return kTuning;
 }
 
 }  // namespace ringlb

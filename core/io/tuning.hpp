@@ -1,13 +1,15 @@
-// Bench-only switches that turn one performance choice off (or on) at a time, so bench/levers
-// can measure what each is worth (issue 8). Read once from RINGLB_LEVER_* environment variables;
-// production never sets them, and with none set ringlb runs exactly its default choices.
+// How the data path is tuned: plain values whose defaults are what production runs. The server
+// builds one Tuning at start-up (core/levers.cpp, the one place that reads the bench-only
+// RINGLB_LEVER_* variables) and hands it to the rings, the sockets and the workers, so the data
+// path takes its choices as values and never reads the environment (docs/performance.md,
+// "Levers").
 #pragma once
 
 #include <cstdint>
 
 namespace ringlb {
 
-struct Levers {
+struct Tuning {
   enum class Submit : uint8_t {
     kPerLoopTurn,    // default: one io_uring_enter submits the whole turn's operations
     kPerCompletion,  // RINGLB_LEVER_SUBMIT_EACH=completion
@@ -38,12 +40,5 @@ struct Levers {
   // connections (tests/integration/test_faults_starvation.py). 0: the default.
   uint32_t receive_buffers = 0;
 };
-
-// The process's levers, read from the environment on the first call (made at start-up, before
-// any worker exists); afterwards a plain read. Safe from any thread.
-const Levers& levers();
-
-// Sets SO_SNDBUF and SO_RCVBUF on `fd` when RINGLB_LEVER_SOCKET_BUFFER asks; else nothing.
-void apply_socket_buffer_lever(int fd);
 
 }  // namespace ringlb
