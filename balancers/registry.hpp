@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "balancers/balancer.hpp"
+#include "config/loader.hpp"
 
 namespace ringlb::balancers {
 
@@ -30,6 +31,11 @@ class BalancerRegistry {
   std::vector<std::string> names() const;
   // The names whose algorithm needs a hash key (config::LoadOptions::hash_key_balancers).
   std::vector<std::string> names_needing_hash_key() const;
+  // What the loader must know of this registry: the names `balance` accepts and the ones that
+  // need a hash key. The server, --check and explain all load through it.
+  config::LoadOptions load_options() const {
+    return {.balancers = names(), .hash_key_balancers = names_needing_hash_key()};
+  }
 
  private:
   struct Entry {

@@ -7,8 +7,8 @@
 
 #include "balancers/registry.hpp"
 #include "config/loader.hpp"
-#include "core/server.hpp"
 #include "core/io/tls_context.hpp"
+#include "core/server.hpp"
 
 namespace ringlb {
 namespace {
@@ -42,8 +42,7 @@ std::string tls_refusal(const config::Config& config) {
 int check_config(const std::string& path) {
   constexpr int kExitConfig = 1;
   const balancers::BalancerRegistry balancers = balancers::builtin_balancers();
-  const config::LoadResult loaded =
-      config::load_config_file(path, {.balancers = balancers.names()});
+  const config::LoadResult loaded = config::load_config_file(path, balancers.load_options());
   for (const config::Diagnostic& diagnostic : loaded.diagnostics) {
     std::fprintf(stderr, "%s\n", diagnostic.to_string().c_str());
   }

@@ -45,9 +45,7 @@ std::string pool_names(const config::Config& config) {
 std::unique_ptr<LoadedPool> load_pool(const char* command, const std::string& path,
                                       const std::string& name,
                                       const balancers::BalancerRegistry& registry) {
-  config::LoadResult loaded = config::load_config_file(
-      path,
-      {.balancers = registry.names(), .hash_key_balancers = registry.names_needing_hash_key()});
+  config::LoadResult loaded = config::load_config_file(path, registry.load_options());
   for (const config::Diagnostic& diagnostic : loaded.diagnostics) {
     if (diagnostic.severity == config::Severity::kError) {
       std::fprintf(stderr, "%s\n", diagnostic.to_string().c_str());
@@ -119,8 +117,9 @@ int explain_command(const std::string& config_path, const std::string& pool,
   } else {
     std::printf("chosen:    %s\n", address_of(*loaded, trace.chosen).c_str());
   }
-  std::printf("health:    not read (this command reads the file only): all backends count as "
-              "up and idle\n");
+  std::printf(
+      "health:    not read (this command reads the file only): all backends count as "
+      "up and idle\n");
   return kExitOk;
 }
 

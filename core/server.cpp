@@ -24,7 +24,7 @@ namespace ringlb {
 namespace {
 
 config::LoadResult load(const std::string& path, const balancers::BalancerRegistry& balancers) {
-  return config::load_config_file(path, {.balancers = balancers.names()});
+  return config::load_config_file(path, balancers.load_options());
 }
 
 void print_diagnostics(const std::vector<config::Diagnostic>& diagnostics) {

@@ -1,8 +1,8 @@
 // The admin listener's connections on the control thread's ring (docs/architecture.md: the admin
 // API is served by the control thread, never by a worker). One request per connection: accept, read
 // a head (and a small body) with the data path's parser, hand it to the handler, send the answer,
-// then shut down and drain before closing. What the answer says is core/admin_api.cpp's
-// business; who gets a slot when all are taken is core/admin_slots.cpp's.
+// then shut down and drain before closing. What the answer says is core/admin/admin_routes.cpp's
+// business; who gets a slot when all are taken is core/admin/admin_slots.cpp's.
 #pragma once
 
 #include <sys/socket.h>

@@ -21,11 +21,11 @@ enum class OpKind : uint8_t {
   kShutdownBackend,  // FIN toward the backend (upstream pipe drained)
   kPeekBackend,      // is a connection taken from the idle pool still clean? (never waits)
   kCancel,
-  // The control thread's ring (core/server.cpp, core/health_checker.cpp).
+  // The control thread's ring (core/control_loop.cpp, core/probes/health_checker.cpp).
   kSignal,        // the signalfd is readable
   kProbe,         // slot = health probe slot, for this kind and the next
   kProbeTimeout,  // the linked timeout of a probe's current operation
-  kAdminAccept,   // the admin listener (core/admin_server.cpp)
+  kAdminAccept,   // the admin listener (core/admin/admin_server.cpp)
   kAdminRecv,     // slot = admin connection, for this kind and the next
   kAdminSend,
 };

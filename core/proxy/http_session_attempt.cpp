@@ -77,8 +77,9 @@ void HttpSession::open_connection(bool allow_pooled) {
 // The backend owes nothing on an idle connection: any byte there (a late or unsolicited
 // response, a 408 before its idle close, a TLS alert) would be read as this request's response,
 // and a FIN means the request would be lost. A non-blocking peek answers which, without a syscall
-// of its own: it goes out with the loop turn's other submissions (docs/choices.md, "Pooled upstream
-// connections"). For TLS any byte disqualifies the connection, even a post-handshake message.
+// of its own: it goes out with the loop turn's other submissions (docs/choices.md, "Idle
+// upstream connections are checked when taken"). For TLS any byte disqualifies the connection, even
+// a post-handshake message.
 void HttpSession::check_pooled_connection() {
   io_uring_sqe* sqe = ctx_->ring.sqe();
   io_uring_prep_recv(sqe, backend_fd_, &pooled_peek_, 1, MSG_PEEK | MSG_DONTWAIT);

@@ -37,8 +37,8 @@ class IdleUpstreams {
   void close_expired(Clock::time_point now);
   size_t idle_count() const;
   // Closes every idle connection to `backend`: it wrote on one unasked, so any of them may be
-  // a response behind (docs/choices.md, "Pooled upstream connections"). `first` says whether this
-  // worker never did so for this backend before (the caller warns once).
+  // a response behind (docs/choices.md, "Idle upstream connections are checked when taken").
+  // `first` says whether this worker never did so for this backend before (the caller warns once).
   struct Purge {
     size_t closed;
     bool first;

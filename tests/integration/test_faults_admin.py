@@ -11,7 +11,7 @@ import unittest
 from harness import HOST
 from test_admin import AdminTestCase
 
-REQUEST_DEADLINE = 5.0  # kRequestLimit in core/admin_server.cpp
+REQUEST_DEADLINE = 5.0  # kRequestLimit in core/admin/admin_server.cpp
 SHARE = 16              # kSlotLimits.per_address
 SLOTS = 64              # kSlotLimits.total
 

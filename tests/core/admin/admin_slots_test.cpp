@@ -1,4 +1,4 @@
-// The admin port's slot rule (core/admin_slots.hpp): one address cannot keep another out, and a
+// The admin port's slot rule (core/admin/admin_slots.hpp): one address cannot keep another out, and a
 // new connection always gets in, at the cost of the connection open longest.
 #include "core/admin/admin_slots.hpp"
 

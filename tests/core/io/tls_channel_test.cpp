@@ -1,4 +1,4 @@
-// Tests for core/tls_context and core/tls_channel: a server and a client channel complete a
+// Tests for core/io/tls_context and core/io/tls_channel: a server and a client channel complete a
 // handshake and carry data through memory alone (no socket), SNI picks the certificate by its
 // names, and a plain HTTP request is recognised. Certificates are made with OpenSSL
 // (tests/core/test_certificates.hpp).
