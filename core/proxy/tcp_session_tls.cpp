@@ -136,8 +136,8 @@ void TcpSession::on_tls_sent(Socket socket, int result) {
     pipe.sent = pipe.length;
     return on_pipe_sent(into);
   }
-  if (pipe.close_notify && tls.flushed()) {
-    pipe.close_notify = false;
+  if (pipe.fin.close_notify_pending() && tls.flushed()) {
+    pipe.fin.close_notify_sent();
     finish_direction_if_drained(into);
   }
 }
