@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "core/io/tls_stream.hpp"
+#include "core/proxy/close_when_flushed.hpp"
 #include "core/proxy/half_close.hpp"
 #include "core/proxy/http_exchange.hpp"
 #include "core/proxy/retry_policy.hpp"
@@ -175,8 +176,8 @@ class HttpSession final : public Session {
 
   int client_fd_ = -1;
   int backend_fd_ = -1;
-  std::array<TlsStream, 2> tls_;              // by Side; null = plain
-  const char* close_when_flushed_ = nullptr;  // closing once the channel's last bytes left
+  std::array<TlsStream, 2> tls_;         // by Side; null = plain
+  CloseWhenFlushed close_when_flushed_;  // closing once the channel's last bytes left
   std::shared_ptr<const Snapshot> snapshot_;
   const Listener* listener_ = nullptr;
   std::unique_ptr<HttpExchange> exchange_;

@@ -271,7 +271,7 @@ void TcpSession::on_sent_to(Socket sink, int result) {
 
 void TcpSession::on_timer() {
   if (closing_) return;
-  if (close_when_flushed_ != nullptr) return begin_close(close_when_flushed_, false);
+  if (close_when_flushed_.armed()) return begin_close(close_when_flushed_.cause(), false);
   const config::ListenerTimeouts& timeouts = listener_->config->timeouts;
   auto due = last_activity_ + timeouts.client_idle;
   // The client's handshake has one deadline from accept; bytes trickling in do not extend it.

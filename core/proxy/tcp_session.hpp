@@ -26,6 +26,7 @@
 #include "core/io/timer_wheel.hpp"
 #include "core/io/tls_stream.hpp"
 #include "core/proxy/backend_attempt.hpp"
+#include "core/proxy/close_when_flushed.hpp"
 #include "core/proxy/half_close.hpp"
 #include "core/proxy/session.hpp"
 #include "core/proxy/worker_context.hpp"
@@ -132,8 +133,8 @@ class TcpSession final : public Session {
 
   int client_fd_ = -1;
   int backend_fd_ = -1;
-  By<Socket, TlsStream> tls_;                 // null = plain
-  const char* close_when_flushed_ = nullptr;  // a TLS alert goes out, then the session closes
+  By<Socket, TlsStream> tls_;            // null = plain
+  CloseWhenFlushed close_when_flushed_;  // a TLS alert goes out, then the session closes
   std::shared_ptr<const Snapshot> snapshot_;
   const Listener* listener_ = nullptr;
   BackendAttempt attempt_;  // the backend connected to, or being tried
