@@ -3,8 +3,6 @@
 // as shutdown(SHUT_WR), after a close_notify toward a TLS side, once everything that side sent
 // has gone out, while the other direction keeps flowing. The session closes when both have
 // ended, on an error, or on the idle timeout, as the tcp listener does (tcp_session.cpp).
-#include <sys/socket.h>
-
 #include "core/proxy/http_session.hpp"
 
 namespace ringlb {
@@ -44,14 +42,10 @@ void HttpSession::finish_tunnel_direction(Side from) {
   if (closing_ || !tunnel_[from].eof || end.fin.begun()) return;
   const PendingOutput& output = exchange_->output[to];
   if (output.sending || !output.empty() || !pending(from).empty()) return;
-  const auto submit_shutdown = [&] {
-    io_uring_sqe* sqe = ctx_->ring.sqe();
-    io_uring_prep_shutdown(sqe, fd_of(to), SHUT_WR);
-    submit(sqe, to == kClient ? OpKind::kShutdownClient : OpKind::kShutdownBackend);
-  };
-  // A TLS side's close_notify goes first; on_tls_sent() comes back here once it has gone out.
-  end.fin.start(
-      tls_[to], [&] { flush_tls(to); }, submit_shutdown);
+  // on_tls_sent() comes back here once a TLS side's close_notify has gone out.
+  if (end.fin.close_notify_first(tls_[to], [&] { flush_tls(to); })) return;
+  submit(end.fin.prep_shutdown(ctx_->ring, fd_of(to)),
+         to == kClient ? OpKind::kShutdownClient : OpKind::kShutdownBackend);
 }
 
 void HttpSession::on_tunnel_close_notify_sent(Side to) {

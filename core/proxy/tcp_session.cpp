@@ -215,14 +215,10 @@ void TcpSession::finish_direction_if_drained(Direction direction) {
   Pipe& pipe = pipes_[direction];
   if (!pipe.eof || pipe.buffer || pipe.spill || pipe.sending || pipe.fin.begun()) return;
   const Socket sink = direction == kUpstream ? kBackendSocket : kClientSocket;
-  const auto submit_shutdown = [&] {
-    io_uring_sqe* sqe = ctx_->ring.sqe();
-    io_uring_prep_shutdown(sqe, sink_fd(direction), SHUT_WR);
-    submit(sqe, direction == kUpstream ? OpKind::kShutdownBackend : OpKind::kShutdownClient);
-  };
-  // A TLS sink's close_notify goes first; on_tls_sent() comes back here once it has gone out.
-  pipe.fin.start(
-      tls_[sink], [&] { flush_tls(sink); }, submit_shutdown);
+  // on_tls_sent() comes back here once a TLS sink's close_notify has gone out.
+  if (pipe.fin.close_notify_first(tls_[sink], [&] { flush_tls(sink); })) return;
+  submit(pipe.fin.prep_shutdown(ctx_->ring, sink_fd(direction)),
+         direction == kUpstream ? OpKind::kShutdownBackend : OpKind::kShutdownClient);
 }
 
 void TcpSession::on_shutdown(Direction direction, int result) {
