@@ -74,7 +74,7 @@ TimerWheel::Clock::time_point HttpSession::deadline() const {
 
 void HttpSession::on_timer() {
   if (closing_) return;
-  if (close_when_flushed_ != nullptr) return close_now(close_when_flushed_, false);
+  if (close_when_flushed_.armed()) return close_now(close_when_flushed_.cause(), false);
   const auto due = deadline();
   if (ctx_->now < due) {
     ctx_->timers.schedule(timer_, due);
@@ -164,7 +164,7 @@ void HttpSession::retry_receive(OpKind kind) {
 void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
   receiving_[from] = false;
   const bool has_buffer = (cqe.flags & IORING_CQE_F_BUFFER) != 0;
-  if (close_when_flushed_ != nullptr) return give_back_received(cqe);
+  if (close_when_flushed_.armed()) return give_back_received(cqe);
   if (tls_[from] && !closing_ && phase_ != Phase::kClosingAfterSend && cqe.res > 0 && has_buffer) {
     return on_tls_receive(from, cqe);
   }

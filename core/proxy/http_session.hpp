@@ -18,6 +18,8 @@
 #include <memory>
 
 #include "core/io/tls_stream.hpp"
+#include "core/proxy/close_when_flushed.hpp"
+#include "core/proxy/half_close.hpp"
 #include "core/proxy/http_exchange.hpp"
 #include "core/proxy/retry_policy.hpp"
 #include "core/proxy/session.hpp"
@@ -113,7 +115,7 @@ class HttpSession final : public Session {
   void on_tunnel_shutdown(Side to, int result);
   // A close_notify toward `to` is on its way; the FIN follows once it has gone out.
   bool tunnel_close_notify_pending(Side to) const {
-    return phase_ == Phase::kTunnel && tunnel_[to].close_notify;
+    return phase_ == Phase::kTunnel && tunnel_[to].fin.close_notify_pending();
   }
   void on_tunnel_close_notify_sent(Side to);
   bool on_request_head();
@@ -174,8 +176,8 @@ class HttpSession final : public Session {
 
   int client_fd_ = -1;
   int backend_fd_ = -1;
-  std::array<TlsStream, 2> tls_;              // by Side; null = plain
-  const char* close_when_flushed_ = nullptr;  // closing once the channel's last bytes left
+  std::array<TlsStream, 2> tls_;         // by Side; null = plain
+  CloseWhenFlushed close_when_flushed_;  // closing once the channel's last bytes left
   std::shared_ptr<const Snapshot> snapshot_;
   const Listener* listener_ = nullptr;
   std::unique_ptr<HttpExchange> exchange_;
@@ -190,10 +192,8 @@ class HttpSession final : public Session {
   std::array<bool, 2> receiving_{};  // by Side: waiting for the next received bytes
   // One socket of the tunnel: the FIN its peer sent us, and ours toward it.
   struct TunnelEnd {
-    bool eof = false;           // the peer sent FIN (or close_notify); no more receives
-    bool close_notify = false;  // TLS: our close_notify is going out; the FIN waits for it
-    bool shutting = false;      // our FIN (shutdown SHUT_WR) is in flight
-    bool shut = false;          // our FIN went out
+    bool eof = false;  // the peer sent FIN (or close_notify); no more receives
+    HalfClose fin;     // ours, after a close_notify toward a TLS peer
   };
   std::array<TunnelEnd, 2> tunnel_{};  // by Side; only in Phase::kTunnel
   // With RINGLB_LEVER_MULTISHOT_RECV, a plain client socket keeps one multishot receive armed

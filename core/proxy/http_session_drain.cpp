@@ -9,7 +9,7 @@
 namespace ringlb {
 
 bool HttpSession::drain(bool stopping) {
-  if (closing_ || draining_ || close_when_flushed_ != nullptr) return false;
+  if (closing_ || draining_ || close_when_flushed_.armed()) return false;
   draining_ = true;
   // A reload leaves a connection that has not had its first request yet alone until that
   // request: closing it would race the client's first send, which clients do not retry.

@@ -155,8 +155,8 @@ void HttpSession::on_tls_sent(Side to, int result) {
   tls_[to].on_sent(result);
   const TlsChannel& tls = *tls_[to];
   if (closing_) return;
-  if (close_when_flushed_ != nullptr) {
-    if (result < 0 || tls.flushed()) return close_now(close_when_flushed_, false);
+  if (close_when_flushed_.armed()) {
+    if (result < 0 || tls.flushed()) return close_now(close_when_flushed_.cause(), false);
     return flush_tls(to);
   }
   PendingOutput* output = exchange_ ? &exchange_->output[to] : nullptr;
@@ -182,7 +182,7 @@ void HttpSession::on_tls_sent(Side to, int result) {
 
 bool HttpSession::close_tls_gracefully(const char* cause) {
   TlsStream& tls = tls_[kClient];
-  if (!tls || close_when_flushed_ != nullptr) return false;
+  if (!tls || close_when_flushed_.armed()) return false;
   // close_notify says the data ended where the server meant it to (RFC 8446 §6.1). A response
   // cut short (a backend that reset or closed mid-body, a failure after the head went out)
   // must end without it, or a close-delimited body would look whole to the client. A tunnel
@@ -192,8 +192,7 @@ bool HttpSession::close_tls_gracefully(const char* cause) {
   // close_notify, once established; else only a pending alert goes out. Either way what is
   // already encrypted (the response so far, a failed handshake's alert) goes out first.
   if (!tls.finish(!cut_short, [&] { flush_tls(kClient); })) return false;
-  close_when_flushed_ = cause;
-  ctx_->timers.schedule(timer_, ctx_->now + TlsStream::kCloseNotifyTimeout);
+  close_when_flushed_.arm(cause, ctx_->timers, timer_, ctx_->now);
   return true;
 }
 

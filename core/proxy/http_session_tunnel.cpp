@@ -3,10 +3,6 @@
 // as shutdown(SHUT_WR), after a close_notify toward a TLS side, once everything that side sent
 // has gone out, while the other direction keeps flowing. The session closes when both have
 // ended, on an error, or on the idle timeout, as the tcp listener does (tcp_session.cpp).
-#include <sys/socket.h>
-
-#include <cerrno>
-
 #include "core/proxy/http_session.hpp"
 
 namespace ringlb {
@@ -43,33 +39,25 @@ void HttpSession::on_tunnel_tls_receive(Side from, bool closed) {
 void HttpSession::finish_tunnel_direction(Side from) {
   const Side to = from == kClient ? kBackend : kClient;
   TunnelEnd& end = tunnel_[to];
-  if (closing_ || !tunnel_[from].eof || end.close_notify || end.shutting || end.shut) return;
+  if (closing_ || !tunnel_[from].eof || end.fin.begun()) return;
   const PendingOutput& output = exchange_->output[to];
   if (output.sending || !output.empty() || !pending(from).empty()) return;
-  if (tls_[to] && tls_[to]->established()) {
-    // close_notify first, so the peer can tell the end from a truncation
-    end.close_notify = tls_[to].finish(true, [&] { flush_tls(to); });
-    if (end.close_notify) return;  // on_tls_sent() comes back here
-  }
-  io_uring_sqe* sqe = ctx_->ring.sqe();
-  io_uring_prep_shutdown(sqe, fd_of(to), SHUT_WR);
-  end.shutting = true;
-  submit(sqe, to == kClient ? OpKind::kShutdownClient : OpKind::kShutdownBackend);
+  // on_tls_sent() comes back here once a TLS side's close_notify has gone out.
+  if (end.fin.close_notify_first(tls_[to], [&] { flush_tls(to); })) return;
+  submit(end.fin.prep_shutdown(ctx_->ring, fd_of(to)),
+         to == kClient ? OpKind::kShutdownClient : OpKind::kShutdownBackend);
 }
 
 void HttpSession::on_tunnel_close_notify_sent(Side to) {
-  tunnel_[to].close_notify = false;
+  tunnel_[to].fin.close_notify_sent();
   finish_tunnel_direction(to == kClient ? kBackend : kClient);
 }
 
 void HttpSession::on_tunnel_shutdown(Side to, int result) {
-  tunnel_[to].shutting = false;
-  tunnel_[to].shut = true;
+  const bool carried = tunnel_[to].fin.on_shutdown(result);
   if (closing_) return;
-  if (result < 0 && result != -ENOTCONN) {
-    return close_now(to == kClient ? "client error" : "backend error", false);
-  }
-  if (tunnel_[kClient].shut && tunnel_[kBackend].shut) close_now("done");
+  if (!carried) return close_now(to == kClient ? "client error" : "backend error", false);
+  if (tunnel_[kClient].fin.shut() && tunnel_[kBackend].fin.shut()) close_now("done");
 }
 
 }  // namespace ringlb

@@ -213,31 +213,21 @@ void TcpSession::on_pipe_sent(Direction direction) {
 
 void TcpSession::finish_direction_if_drained(Direction direction) {
   Pipe& pipe = pipes_[direction];
-  if (!pipe.eof || pipe.buffer || pipe.spill || pipe.sending || pipe.shutting || pipe.shut) {
-    return;
-  }
+  if (!pipe.eof || pipe.buffer || pipe.spill || pipe.sending || pipe.fin.begun()) return;
   const Socket sink = direction == kUpstream ? kBackendSocket : kClientSocket;
-  if (tls_[sink] && tls_[sink]->established()) {
-    // close_notify first, so the peer can tell the end from a truncation
-    pipe.close_notify = tls_[sink].finish(true, [&] { flush_tls(sink); });
-    if (pipe.close_notify) return;  // on_tls_sent() comes back here
-  }
-  io_uring_sqe* sqe = ctx_->ring.sqe();
-  io_uring_prep_shutdown(sqe, sink_fd(direction), SHUT_WR);
-  pipe.shutting = true;
-  submit(sqe, direction == kUpstream ? OpKind::kShutdownBackend : OpKind::kShutdownClient);
+  // on_tls_sent() comes back here once a TLS sink's close_notify has gone out.
+  if (pipe.fin.close_notify_first(tls_[sink], [&] { flush_tls(sink); })) return;
+  submit(pipe.fin.prep_shutdown(ctx_->ring, sink_fd(direction)),
+         direction == kUpstream ? OpKind::kShutdownBackend : OpKind::kShutdownClient);
 }
 
 void TcpSession::on_shutdown(Direction direction, int result) {
-  Pipe& pipe = pipes_[direction];
-  pipe.shutting = false;
-  pipe.shut = true;
+  const bool carried = pipes_[direction].fin.on_shutdown(result);
   if (closing_) return;
-  if (result < 0 && result != -ENOTCONN) {
-    begin_close(direction == kUpstream ? "backend error" : "client error", false);
-    return;
+  if (!carried) {
+    return begin_close(direction == kUpstream ? "backend error" : "client error", false);
   }
-  if (pipes_[kUpstream].shut && pipes_[kDownstream].shut) begin_close("done");
+  if (pipes_[kUpstream].fin.shut() && pipes_[kDownstream].fin.shut()) begin_close("done");
 }
 
 void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
@@ -277,7 +267,7 @@ void TcpSession::on_sent_to(Socket sink, int result) {
 
 void TcpSession::on_timer() {
   if (closing_) return;
-  if (close_when_flushed_ != nullptr) return begin_close(close_when_flushed_, false);
+  if (close_when_flushed_.armed()) return begin_close(close_when_flushed_.cause(), false);
   const config::ListenerTimeouts& timeouts = listener_->config->timeouts;
   auto due = last_activity_ + timeouts.client_idle;
   // The client's handshake has one deadline from accept; bytes trickling in do not extend it.

@@ -26,6 +26,8 @@
 #include "core/io/timer_wheel.hpp"
 #include "core/io/tls_stream.hpp"
 #include "core/proxy/backend_attempt.hpp"
+#include "core/proxy/close_when_flushed.hpp"
+#include "core/proxy/half_close.hpp"
 #include "core/proxy/session.hpp"
 #include "core/proxy/worker_context.hpp"
 #include "core/runtime/snapshot.hpp"
@@ -53,12 +55,10 @@ class TcpSession final : public Session {
     uint32_t sent = 0;
     bool receiving = false;
     bool sending = false;
-    bool eof = false;           // the source sent FIN
-    bool shut = false;          // we sent FIN onward (shutdown completed)
-    bool shutting = false;      // shutdown in flight
-    bool more = false;          // TLS source: plaintext may remain beyond what filled the buffer
-    bool close_notify = false;  // TLS sink: waiting for close_notify to go out before the FIN
-    uint64_t flush_mark = 0;    // TLS sink: the pipe's bytes are sent once this much ciphertext is
+    bool eof = false;         // the source sent FIN
+    bool more = false;        // TLS source: plaintext may remain beyond what filled the buffer
+    HalfClose fin;            // the FIN carried on to the sink, after a TLS sink's close_notify
+    uint64_t flush_mark = 0;  // TLS sink: the pipe's bytes are sent once this much ciphertext is
     uint64_t bytes = 0;
   };
   // A direction (client→backend, backend→client) indexes pipes_, a socket indexes tls_. Neither
@@ -133,8 +133,8 @@ class TcpSession final : public Session {
 
   int client_fd_ = -1;
   int backend_fd_ = -1;
-  By<Socket, TlsStream> tls_;                 // null = plain
-  const char* close_when_flushed_ = nullptr;  // a TLS alert goes out, then the session closes
+  By<Socket, TlsStream> tls_;            // null = plain
+  CloseWhenFlushed close_when_flushed_;  // a TLS alert goes out, then the session closes
   std::shared_ptr<const Snapshot> snapshot_;
   const Listener* listener_ = nullptr;
   BackendAttempt attempt_;  // the backend connected to, or being tried

@@ -124,8 +124,8 @@ void TcpSession::on_tls_sent(Socket socket, int result) {
   }
   last_activity_ = ctx_->now;
   flush_tls(socket);
-  if (close_when_flushed_ != nullptr) {
-    if (tls.flushed()) begin_close(close_when_flushed_, false);
+  if (close_when_flushed_.armed()) {
+    if (tls.flushed()) begin_close(close_when_flushed_.cause(), false);
     return;
   }
   const Direction into = socket == kClientSocket ? kDownstream : kUpstream;
@@ -136,8 +136,8 @@ void TcpSession::on_tls_sent(Socket socket, int result) {
     pipe.sent = pipe.length;
     return on_pipe_sent(into);
   }
-  if (pipe.close_notify && tls.flushed()) {
-    pipe.close_notify = false;
+  if (pipe.fin.close_notify_pending() && tls.flushed()) {
+    pipe.fin.close_notify_sent();
     finish_direction_if_drained(into);
   }
 }
@@ -146,18 +146,16 @@ void TcpSession::on_tls_sent(Socket socket, int result) {
 // the session waits for it to go out (at most TlsStream::kCloseNotifyTimeout).
 bool TcpSession::close_tls_gracefully(const char* cause) {
   TlsStream& tls = tls_[kClientSocket];
-  if (close_when_flushed_ != nullptr || !tls || !tls->established() || tls->sending()) return false;
+  if (close_when_flushed_.armed() || !tls || !tls->established() || tls->sending()) return false;
   if (!tls.finish(true, [&] { flush_tls(kClientSocket); })) return false;
-  close_when_flushed_ = cause;
-  ctx_->timers.schedule(timer_, ctx_->now + TlsStream::kCloseNotifyTimeout);
+  close_when_flushed_.arm(cause, ctx_->timers, timer_, ctx_->now);
   return true;
 }
 
 // Lets an alert the channel produced reach the peer before the connection closes.
 void TcpSession::close_after_flush(Socket socket, const char* cause) {
   if (tls_[socket]->flushed()) return begin_close(cause, false);
-  close_when_flushed_ = cause;
-  ctx_->timers.schedule(timer_, ctx_->now + TlsStream::kCloseNotifyTimeout);
+  close_when_flushed_.arm(cause, ctx_->timers, timer_, ctx_->now);
 }
 
 }  // namespace ringlb
