@@ -90,6 +90,15 @@ bool Server::run_control_ring_until_signal(std::chrono::milliseconds timeout) {
   }
 }
 
+// Makes `snapshot` (built as generation_ + 1) the running one: every worker loads it at its
+// next loop turn, and sessions already under way keep the one they began with.
+void Server::install(std::shared_ptr<const Snapshot> snapshot) {
+  ++generation_;
+  current_ = std::move(snapshot);
+  snapshots_.publish(current_);
+  for (auto& worker : workers_) worker->wake();
+}
+
 // Balancers whose tables hold the eligible backends (consistent_hash) get new tables: the same
 // configuration, sockets and backend states, built again and published.
 void Server::republish_for_health() {
@@ -100,10 +109,7 @@ void Server::republish_for_health() {
     LOG_ERROR("cannot rebuild the balancer tables after a health change: %s", error.c_str());
     return;
   }
-  ++generation_;
-  current_ = std::move(snapshot);
-  snapshots_.publish(current_);
-  for (auto& worker : workers_) worker->wake();
+  install(std::move(snapshot));
   LOG_DEBUG("balancer tables rebuilt after a health change (generation %llu)",
             static_cast<unsigned long long>(generation_));
 }

@@ -222,10 +222,7 @@ void Server::reload() {
     LOG_ERROR("reload failed, keeping the running configuration: %s", error.c_str());
     return;
   }
-  ++generation_;
-  current_ = std::move(snapshot);
-  snapshots_.publish(current_);
-  for (auto& worker : workers_) worker->wake();
+  install(std::move(snapshot));
   health_.on_reload(*current_);
   reset_admin_changes();
   backends_.forget_unused();
@@ -281,10 +278,7 @@ std::string Server::set_weight(const Pool& pool, uint32_t backend, uint32_t weig
                                  {balancers_, backends_, current_.get(), true, tuning_}, error);
   if (!snapshot) return "cannot apply the weight: " + error;
   admin_weights_.try_emplace(key, before);  // the first change remembers the configured weight
-  ++generation_;
-  current_ = std::move(snapshot);
-  snapshots_.publish(current_);
-  for (auto& worker : workers_) worker->wake();
+  install(std::move(snapshot));
   health_.on_reload(*current_);
   LOG_INFO("admin: pool %s: backend %s weight %u -> %u (until the next reload)", key.first.c_str(),
            key.second.c_str(), before, weight);

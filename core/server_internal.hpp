@@ -67,6 +67,7 @@ class Server final : public AdminControl {
   void on_stop_signal();
   void reopen_access_logs();
   void republish_for_health();
+  void install(std::shared_ptr<const Snapshot> snapshot);
   std::string status_line() const;
   void shut_down();
 
