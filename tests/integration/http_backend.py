@@ -1,6 +1,6 @@
 # The recording keep-alive HTTP/1.1 backend of the integration tests: every request it gets is
-# kept (head, body, connection), and its target picks the answer (echo, sizes, delays, chunked,
-# upgrades). Python 3.11 stdlib only; everything binds 127.0.0.1.
+# kept (head, body, connection), and its path picks the answer (echo, streamed or chunked bodies,
+# delays, statuses, upgrades). Python 3.11 stdlib only; everything binds 127.0.0.1.
 from __future__ import annotations
 
 import json

@@ -1,5 +1,5 @@
-# A backend that misbehaves on purpose after reading a request head (hangs, resets, garbage,
-# raw bytes), for the HTTP fault and hardening tests. Python 3.11 stdlib only.
+# A backend that misbehaves on purpose after reading a request head (resets, closes, hangs, or
+# sends given raw bytes), for the HTTP fault and hardening tests. Python 3.11 stdlib only.
 from __future__ import annotations
 
 import socket
