@@ -1,17 +1,16 @@
-# Every row of docs/http-hardening.md as a vector, plus CVE regressions (HAProxy, nginx, Envoy,
-# Traefik) mapped to request shapes: ambiguous or malformed input gets ringlb's own 4xx/5xx and a
-# close while the backend receives nothing; valid-but-odd input is forwarded with one meaning.
+# Every row of docs/http-hardening.md as a request vector, plus CVE regressions (HAProxy, nginx,
+# Envoy, Traefik) mapped to request shapes: ambiguous or malformed input gets ringlb's own
+# 4xx/5xx and a close while the backend receives nothing; valid-but-odd input is forwarded with
+# one meaning. Limits, host and path normalization, and responses have files of their own
+# (test_http_hardening_limits.py, test_http_hardening_routing.py, test_http_hardening_responses.py).
 import time
 import unittest
 from dataclasses import dataclass
 
-from harness import free_port, wait_until
-from http_harness import (REQUEST_ID, FaultBackend, HttpBackend, HttpConn, HttpTestCase,
-                          NoResponse, SharedProxyTestCase, build_request, chunked_encode, get,
+from harness import free_port
+from hardening_requests import HOST, SMUGGLED, TE_CHUNKED, get_line, post
+from http_harness import (REQUEST_ID, HttpBackend, HttpConn, SharedProxyTestCase, chunked_encode,
                           http_config)
-
-HOST = b"Host: h.test\r\n"
-SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: h.test\r\n\r\n"
 
 
 @dataclass
@@ -23,17 +22,9 @@ class Vector:
     in_body: bool = False  # the error is in the body, after a valid head
 
 
-def post(fields: bytes, body: bytes = b"", target: bytes = b"/v") -> bytes:
-    return b"POST " + target + b" HTTP/1.1\r\n" + HOST + fields + b"\r\n" + body
-
-
-def get_line(line: bytes, fields: bytes = HOST) -> bytes:
-    return line + b"\r\n" + fields + b"\r\n"
-
 
 CHUNKED_HELLO = b"5\r\nhello\r\n0\r\n\r\n"
 BAD, NOT_IMPL = (400,), (400, 501)
-TE_CHUNKED = b"Transfer-Encoding: chunked\r\n"
 
 VECTORS = [
     # Content-Length and Transfer-Encoding (RFC 9112 §6.1, §6.3).
@@ -367,201 +358,6 @@ for _vector in VECTORS:
     assert not hasattr(RequestVectorTest, f"test_{_vector.name}"), _vector.name
     setattr(RequestVectorTest, f"test_{_vector.name}", _vector_test(_vector))
 
-
-class LimitsTest(SharedProxyTestCase):
-    """max_header_bytes = 256 KiB (so Beast's own 64 KiB field cap is reachable) and
-    max_body_bytes = 1 KiB."""
-
-    @classmethod
-    def make_backends(cls):
-        cls.backend = HttpBackend("h")
-        return [cls.backend]
-
-    @classmethod
-    def config(cls, port):
-        return http_config(port, [cls.backend.port], max_header_bytes="256KiB",
-                           max_body_bytes="1KiB")
-
-    def test_a_field_value_over_64k_is_431_not_a_crash(self):
-        raw = get_line(b"GET /v HTTP/1.1", HOST + b"X-Huge: " + b"h" * (70 << 10) + b"\r\n")
-        self.assertRefused(self.port, raw, 431, msg="a 70 KiB value")
-        self.assertBackendGotNothing(self.backend)
-        with HttpConn(self.port) as conn:
-            self.assertEqual(conn.request("GET", "/alive").status, 200)
-
-    def test_a_head_within_the_configured_limit_is_served(self):
-        fields = [(f"X-F{i:03d}", "v" * 1000) for i in range(100)]  # ~100 KB
-        with HttpConn(self.port) as conn:
-            response = conn.request("GET", "/big-head", fields)
-        self.assertEqual(response.status, 200, str(response))
-        self.assertEqual(len(self.backend.requests[0].headers_named("X-F099")), 1)
-
-    def test_content_length_over_max_body_bytes_is_413(self):
-        self.assertRefused(self.port, post(b"Content-Length: 2048\r\n", b"b" * 2048), 413)
-        self.assertBackendGotNothing(self.backend)
-
-    def test_body_of_exactly_max_body_bytes_is_served(self):
-        with HttpConn(self.port) as conn:
-            echoed = conn.request("POST", "/echo", body=b"b" * 1024).json()
-        self.assertEqual(echoed["body_len"], 1024)
-
-    def test_cve_2013_2028_huge_chunk_size_is_413(self):
-        """nginx read FFFFFFFFFFFFFFED as a negative size. It is a valid (enormous) chunk, so
-        with a body limit it is a 413; without one it would just be a long body."""
-        raw = post(TE_CHUNKED, b"FFFFFFFFFFFFFFED\r\nhello\r\n0\r\n\r\n" + SMUGGLED)
-        self.assertRefused(self.port, raw, 413)
-        self.assertNoCompleteRequest(self.backend)
-        self.assertNotIn("/smuggled", self.backend.targets())
-
-    def test_chunked_body_growing_over_max_body_bytes_is_413(self):
-        body = chunked_encode([b"c" * 600, b"c" * 600])
-        self.assertRefused(self.port, post(TE_CHUNKED, body), 413)
-        self.assertNoCompleteRequest(self.backend)
-
-
-class UnderscoresKeptTest(SharedProxyTestCase):
-    """underscores_in_headers = true in the listener's limits: such fields are forwarded."""
-
-    @classmethod
-    def make_backends(cls):
-        cls.backend = HttpBackend("h")
-        return [cls.backend]
-
-    @classmethod
-    def config(cls, port):
-        text = http_config(port, [cls.backend.port])
-        limits = "[listeners.web.limits]\n"
-        assert limits in text
-        return text.replace(limits, limits + "underscores_in_headers = true\n")
-
-    def test_fields_with_underscores_are_forwarded(self):
-        with HttpConn(self.port) as conn:
-            response = conn.request("GET", "/echo", [("X_Custom_Field", "kept")])
-        self.assertEqual(response.status, 200, str(response))
-        self.assertEqual(self.backend.requests[-1].headers_named("X_Custom_Field"), ["kept"])
-
-
-class TrailingDotHostTest(HttpTestCase):
-    """A fully qualified Host ("api.example.com.") is the same host: routed by its host route,
-    and forwarded without the dot, so the backend's virtual host matches too."""
-
-    def setUp(self):
-        super().setUp()
-        self.app = self.backend(HttpBackend, "app")
-        self.api = self.backend(HttpBackend, "api")
-        self.wild = self.backend(HttpBackend, "wild")
-        self.port = self.start_http({"app": [self.app.port], "api": [self.api.port],
-                                     "wild": [self.wild.port]},
-                                    routes=[{"host": "api.example.com", "pool": "api"},
-                                            {"host": "*.internal.test", "pool": "wild"}])
-
-    def test_a_trailing_dot_host_takes_its_host_route(self):
-        for host, backend, forwarded in [("api.example.com.", "api", "api.example.com"),
-                                         ("API.Example.com.:8080", "api", "API.Example.com:8080"),
-                                         ("db.internal.test.", "wild", "db.internal.test"),
-                                         ("other.test.", "app", "other.test")]:
-            with self.subTest(host=host):
-                response = get(self.port, "/echo", host=host)
-                self.assertEqual(response.header("X-Backend"), backend, str(response))
-                server = {"app": self.app, "api": self.api, "wild": self.wild}[backend]
-                request = server.requests[-1]
-                self.assertEqual(request.headers_named("Host"), [forwarded])
-                self.assertEqual(request.headers_named("X-Forwarded-Host"), [forwarded])
-
-    def test_absolute_form_authority_with_a_trailing_dot(self):
-        response = get(self.port, "http://api.example.com./v1", host="other.test")
-        self.assertEqual(response.header("X-Backend"), "api", str(response))
-        self.assertEqual(self.api.requests[-1].headers_named("Host"), ["api.example.com"])
-
-
-class PathPrefixNormalizationTest(HttpTestCase):
-    """A path_prefix route compares the normalized path, as nginx matches locations: every other
-    spelling of /v1/secret that a normalizing backend serves as /v1/secret takes the /v1/ route
-    (or is refused), never the default pool; the backend still gets the target as it was sent."""
-
-    BYPASSES = ["/x/../v1/secret", "/./v1/secret", "//v1/secret", "/v1%2Fsecret",
-                "/%2e/v1/secret", "/x/%2e%2e/v1/secret", "/%761/secret", "/v1;x/secret",
-                "/v1/./secret", "/../v1/secret", "/%2E%2E/v1/secret?x=1"]
-
-    def setUp(self):
-        super().setUp()
-        self.app = self.backend(HttpBackend, "app")
-        self.cap = self.backend(HttpBackend, "cap")
-        self.port = self.start_http({"app": [self.app.port], "cap": [self.cap.port]},
-                                    routes=[{"path_prefix": "/v1/", "pool": "cap"}])
-
-    def test_dot_segments_slashes_and_encodings_take_the_route(self):
-        for target in self.BYPASSES:
-            with self.subTest(target=target):
-                response = get(self.port, target)
-                self.assertIn(response.status, (200, 400), str(response))
-                if response.status == 200:
-                    self.assertEqual(response.header("X-Backend"), "cap", str(response))
-                    self.assertEqual(self.cap.requests[-1].target, target,
-                                     "the backend gets the target as the client sent it")
-        self.assertEqual(self.app.targets(), [],
-                         "a spelling of /v1/secret reached the default pool")
-
-    def test_other_paths_still_reach_the_default_pool(self):
-        for target in ["/v1", "/v2/secret", "/v1/../v2/x", "/v1%2F..%2Fv2", "/?p=/v1/x"]:
-            with self.subTest(target=target):
-                response = get(self.port, target)
-                self.assertEqual(response.header("X-Backend"), "app", str(response))
-
-    def test_a_bad_percent_escape_or_an_encoded_nul_is_400(self):
-        for target in [b"/v1%zz/secret", b"/v1%2", b"/a%00b"]:
-            with self.subTest(target=target):
-                self.assertRefused(self.port, get_line(b"GET " + target + b" HTTP/1.1"), 400)
-        self.assertBackendGotNothing(self.app)
-        self.assertBackendGotNothing(self.cap)
-
-
-class ResponseVectorTest(HttpTestCase):
-    """Bad responses from the backend: 502, and that upstream connection is never reused."""
-
-    def assertBadGateway(self, raw: bytes, what: str):
-        fault = self.backend(FaultBackend, "raw", raw, "hold")
-        port = self.start_http([fault.port])
-        for attempt in range(2):
-            with HttpConn(port) as conn:
-                conn.send(build_request("GET", f"/r{attempt}"))
-                self.assertProxyError(conn.read_response(), 502, what)
-        self.assertEqual(fault.connections, 2, f"{what}: the bad connection was reused")
-        self.assertTrue(wait_until(lambda: fault.peer_closed == 2, 2),
-                        f"{what}: upstream connection left open")
-
-    def test_response_with_content_length_and_chunked(self):
-        self.assertBadGateway(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: "
-                              b"chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "CL with TE")
-
-    def test_response_with_bad_content_length(self):
-        for value in (b"abc", b"-1", b"5, 6", b"0x10"):
-            with self.subTest(value=value):
-                self.assertBadGateway(b"HTTP/1.1 200 OK\r\nContent-Length: " + value +
-                                      b"\r\n\r\nhello", f"Content-Length {value!r}")
-
-    def test_response_with_two_different_content_lengths(self):
-        self.assertBadGateway(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n"
-                              b"\r\nhello!", "two Content-Length")
-
-    def test_bytes_after_a_complete_response_are_not_relayed(self):
-        """A backend that sends a second, unasked-for response: no client ever sees it. ringlb
-        may keep the client connection (next request gets a genuine answer) or close it."""
-        backend = self.backend(HttpBackend, "b")
-        port = self.start_http([backend.port])
-        conn = self.conn(port)
-        self.assertEqual(conn.request("GET", "/extra-bytes").body, b"ok")
-        conn.send(build_request("GET", "/next-on-same-connection"))
-        try:
-            response = conn.read_response()
-            self.assertIsNone(response.header("X-Forged"), "the forged response was relayed")
-            self.assertEqual(response.body, b"b GET /next-on-same-connection\n")
-        except NoResponse as closed:
-            self.assertNotIn(b"injected", closed.data, "the forged response was relayed")
-        for i in range(3):
-            response = get(port, f"/next{i}")
-            self.assertIsNone(response.header("X-Forged"), "the forged response was relayed")
-            self.assertEqual(response.body, f"b GET /next{i}\n".encode())
 
 
 if __name__ == "__main__":
