@@ -18,8 +18,9 @@ EXPECTED_FILES = {
     "./usr/share/man/man8/ringlb.8",
     "./usr/share/doc/ringlb/example.toml",
     "./usr/share/doc/ringlb/README.md",
-    "./usr/share/doc/ringlb/docs/configuration.md",
-    "./usr/share/doc/ringlb/docs/architecture.md",
+} | {  # every page of docs/, which the README links to
+    f"./usr/share/doc/ringlb/docs/{page.name}"
+    for page in (Path(__file__).resolve().parents[2] / "docs").glob("*.md")
 }
 LIBRARIES = ("liburing2", "libtomlplusplus3", "libssl3", "libsystemd0", "libxxhash0")
 
