@@ -1,8 +1,8 @@
 // A table of slots, each holding at most one T and a generation, for whatever a completion's
 // user_data names (sessions, accept sockets, probes, admin connections). The generation changes
 // each time a slot is freed, so a handle taken before the free no longer finds anything: a stale
-// completion is recognised and dropped, never dereferenced (style.md, "Ownership"). This is the
-// one place that check is written.
+// completion is recognised and dropped, never dereferenced (docs/architecture.md, "The io_uring
+// rules"). This is the one place that check is written.
 //
 // Entries live in fixed chunks and never move, so the kernel and timers may hold pointers into
 // them. Single thread; the table allocates only when it grows by a chunk.
