@@ -20,12 +20,6 @@ bool is_connection_specific(std::string_view name) {
   return false;
 }
 
-void lowercase(char* text, size_t size) {
-  for (size_t i = 0; i < size; ++i) {
-    if (text[i] >= 'A' && text[i] <= 'Z') text[i] = static_cast<char>(text[i] + 32);
-  }
-}
-
 nghttp2_nv make_nv(const char* name, size_t name_size, const char* value, size_t value_size) {
   return {reinterpret_cast<uint8_t*>(const_cast<char*>(name)),
           reinterpret_cast<uint8_t*>(const_cast<char*>(value)), name_size, value_size,
@@ -112,9 +106,8 @@ void H2Connection::Impl::encode(const char* status, std::span<const Field> field
   if (status != nullptr) nv.push_back(make_nv(":status", 7, status, std::strlen(status)));
   for (const Field& field : fields) {
     if (is_connection_specific(field.name)) continue;
-    char* name = nv_text.data() + nv_text.size();
+    const char* name = nv_text.data() + nv_text.size();
     nv_text.append(field.name);
-    lowercase(name, field.name.size());
     const char* value = nv_text.data() + nv_text.size();
     nv_text.append(field.value);
     nv.push_back(make_nv(name, field.name.size(), value, field.value.size()));
@@ -266,8 +259,6 @@ H2Error H2Connection::end_stream(StreamId id, std::span<const Field> trailers) {
   for (const Field& field : trailers) {
     if (is_connection_specific(field.name)) continue;
     stream->trailers.add(field.name, field.value);
-    const FieldBlock::Offsets& at = stream->trailers.offsets.back();
-    lowercase(stream->trailers.text.data() + at.name, at.name_size);
   }
   impl_->resume(*stream);
   return {};

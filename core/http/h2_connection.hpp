@@ -56,6 +56,7 @@ struct H2Request {
 // caller may call submit_*/reset_stream/goaway from them (nghttp2 queues, it does not send).
 class H2Events {
  public:
+  virtual ~H2Events() = default;
   virtual void on_request_head(StreamId stream, const H2Request& request) = 0;
   // A slice of request body; the view ends when the call returns. Every byte must later be
   // handed back with consume() once the backend has read it: that is what opens the window.
@@ -69,9 +70,6 @@ class H2Events {
   // From pending_output(): the stream's response queue has room again after submit_body() took
   // less than it was given.
   virtual void on_response_room(StreamId stream) = 0;
-
- protected:
-  ~H2Events() = default;
 };
 
 // An nghttp2 error: code is an nghttp2_error (negative), 0 when all went well. reason is static.
@@ -108,8 +106,8 @@ class H2Connection {
   void consume(StreamId stream, size_t n);
 
   // The response head. body_follows = false ends the stream with the HEADERS (204, HEAD, 304).
-  // fields are end-to-end fields; names are lowercased here, and connection-specific fields are
-  // left out, as HTTP/2 forbids them.
+  // fields are end-to-end fields; names are lowercased (by nghttp2), and connection-specific
+  // fields are left out, as HTTP/2 forbids them.
   H2Error submit_response(StreamId stream, unsigned status, std::span<const Field> fields,
                           bool body_follows);
   // Queues body bytes; returns how many were taken (fewer when the queue is full: wait for

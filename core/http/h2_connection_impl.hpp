@@ -75,7 +75,8 @@ struct H2Connection::Impl {
   void close(StreamId id);
   // The data provider of `stream` waits for bytes (NGHTTP2_ERR_DEFERRED): wake it.
   void resume(H2Stream& stream);
-  // Fills nv (and nv_text) with `fields`, names lowercased, connection-specific fields left out.
+  // Fills nv (and nv_text) with `fields`, connection-specific fields left out; nghttp2's submit
+  // calls copy them and lowercase the names.
   // With a status, ":status" comes first.
   void encode(const char* status, std::span<const Field> fields);
   void encode(const FieldBlock& block);
