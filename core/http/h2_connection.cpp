@@ -67,28 +67,28 @@ void H2Stream::reset() {
 H2Connection::Impl::~Impl() { nghttp2_session_del(session); }
 
 H2Stream* H2Connection::Impl::find(StreamId id) {
-  const auto found = streams.find(id);
-  return found == streams.end() ? nullptr : found->second.get();
+  if (session == nullptr || id <= 0) return nullptr;
+  return static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(session, id));
 }
 
 H2Stream& H2Connection::Impl::open(StreamId id) {
-  std::unique_ptr<H2Stream> stream;
   if (spare_streams.empty()) {
-    stream = std::make_unique<H2Stream>();
-  } else {
-    stream = std::move(spare_streams.back());
-    spare_streams.pop_back();
+    spare_streams.push_back(stream_store.emplace_back(std::make_unique<H2Stream>()).get());
   }
-  stream->id = id;
-  return *(streams[id] = std::move(stream));
+  H2Stream& stream = *spare_streams.back();
+  spare_streams.pop_back();
+  stream.id = id;
+  nghttp2_session_set_stream_user_data(session, id, &stream);
+  return stream;
 }
 
+// Called from nghttp2's stream close, after which nghttp2 forgets the stream and its user data.
 void H2Connection::Impl::close(StreamId id) {
-  const auto found = streams.find(id);
-  if (found == streams.end()) return;
-  found->second->reset();
-  spare_streams.push_back(std::move(found->second));
-  streams.erase(found);
+  H2Stream* stream = find(id);
+  if (stream == nullptr) return;
+  nghttp2_session_set_stream_user_data(session, id, nullptr);
+  stream->reset();
+  spare_streams.push_back(stream);
 }
 
 void H2Connection::Impl::resume(H2Stream& stream) {

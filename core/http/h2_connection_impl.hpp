@@ -7,7 +7,6 @@
 
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "core/http/h2_connection.hpp"
@@ -37,7 +36,7 @@ struct H2Stream {
   // Request side.
   FieldBlock request_fields;
   H2Request request;
-  bool refused = false;         // over max_header_list_size: reset, never announced
+  bool refused = false;         // over max_header_list_size: answered 431, never announced
   bool head_delivered = false;  // the caller knows this stream: it gets every event until closed
   // Response side: body bytes not yet framed are body[body_sent, size).
   std::string body;
@@ -62,9 +61,10 @@ struct H2Connection::Impl {
   nghttp2_session* session = nullptr;
   std::string output;  // framed bytes; output[output_sent, size) waits to be sent
   size_t output_sent = 0;
-  std::unordered_map<StreamId, std::unique_ptr<H2Stream>> streams;
-  std::vector<std::unique_ptr<H2Stream>>
-      spare_streams;                  // reused, so a warm connection keeps memory
+  // Every stream object ever made (at most the concurrent peak), and those free for reuse: a warm
+  // connection allocates none per request. A live one is found through nghttp2's stream user data.
+  std::vector<std::unique_ptr<H2Stream>> stream_store;
+  std::vector<H2Stream*> spare_streams;
   std::vector<StreamId> room_opened;  // on_response_room owed after mem_send
   // Scratch for the name/value arrays handed to nghttp2's submit calls, which copy them.
   std::string nv_text;
