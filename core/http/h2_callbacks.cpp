@@ -23,19 +23,30 @@ int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user_da
   return 0;
 }
 
+// RFC 9113 §10.5.1: a header list over the advertised limit is answered with 431, and the stream
+// is never announced (nghttp2 still decodes the rest of the block, which HPACK's state needs).
+void refuse_oversized_head(nghttp2_session* session, H2Stream& stream) {
+  static constexpr char kStatus[] = ":status";
+  static constexpr char k431[] = "431";
+  nghttp2_nv status = {reinterpret_cast<uint8_t*>(const_cast<char*>(kStatus)),
+                       reinterpret_cast<uint8_t*>(const_cast<char*>(k431)), sizeof kStatus - 1,
+                       sizeof k431 - 1, NGHTTP2_NV_FLAG_NONE};
+  stream.refused = true;
+  nghttp2_submit_response(session, stream.id, &status, 1, nullptr);
+}
+
 // Header fields of a request are kept; those of request trailers are dropped, as the HTTP/1.x
-// parser drops chunked trailers. Over max_header_list_size, the stream is reset (nghttp2 sends
-// RST_STREAM for NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE) and never announced.
-int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t name_size,
-              const uint8_t* value, size_t value_size, uint8_t, void* user_data) {
+// parser drops chunked trailers.
+int on_header(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
+              size_t name_size, const uint8_t* value, size_t value_size, uint8_t, void* user_data) {
   if (!is_request_headers(frame)) return 0;
   H2Connection::Impl& impl = impl_of(user_data);
   H2Stream* stream = impl.find(frame->hd.stream_id);
   if (stream == nullptr || stream->refused) return 0;
   FieldBlock& block = stream->request_fields;
   if (block.list_size + name_size + value_size + 32 > impl.settings.max_header_list_size) {
-    stream->refused = true;
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    refuse_oversized_head(session, *stream);
+    return 0;
   }
   block.add({reinterpret_cast<const char*>(name), name_size},
             {reinterpret_cast<const char*>(value), value_size});

@@ -33,7 +33,7 @@ using StreamId = int32_t;
 struct H2Settings {
   uint32_t max_concurrent_streams = 100;
   // The decoded size of one request's header block (names + values + 32 per field, RFC 9113
-  // §6.5.2); over it the stream is reset with REFUSED_STREAM and no event names it.
+  // §6.5.2); over it the stream is answered 431 (§10.5.1) and no event names it.
   uint32_t max_header_list_size = 32 * 1024;
   // How much request body a client may send on one stream ahead of the backend reading it.
   uint32_t initial_window_size = 65535;

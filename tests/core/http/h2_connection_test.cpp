@@ -233,7 +233,7 @@ TEST(H2Connection, StreamsOverMaxConcurrentStreamsAreRefused) {
   EXPECT_EQ(client.streams[5].error_code, static_cast<uint32_t>(NGHTTP2_REFUSED_STREAM));
 }
 
-TEST(H2Connection, HeaderListOverTheLimitIsResetAndNeverAnnounced) {
+TEST(H2Connection, HeaderListOverTheLimitIsAnswered431AndNeverAnnounced) {
   Recorder events;
   H2Settings settings;
   settings.max_header_list_size = 1024;
@@ -241,9 +241,16 @@ TEST(H2Connection, HeaderListOverTheLimitIsResetAndNeverAnnounced) {
   Client client;
   client.request("GET", "/", {{"x-big", std::string(2000, 'b')}});
   pump(client, server);
-  EXPECT_TRUE(events.heads.empty());
+  EXPECT_TRUE(events.log.empty());
+  EXPECT_EQ(find(client.streams[1].headers, ":status"), "431");
   EXPECT_TRUE(client.streams[1].closed);
-  EXPECT_NE(client.streams[1].error_code, 0u);
+  // The same on a stream whose body is still coming: the answer ends it, nothing is forwarded.
+  const std::string body(5000, 'x');
+  client.request("POST", "/", {{"x-big", std::string(2000, 'b')}}, &body);
+  pump(client, server);
+  EXPECT_TRUE(events.log.empty());
+  EXPECT_EQ(find(client.streams[3].headers, ":status"), "431");
+  EXPECT_TRUE(client.streams[3].closed);
 }
 
 TEST(H2Connection, ResetByTheClientClosesTheStreamWithItsCode) {
