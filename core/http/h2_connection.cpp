@@ -191,7 +191,8 @@ H2Error H2Connection::receive(std::span<const char> bytes) {
 }
 
 std::span<const char> H2Connection::pending_output() {
-  constexpr size_t kEnough = 64 * 1024;  // about one send's worth; the rest waits in nghttp2
+  constexpr size_t kEnough =
+      size_t{64} * 1024;  // about one send's worth; the rest waits in nghttp2
   Impl& impl = *impl_;
   if (impl.output_sent == impl.output.size()) {
     impl.output.clear();
@@ -265,10 +266,12 @@ H2Error H2Connection::end_stream(StreamId id, std::span<const Field> trailers) {
 }
 
 H2Error H2Connection::reset_stream(StreamId stream, uint32_t error_code) {
+  if (impl_->session == nullptr) return error_of(NGHTTP2_ERR_NOMEM);
   return error_of(nghttp2_submit_rst_stream(impl_->session, NGHTTP2_FLAG_NONE, stream, error_code));
 }
 
 H2Error H2Connection::goaway(StreamId last_stream_id, uint32_t error_code) {
+  if (impl_->session == nullptr) return error_of(NGHTTP2_ERR_NOMEM);
   return error_of(nghttp2_submit_goaway(impl_->session, NGHTTP2_FLAG_NONE, last_stream_id,
                                         error_code, nullptr, 0));
 }

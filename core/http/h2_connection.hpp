@@ -38,7 +38,7 @@ struct H2Settings {
   // How much request body a client may send on one stream ahead of the backend reading it.
   uint32_t initial_window_size = 65535;
   // Response body bytes queued per stream and not yet framed; submit_body() takes no more.
-  size_t max_queued_body_bytes = 64 * 1024;
+  size_t max_queued_body_bytes = size_t{64} * 1024;
 };
 
 // A request's head. Valid from on_request_head until on_stream_closed for that stream returns.

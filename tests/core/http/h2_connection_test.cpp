@@ -146,7 +146,7 @@ TEST(H2Connection, MebibyteResponseFlowsOnlyAsTheClientsWindowOpens) {
   Client client(/*auto_window=*/false);
   client.request("GET", "/big");
   pump(client, server);
-  std::string payload(1024 * 1024, '\0');
+  std::string payload(size_t{1024} * 1024, '\0');
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 26);
   ASSERT_TRUE(server.submit_response(1, 200, {}, true).ok());
   size_t queued = server.submit_body(1, bytes(payload));

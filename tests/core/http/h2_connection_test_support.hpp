@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstring>
 #include <deque>
 #include <map>
 #include <string>
@@ -113,7 +112,7 @@ class Client {
                            uint32_t* flags, nghttp2_data_source*, void* user_data) {
     std::string& rest = self(user_data).streams[id].request_body;
     const size_t n = std::min(length, rest.size());
-    std::memcpy(buf, rest.data(), n);
+    std::copy_n(rest.data(), n, reinterpret_cast<char*>(buf));
     rest.erase(0, n);
     if (rest.empty()) *flags |= NGHTTP2_DATA_FLAG_EOF;
     return static_cast<ssize_t>(n);
