@@ -63,6 +63,20 @@ TEST(H2Connection, PostBodyArrivesAsBodyEventsThenEndOfStream) {
   EXPECT_EQ(events.log, (std::vector<std::string>{"head 1", "body 1", "end 1"}));
 }
 
+TEST(H2Connection, RequestTrailersEndTheStreamAndAreDropped) {
+  Recorder events;
+  H2Connection server({}, events);
+  Client client;
+  const std::string body = "grpc-frame";
+  const int32_t id = client.request("POST", "/svc/Method", {{"te", "trailers"}}, &body);
+  client.streams[id].request_trailers = {{"x-checksum", "abc"}};
+  pump(client, server);
+  ASSERT_EQ(events.heads.size(), 1u);
+  EXPECT_EQ(find(events.heads.at(1).fields, "te"), "(absent)");  // hop-by-hop, as for HTTP/1.1
+  EXPECT_EQ(events.bodies[1], body);
+  EXPECT_EQ(events.log, (std::vector<std::string>{"head 1", "body 1", "end 1"}));
+}
+
 TEST(H2Connection, BodyWithoutContentLengthIsFramedChunkedForTheUpstream) {
   Recorder events;
   H2Connection server({}, events);

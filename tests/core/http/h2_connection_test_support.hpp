@@ -28,6 +28,7 @@ struct ClientStream {
   bool closed = false;
   uint32_t error_code = 0;   // of the close: RST_STREAM's code, 0 when both sides ended
   std::string request_body;  // what the request's data provider still has to send
+  Pairs request_trailers;    // sent after request_body, when not empty
 };
 
 class Client {
@@ -108,13 +109,25 @@ class Client {
     stream.error_code = error_code;
     return 0;
   }
-  static ssize_t read_body(nghttp2_session*, int32_t id, uint8_t* buf, size_t length,
+  static ssize_t read_body(nghttp2_session* session, int32_t id, uint8_t* buf, size_t length,
                            uint32_t* flags, nghttp2_data_source*, void* user_data) {
     std::string& rest = self(user_data).streams[id].request_body;
     const size_t n = std::min(length, rest.size());
     std::copy_n(rest.data(), n, reinterpret_cast<char*>(buf));
     rest.erase(0, n);
-    if (rest.empty()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!rest.empty()) return static_cast<ssize_t>(n);
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    Pairs& trailers = self(user_data).streams[id].request_trailers;
+    if (!trailers.empty()) {
+      std::vector<nghttp2_nv> nv;
+      for (auto& [name, value] : trailers) {
+        nv.push_back({reinterpret_cast<uint8_t*>(name.data()),
+                      reinterpret_cast<uint8_t*>(value.data()), name.size(), value.size(),
+                      NGHTTP2_NV_FLAG_NONE});
+      }
+      nghttp2_submit_trailer(session, id, nv.data(), nv.size());
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    }
     return static_cast<ssize_t>(n);
   }
 };
