@@ -13,6 +13,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build pkg-config \
   liburing-dev libboost1.81-dev libssl-dev libtomlplusplus-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libsystemd-dev libcli11-dev \
+  libnghttp2-dev \
   nlohmann-json3-dev \
   python3 curl procps valgrind openssl \
   systemd man-db \

@@ -3,8 +3,8 @@
 
 CMake links each room's target only to the rooms below it, but every target shares one include
 root, so a header of a higher room would still compile in a lower one. This check reads every
-include and fails on one that points upward, or on Boost outside core/http/, where Beast is
-PRIVATE. Run by ctest as layout.rooms.
+include and fails on one that points upward, or on Boost or nghttp2 outside core/http/, where
+Beast and nghttp2 are PRIVATE. Run by ctest as layout.rooms.
 
 Usage: check_rooms.py SOURCE_DIR
 """
@@ -30,6 +30,8 @@ ALLOWED = {
     "core": {"config", "balancers", "health", "core/base", "core/io", "core/http", "core/runtime",
              "core/probes", "core/proxy", "core/admin"},
 }
+# Libraries linked PRIVATE to ringlb_http: their headers may appear in core/http/ only.
+HTTP_PRIVATE = {"boost/": "Boost", "nghttp2/": "nghttp2"}
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
 
 
@@ -57,8 +59,11 @@ def main():
         for match in INCLUDE.finditer(text):
             target = match.group(1)
             line = text.count("\n", 0, match.start()) + 1
-            if target.startswith("boost/") and room != "core/http":
-                problems.append(f"{relative}:{line}: includes <{target}>: Boost is private to core/http")
+            library = next((name for prefix, name in HTTP_PRIVATE.items()
+                            if target.startswith(prefix)), None)
+            if library and room != "core/http":
+                problems.append(f"{relative}:{line}: includes <{target}>: {library} is private to "
+                                f"core/http")
                 continue
             target_room = room_of(target)
             if target_room is None or target_room == room:

@@ -1,0 +1,159 @@
+// nghttp2's callbacks for H2Connection: they copy what the client sent into the stream's state,
+// turn complete frames into H2Events calls, and feed queued response body to the framer. They are
+// C callbacks, so nothing thrown may cross them; nothing in them throws (the only allocations are
+// in strings and vectors that keep their capacity across streams).
+#include <algorithm>
+#include <cstring>
+
+#include "core/http/h2_connection_impl.hpp"
+
+namespace ringlb::http {
+namespace {
+
+H2Connection::Impl& impl_of(void* user_data) {
+  return *static_cast<H2Connection::Impl*>(user_data);
+}
+
+bool is_request_headers(const nghttp2_frame* frame) {
+  return frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST;
+}
+
+int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  if (is_request_headers(frame)) impl_of(user_data).open(frame->hd.stream_id);
+  return 0;
+}
+
+// RFC 9113 §10.5.1: a header list over the advertised limit is answered with 431, and the stream
+// is never announced (nghttp2 still decodes the rest of the block, which HPACK's state needs).
+void refuse_oversized_head(nghttp2_session* session, H2Stream& stream) {
+  static constexpr char kStatus[] = ":status";
+  static constexpr char k431[] = "431";
+  nghttp2_nv status = {reinterpret_cast<uint8_t*>(const_cast<char*>(kStatus)),
+                       reinterpret_cast<uint8_t*>(const_cast<char*>(k431)), sizeof kStatus - 1,
+                       sizeof k431 - 1, NGHTTP2_NV_FLAG_NONE};
+  stream.refused = true;
+  nghttp2_submit_response(session, stream.id, &status, 1, nullptr);
+}
+
+// Header fields of a request are kept; those of request trailers are dropped, as the HTTP/1.x
+// parser drops chunked trailers.
+int on_header(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
+              size_t name_size, const uint8_t* value, size_t value_size, uint8_t, void* user_data) {
+  if (!is_request_headers(frame)) return 0;
+  H2Connection::Impl& impl = impl_of(user_data);
+  H2Stream* stream = impl.find(frame->hd.stream_id);
+  if (stream == nullptr || stream->refused) return 0;
+  FieldBlock& block = stream->request_fields;
+  if (block.list_size + name_size + value_size + 32 > impl.settings.max_header_list_size) {
+    refuse_oversized_head(session, *stream);
+    return 0;
+  }
+  block.add({reinterpret_cast<const char*>(name), name_size},
+            {reinterpret_cast<const char*>(value), value_size});
+  return 0;
+}
+
+void on_end_of_request(H2Connection::Impl& impl, StreamId id) {
+  H2Stream* stream = impl.find(id);
+  if (stream != nullptr && stream->head_delivered) impl.events.on_request_end(id);
+}
+
+int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  H2Connection::Impl& impl = impl_of(user_data);
+  const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  switch (frame->hd.type) {
+    case NGHTTP2_HEADERS:
+      if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        H2Stream* stream = impl.find(frame->hd.stream_id);
+        if (stream != nullptr && !stream->refused) impl.deliver_head(*stream, end_stream);
+      } else if (end_stream) {
+        on_end_of_request(impl, frame->hd.stream_id);  // request trailers
+      }
+      break;
+    case NGHTTP2_DATA:
+      if (end_stream) on_end_of_request(impl, frame->hd.stream_id);
+      break;
+    case NGHTTP2_GOAWAY:
+      impl.events.on_goaway(frame->goaway.last_stream_id, frame->goaway.error_code);
+      break;
+    default:
+      break;
+  }
+  return 0;
+}
+
+// Body of a stream the caller never heard of is handed back at once, so the connection's window
+// does not shrink for bytes nobody will consume.
+int on_data_chunk(nghttp2_session* session, uint8_t, int32_t stream_id, const uint8_t* data,
+                  size_t size, void* user_data) {
+  H2Connection::Impl& impl = impl_of(user_data);
+  H2Stream* stream = impl.find(stream_id);
+  if (stream == nullptr || !stream->head_delivered) {
+    nghttp2_session_consume(session, stream_id, size);
+    return 0;
+  }
+  impl.events.on_request_body(stream_id, {reinterpret_cast<const char*>(data), size});
+  return 0;
+}
+
+int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* user_data) {
+  H2Connection::Impl& impl = impl_of(user_data);
+  H2Stream* stream = impl.find(stream_id);
+  if (stream == nullptr) return 0;
+  if (stream->head_delivered) impl.events.on_stream_closed(stream_id, error_code);
+  impl.close(stream_id);
+  return 0;
+}
+
+// When the queue has drained to half, the caller hears it may submit again.
+void note_room(H2Connection::Impl& impl, H2Stream& stream) {
+  if (stream.wants_room && stream.queued() <= impl.settings.max_queued_body_bytes / 2) {
+    stream.wants_room = false;
+    impl.room_opened.push_back(stream.id);
+  }
+}
+
+}  // namespace
+
+// nghttp2's data provider: frames what the stream's queue holds, defers while it is empty (the
+// caller's submit_body or end_stream resumes it), and at the end sends trailers or END_STREAM.
+ssize_t read_response_body(nghttp2_session* session, int32_t stream_id, uint8_t* buf, size_t length,
+                           uint32_t* data_flags, nghttp2_data_source*, void* user_data) {
+  H2Connection::Impl& impl = impl_of(user_data);
+  H2Stream* stream = impl.find(stream_id);
+  if (stream == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  const size_t n = std::min(length, stream->queued());
+  std::memcpy(buf, stream->body.data() + stream->body_sent, n);
+  stream->body_sent += n;
+  if (stream->queued() == 0) {
+    stream->body.clear();  // keeps its capacity for the next bytes
+    stream->body_sent = 0;
+  }
+  note_room(impl, *stream);
+  if (stream->queued() > 0 || (n > 0 && !stream->body_ended)) return static_cast<ssize_t>(n);
+  if (!stream->body_ended) {
+    stream->deferred = true;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+  if (!stream->trailers.offsets.empty()) {
+    impl.encode(stream->trailers);
+    if (nghttp2_submit_trailer(session, stream_id, impl.nv.data(), impl.nv.size()) == 0) {
+      *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    }
+  }
+  return static_cast<ssize_t>(n);
+}
+
+nghttp2_session_callbacks* make_h2_callbacks() {
+  nghttp2_session_callbacks* callbacks = nullptr;
+  if (nghttp2_session_callbacks_new(&callbacks) != 0) return nullptr;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(callbacks, on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
+  return callbacks;
+}
+
+}  // namespace ringlb::http
