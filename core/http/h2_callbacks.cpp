@@ -109,6 +109,20 @@ int on_data_chunk(nghttp2_session* session, uint8_t, int32_t stream_id, const ui
   return 0;
 }
 
+// MadeYouReset: a client can make this side reset streams (malformed heads, streams over the
+// cap) as cheaply as it resets them itself, so those resets count in the same bucket. Resets of
+// streams the caller knows are the caller's (reset_stream()) and are not counted. Over the limit
+// the GOAWAY goes out in this same pending_output(), and finished() turns true.
+int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  H2Connection::Impl& impl = impl_of(user_data);
+  if (frame->hd.type != NGHTTP2_RST_STREAM) return 0;
+  const H2Stream* stream = impl.find(frame->hd.stream_id);
+  if (stream == nullptr || !stream->head_delivered) {
+    impl.admit(impl.flood.resets, impl.settings.max_resets_per_second, "RST_STREAM flood");
+  }
+  return 0;
+}
+
 int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* user_data) {
   H2Connection::Impl& impl = impl_of(user_data);
   H2Stream* stream = impl.find(stream_id);
@@ -175,6 +189,7 @@ nghttp2_session_callbacks* make_h2_callbacks() {
   nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_frame_send);
   return callbacks;
 }
 

@@ -43,7 +43,8 @@ struct H2Settings {
   // Floods (issue 18 item 6): frames that cost the client nothing and us some work, counted per
   // connection in one-second windows of the caller's clock (receive()'s now_ms). One over the
   // limit queues GOAWAY ENHANCE_YOUR_CALM and receive() fails: send pending_output() and close.
-  // Client RST_STREAMs (Rapid Reset, CVE-2023-44487): each may have cancelled backend work.
+  // Client RST_STREAMs (Rapid Reset, CVE-2023-44487): each may have cancelled backend work; and
+  // RST_STREAMs nghttp2 sends for streams never announced (MadeYouReset: malformed heads).
   // nghttp2's own token bucket stays on behind it, looser (burst 1000, refilled at this rate).
   uint32_t max_resets_per_second = 100;
   uint32_t max_settings_per_second = 20;     // non-ACK SETTINGS (CVE-2019-9515)

@@ -77,6 +77,19 @@ TEST(H2Limits, RapidResetPastTheLimitPerSecondEndsTheConnectionCalmly) {
   EXPECT_EQ(events.heads.size(), 11u);  // nothing after the GOAWAY reaches the caller
 }
 
+TEST(H2Limits, ResetsTheClientProvokesCountLikeItsOwn) {
+  Recorder events;
+  H2Settings settings;
+  settings.max_resets_per_second = 10;
+  H2Connection server(settings, events);
+  Client client;
+  for (int i = 0; i < 11; ++i) client.request("GET", "/", {{"X-Upper", "1"}});  // each reset
+  pump_at(client, server, 0);
+  EXPECT_EQ(client.goaway_error, NGHTTP2_ENHANCE_YOUR_CALM);
+  EXPECT_TRUE(server.finished());
+  EXPECT_TRUE(events.log.empty());
+}
+
 TEST(H2Limits, ResetsWithinTheLimitEachSecondAreServed) {
   Recorder events;
   H2Settings settings;
