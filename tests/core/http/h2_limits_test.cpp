@@ -199,6 +199,17 @@ TEST(H2Limits, HeaderBlockInEightContinuationsIsServed) {
   EXPECT_EQ(events.log, (std::vector<std::string>{"head 1", "end 1"}));
 }
 
+TEST(H2Limits, TheDecoderTableSizeIsAdvertised) {
+  Recorder events;
+  H2Settings settings;
+  settings.header_table_size = 1024;
+  H2Connection server(settings, events);
+  Client client;
+  ASSERT_TRUE(pump_at(client, server, 0).ok());
+  EXPECT_EQ(nghttp2_session_get_remote_settings(client.session, NGHTTP2_SETTINGS_HEADER_TABLE_SIZE),
+            1024u);
+}
+
 TEST(H2Limits, HpackTableSizeUpdateOverTheAdvertisedSizeIsACompressionError) {
   Recorder events;
   H2Connection server({}, events);  // header_table_size = 4096

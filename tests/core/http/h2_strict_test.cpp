@@ -51,6 +51,23 @@ TEST(H2Strict, ConnectIsAnswered501AndNeverAnnounced) {
                                "501");
 }
 
+// Extended CONNECT (RFC 8441) is not offered: SETTINGS_ENABLE_CONNECT_PROTOCOL is never sent, so
+// nghttp2 resets a :protocol before any event.
+TEST(H2Strict, ExtendedConnectIsResetAndNeverAnnounced) {
+  Recorder events;
+  H2Connection server({}, events);
+  Client client;
+  const int32_t id = client.request_exactly({{":method", "CONNECT"},
+                                             {":protocol", "websocket"},
+                                             {":scheme", "https"},
+                                             {":path", "/chat"},
+                                             {":authority", "example.com"}});
+  pump(client, server);
+  EXPECT_TRUE(events.log.empty());
+  EXPECT_TRUE(client.streams[id].closed);
+  EXPECT_EQ(client.streams[id].error_code, static_cast<uint32_t>(NGHTTP2_PROTOCOL_ERROR));
+}
+
 TEST(H2Strict, ConnectWithABodyIsAnswered501AndItsBytesGoNowhere) {
   Recorder events;
   H2Connection server({}, events);
