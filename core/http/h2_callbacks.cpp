@@ -23,29 +23,21 @@ int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user_da
   return 0;
 }
 
-// RFC 9113 §10.5.1: a header list over the advertised limit is answered with 431, and the stream
-// is never announced (nghttp2 still decodes the rest of the block, which HPACK's state needs).
-void refuse_oversized_head(nghttp2_session* session, H2Stream& stream) {
-  static constexpr char kStatus[] = ":status";
-  static constexpr char k431[] = "431";
-  nghttp2_nv status = {reinterpret_cast<uint8_t*>(const_cast<char*>(kStatus)),
-                       reinterpret_cast<uint8_t*>(const_cast<char*>(k431)), sizeof kStatus - 1,
-                       sizeof k431 - 1, NGHTTP2_NV_FLAG_NONE};
-  stream.refused = true;
-  nghttp2_submit_response(session, stream.id, &status, 1, nullptr);
-}
-
 // Header fields of a request are kept; those of request trailers are dropped, as the HTTP/1.x
 // parser drops chunked trailers.
-int on_header(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
-              size_t name_size, const uint8_t* value, size_t value_size, uint8_t, void* user_data) {
+// RFC 9113 §10.5.1: a header list over the advertised limit is answered with 431, and the stream
+// is never announced. nghttp2 still decodes the rest of the block, which HPACK's state needs, but
+// nothing more is copied, so a decompression bomb (tiny indexed fields expanding to megabytes)
+// costs decoding time and no memory.
+int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t name_size,
+              const uint8_t* value, size_t value_size, uint8_t, void* user_data) {
   if (!is_request_headers(frame)) return 0;
   H2Connection::Impl& impl = impl_of(user_data);
   H2Stream* stream = impl.find(frame->hd.stream_id);
   if (stream == nullptr || stream->refused) return 0;
   FieldBlock& block = stream->request_fields;
   if (block.list_size + name_size + value_size + 32 > impl.settings.max_header_list_size) {
-    refuse_oversized_head(session, *stream);
+    impl.refuse(*stream, "431");
     return 0;
   }
   block.add({reinterpret_cast<const char*>(name), name_size},
@@ -58,8 +50,29 @@ void on_end_of_request(H2Connection::Impl& impl, StreamId id) {
   if (stream != nullptr && stream->head_delivered) impl.events.on_request_end(id);
 }
 
+// The frames a client can send for free, counted per second (FloodGuard).
+bool admit_frame(H2Connection::Impl& impl, const nghttp2_frame* frame) {
+  const H2Settings& limits = impl.settings;
+  FloodGuard& flood = impl.flood;
+  const bool ack = (frame->hd.flags & NGHTTP2_FLAG_ACK) != 0;
+  switch (frame->hd.type) {
+    case NGHTTP2_RST_STREAM:
+      return impl.admit(flood.resets, limits.max_resets_per_second, "RST_STREAM flood");
+    case NGHTTP2_SETTINGS:
+      return ack || impl.admit(flood.settings, limits.max_settings_per_second, "SETTINGS flood");
+    case NGHTTP2_PING:
+      return ack || impl.admit(flood.pings, limits.max_pings_per_second, "PING flood");
+    case NGHTTP2_DATA:
+      if (frame->hd.length > 0 || (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) return true;
+      return impl.admit(flood.empty_data, limits.max_empty_data_per_second, "empty DATA flood");
+    default:
+      return true;
+  }
+}
+
 int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
   H2Connection::Impl& impl = impl_of(user_data);
+  if (!admit_frame(impl, frame)) return NGHTTP2_ERR_CALLBACK_FAILURE;
   const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   switch (frame->hd.type) {
     case NGHTTP2_HEADERS:
@@ -96,6 +109,20 @@ int on_data_chunk(nghttp2_session* session, uint8_t, int32_t stream_id, const ui
   return 0;
 }
 
+// MadeYouReset: a client can make this side reset streams (malformed heads, streams over the
+// cap) as cheaply as it resets them itself, so those resets count in the same bucket. Resets of
+// streams the caller knows are the caller's (reset_stream()) and are not counted. Over the limit
+// the GOAWAY goes out in this same pending_output(), and finished() turns true.
+int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  H2Connection::Impl& impl = impl_of(user_data);
+  if (frame->hd.type != NGHTTP2_RST_STREAM) return 0;
+  const H2Stream* stream = impl.find(frame->hd.stream_id);
+  if (stream == nullptr || !stream->head_delivered) {
+    impl.admit(impl.flood.resets, impl.settings.max_resets_per_second, "RST_STREAM flood");
+  }
+  return 0;
+}
+
 int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* user_data) {
   H2Connection::Impl& impl = impl_of(user_data);
   H2Stream* stream = impl.find(stream_id);
@@ -114,6 +141,15 @@ void note_room(H2Connection::Impl& impl, H2Stream& stream) {
 }
 
 }  // namespace
+
+bool H2Connection::Impl::admit(FrameRate& rate, uint32_t limit, const char* reason) {
+  if (rate.admit(flood.now_ms, limit)) return true;
+  if (flood.reason == nullptr) {
+    flood.reason = reason;
+    nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+  return false;
+}
 
 // nghttp2's data provider: frames what the stream's queue holds, defers while it is empty (the
 // caller's submit_body or end_stream resumes it), and at the end sends trailers or END_STREAM.
@@ -153,6 +189,7 @@ nghttp2_session_callbacks* make_h2_callbacks() {
   nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_frame_send);
   return callbacks;
 }
 

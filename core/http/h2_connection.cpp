@@ -2,7 +2,7 @@
 // checks on (nghttp2's default) and without automatic WINDOW_UPDATE, so the request body a client
 // may send is bounded by what the backend has read (consume()).
 #include <algorithm>
-#include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 
@@ -29,6 +29,19 @@ nghttp2_nv make_nv(const char* name, size_t name_size, const char* value, size_t
 H2Error error_of(int code) {
   if (code >= 0) return {};
   return {code, nghttp2_strerror(code)};
+}
+
+// The limits nghttp2 enforces itself (H2Settings documents each).
+void set_limits(nghttp2_option* option, const H2Settings& settings) {
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  nghttp2_option_set_max_continuations(option, settings.max_continuations);
+  nghttp2_option_set_max_settings(option, settings.max_settings_entries);
+  nghttp2_option_set_max_outbound_ack(option, settings.max_outbound_ack);
+  nghttp2_option_set_max_deflate_dynamic_table_size(option, settings.max_encoder_table_size);
+  // A backstop on nghttp2's own clock, looser than the per-second count (h2_callbacks.cpp).
+  nghttp2_option_set_stream_reset_rate_limit(
+      option, std::max<uint64_t>(1000, uint64_t{10} * settings.max_resets_per_second),
+      std::max<uint64_t>(1, settings.max_resets_per_second));
 }
 
 const H2Error kUnknownStream{NGHTTP2_ERR_INVALID_ARGUMENT, "unknown stream"};
@@ -123,51 +136,12 @@ void H2Connection::Impl::encode(const FieldBlock& block) {
   }
 }
 
-// nghttp2 has already checked the block (pseudo-headers present, once, first; content-length a
-// number), so this only maps it.
-void H2Connection::Impl::deliver_head(H2Stream& stream, bool end_stream) {
-  Head& head = stream.request.head;
-  std::string_view host_field;
-  std::string_view content_length;
-  for (const FieldBlock::Offsets& at : stream.request_fields.offsets) {
-    const std::string_view name = stream.request_fields.name(at);
-    const std::string_view value = stream.request_fields.value(at);
-    if (name == ":method")
-      head.method = value;
-    else if (name == ":path")
-      head.target = value;
-    else if (name == ":authority")
-      head.host = value;
-    else if (name == ":scheme")
-      stream.request.scheme = value;
-    else if (name == "host")
-      host_field = value;
-    else if (name == "content-length")
-      content_length = value;
-    else if (name != "te" && !name.starts_with(':'))
-      head.fields.push_back({name, value});
-  }
-  if (head.host.empty()) head.host = host_field;
-  head.version = 20;
-  if (!content_length.empty()) {
-    head.framing = Framing::kContentLength;
-    std::from_chars(content_length.data(), content_length.data() + content_length.size(),
-                    head.content_length);
-  } else {
-    head.framing = end_stream ? Framing::kNone : Framing::kChunked;
-  }
-  stream.request.end_stream = end_stream;
-  stream.head_delivered = true;
-  events.on_request_head(stream.id, stream.request);
-  if (end_stream) events.on_request_end(stream.id);
-}
-
 H2Connection::H2Connection(H2Settings settings, H2Events& events)
     : impl_(std::make_unique<Impl>(settings, events)) {
   nghttp2_session_callbacks* callbacks = make_h2_callbacks();
   nghttp2_option* option = nullptr;
   if (callbacks != nullptr && nghttp2_option_new(&option) == 0) {
-    nghttp2_option_set_no_auto_window_update(option, 1);
+    set_limits(option, settings);
     nghttp2_session_server_new2(&impl_->session, callbacks, impl_.get(), option);
   }
   nghttp2_option_del(option);
@@ -177,17 +151,27 @@ H2Connection::H2Connection(H2Settings settings, H2Events& events)
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings.max_concurrent_streams},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings.max_header_list_size},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings.initial_window_size},
+      {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, settings.header_table_size},
   };
   nghttp2_submit_settings(impl_->session, NGHTTP2_FLAG_NONE, entries, std::size(entries));
 }
 
 H2Connection::~H2Connection() = default;
 
-H2Error H2Connection::receive(std::span<const char> bytes) {
+H2Error H2Connection::receive(std::span<const char> bytes, uint64_t now_ms) {
   if (impl_->session == nullptr) return error_of(NGHTTP2_ERR_NOMEM);
+  impl_->flood.now_ms = now_ms;
   const ssize_t used = nghttp2_session_mem_recv(
       impl_->session, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  return error_of(used < 0 ? static_cast<int>(used) : 0);
+  H2Error error = error_of(used < 0 ? static_cast<int>(used) : 0);
+  if (!error.ok() && impl_->flood.reason != nullptr) error.reason = impl_->flood.reason;
+  return error;
+}
+
+H2Error H2Connection::receive(std::span<const char> bytes) {
+  const auto now = std::chrono::steady_clock::now().time_since_epoch();
+  return receive(bytes, static_cast<uint64_t>(
+                            std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
 }
 
 std::span<const char> H2Connection::pending_output() {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/http/h2_connection.hpp"
+#include "core/http/h2_flood_guard.hpp"
 
 namespace ringlb::http {
 
@@ -36,7 +37,7 @@ struct H2Stream {
   // Request side.
   FieldBlock request_fields;
   H2Request request;
-  bool refused = false;         // over max_header_list_size: answered 431, never announced
+  bool refused = false;         // answered (431, 400, 501) by this side, never announced
   bool head_delivered = false;  // the caller knows this stream: it gets every event until closed
   // Response side: body bytes not yet framed are body[body_sent, size).
   std::string body;
@@ -66,6 +67,7 @@ struct H2Connection::Impl {
   std::vector<std::unique_ptr<H2Stream>> stream_store;
   std::vector<H2Stream*> spare_streams;
   std::vector<StreamId> room_opened;  // on_response_room owed after mem_send
+  FloodGuard flood;
   // Scratch for the name/value arrays handed to nghttp2's submit calls, which copy them.
   std::string nv_text;
   std::vector<nghttp2_nv> nv;
@@ -80,8 +82,14 @@ struct H2Connection::Impl {
   // With a status, ":status" comes first.
   void encode(const char* status, std::span<const Field> fields);
   void encode(const FieldBlock& block);
-  // Makes the request head of a completed header block and tells the caller.
+  // Makes the request head of a completed header block and tells the caller, unless the head is
+  // refused (h2_request_head.cpp).
   void deliver_head(H2Stream& stream, bool end_stream);
+  // Answers the stream with this bodiless status ("431", a static string) and never announces it.
+  void refuse(H2Stream& stream, const char* status);
+  // Counts a client frame against its per-second limit; false once over it, with GOAWAY
+  // ENHANCE_YOUR_CALM queued (h2_callbacks.cpp).
+  bool admit(FrameRate& rate, uint32_t limit, const char* reason);
 };
 
 // nghttp2's callbacks, wired to an Impl through the session's user_data (h2_callbacks.cpp).

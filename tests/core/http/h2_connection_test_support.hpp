@@ -40,9 +40,12 @@ class Client {
     nghttp2_session_callbacks_set_on_header_callback(callbacks, on_header);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_close);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame);
     nghttp2_option* option = nullptr;
     nghttp2_option_new(&option);
     nghttp2_option_set_no_auto_window_update(option, auto_window ? 0 : 1);
+    // An attacker's header block may be far larger than nghttp2's 64 KiB sending cap.
+    nghttp2_option_set_max_send_header_block_length(option, 1 << 20);
     nghttp2_session_client_new2(&session, callbacks, this, option);
     nghttp2_option_del(option);
     nghttp2_session_callbacks_del(callbacks);
@@ -58,6 +61,11 @@ class Client {
     Pairs fields = {{":method", method}, {":scheme", "https"}, {":path", path}};
     if (send_authority) fields.emplace_back(":authority", "example.com");
     fields.insert(fields.end(), extra.begin(), extra.end());
+    return request_exactly(fields, body);
+  }
+
+  // Queues a request of exactly these fields, pseudo-headers included.
+  int32_t request_exactly(Pairs fields, const std::string* body = nullptr) {
     std::vector<nghttp2_nv> nv;
     for (auto& [name, value] : fields) {
       // nghttp2 lowercases the names it copies; an uppercase name must go uncopied, so it is
@@ -81,6 +89,7 @@ class Client {
   void consume(int32_t stream, size_t n) { nghttp2_session_consume(session, stream, n); }
 
   bool send_authority = true;  // false: only a host field names the origin
+  int goaway_error = -1;       // the error code of the server's GOAWAY, -1 before one came
   nghttp2_session* session = nullptr;
   std::map<int32_t, ClientStream> streams;
 
@@ -101,6 +110,12 @@ class Client {
   static int on_data(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data, size_t size,
                      void* user_data) {
     self(user_data).streams[id].body.append(reinterpret_cast<const char*>(data), size);
+    return 0;
+  }
+  static int on_frame(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    if (frame->hd.type == NGHTTP2_GOAWAY) {
+      self(user_data).goaway_error = static_cast<int>(frame->goaway.error_code);
+    }
     return 0;
   }
   static int on_close(nghttp2_session*, int32_t id, uint32_t error_code, void* user_data) {
@@ -203,6 +218,31 @@ inline void pump(Client& client, H2Connection& server) {
     if (!moved) return;
   }
   FAIL() << "pump never settled";
+}
+
+// pump() for attacks: the server may fail; its first error is returned after what it queued (a
+// GOAWAY) has reached the client. now_ms is the server's clock for the whole exchange.
+inline H2Error pump_at(Client& client, H2Connection& server, uint64_t now_ms) {
+  H2Error first;
+  for (int round = 0; round < 10000; ++round) {
+    bool moved = false;
+    const uint8_t* data = nullptr;
+    ssize_t size = 0;
+    while (first.ok() && (size = nghttp2_session_mem_send(client.session, &data)) > 0) {
+      first =
+          server.receive({reinterpret_cast<const char*>(data), static_cast<size_t>(size)}, now_ms);
+      moved = true;
+    }
+    const std::span<const char> out = server.pending_output();
+    if (!out.empty()) {
+      nghttp2_session_mem_recv(client.session, reinterpret_cast<const uint8_t*>(out.data()),
+                               out.size());
+      server.consume_output(out.size());
+      moved = true;
+    }
+    if (!moved) break;
+  }
+  return first;
 }
 
 inline std::string find(const Pairs& pairs, const std::string& name) {
