@@ -6,6 +6,9 @@ Valid exchanges come from python3-h2's client (Debian `python3-h2`); the malform
 is two harness bytes (read size, flags: see h2_connection_fuzz.cpp) and the client's bytes.
 
 Regenerate: /usr/bin/python3 tests/fuzz/make_h2_corpus.py   (rewrites seed-*; leaves the rest)
+The min-* files are what a fuzz run added, kept by a set-cover merge over the seeds:
+  build-fuzz/h2_connection_fuzz -max_total_time=300 WORK tests/fuzz/corpus_h2
+  build-fuzz/h2_connection_fuzz -set_cover_merge=1 MERGED(seeds copied in) WORK, then min-<sha1>.
 """
 import os
 import pathlib
