@@ -76,8 +76,10 @@ struct H2Request {
   bool end_stream = false;  // no body follows: on_request_end comes right after
 };
 
-// What the caller hears. Called from inside receive() only, one at a time, never re-entered; the
-// caller may call submit_*/reset_stream/goaway from them (nghttp2 queues, it does not send).
+// What the caller hears. Called from inside receive() and pending_output() (there when sending
+// the last frame of a response closes a stream whose request had ended: on_stream_closed, and
+// on_response_room), one at a time, never re-entered; the caller may call
+// submit_*/reset_stream/goaway from them (nghttp2 queues, it does not send).
 class H2Events {
  public:
   virtual ~H2Events() = default;
