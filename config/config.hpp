@@ -137,6 +137,21 @@ struct ListenerTls {
   std::vector<std::string> alpn = {"http/1.1"};
 };
 
+// [listeners.NAME.http2]: HTTP/2 toward clients, on http listeners only (docs/configuration.md).
+struct ListenerHttp2 {
+  // TLS: "h2" offered first by ALPN (when `tls.alpn` is not written); plain: the h2 preface is
+  // detected (prior knowledge, h2c). false: HTTP/1.1 only, and the preface is answered 505.
+  bool enabled = true;
+  uint32_t max_concurrent_streams = 100;  // SETTINGS_MAX_CONCURRENT_STREAMS; 1-1000
+  // SETTINGS_INITIAL_WINDOW_SIZE: request body a stream may send ahead of its backend reading it.
+  uint64_t initial_window = 64 * 1024;  // 16KiB-16MiB
+  // Token buckets per connection, refilled at this rate per second; empty: GOAWAY
+  // ENHANCE_YOUR_CALM. Resets: client RST_STREAMs and stream errors (Rapid Reset, MadeYouReset).
+  uint32_t max_resets_per_second = 100;
+  uint32_t max_control_frames_per_second = 100;  // SETTINGS and PING, each
+  uint32_t max_empty_frames_per_second = 100;    // DATA with no payload nor END_STREAM
+};
+
 struct ListenerConfig {
   std::string name;
   Address bind;
@@ -149,6 +164,7 @@ struct ListenerConfig {
   ListenerLimits limits;
   std::vector<Route> routes;
   std::optional<ListenerTls> tls;
+  ListenerHttp2 http2;
   SourcePosition position;
 };
 

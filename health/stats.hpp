@@ -82,6 +82,18 @@ struct alignas(64) ListenerWorkerStats {
   Counter bytes_to_client;    // exported as bytes_out and ringlb_sent_bytes_total
   Counter retries;            // another backend tried after a failed connect, or a stale pooled one
   Counter tls_handshake_failures;
+  // HTTP/2 (issue 18): connections that chose h2 (by ALPN or the h2c preface), open ones
+  // (h2_active_up - h2_active_down), streams opened, and why streams or connections ended early.
+  // Each h2 stream is also one of `requests` above.
+  Counter h2_connections;
+  Counter h2_active_up;
+  Counter h2_active_down;
+  Counter h2_streams;
+  Counter h2_streams_reset_by_client;  // RST_STREAM from the client on a stream with a request
+  Counter h2_streams_refused;          // over max_concurrent_streams (backend work still ending)
+  Counter h2_goaway_drain;             // GOAWAY NO_ERROR: stop, reload, drain
+  Counter h2_goaway_flood;             // GOAWAY ENHANCE_YOUR_CALM: a flood limit was hit
+  Counter h2_goaway_protocol;          // the connection ended on a protocol error
   LatencyHistogram request_duration;
 };
 
