@@ -164,9 +164,9 @@ std::optional<size_t> Section::read_choice(std::string_view key,
   return std::nullopt;
 }
 
-void Section::read_string_list(std::string_view key, std::vector<std::string>& out) {
+bool Section::read_string_list(std::string_view key, std::vector<std::string>& out) {
   const toml::array* array = read_array(key);
-  if (array == nullptr) return;
+  if (array == nullptr) return false;
   std::vector<std::string> values;
   for (const toml::node& element : *array) {
     if (const auto* text = element.as_string()) {
@@ -175,9 +175,10 @@ void Section::read_string_list(std::string_view key, std::vector<std::string>& o
     }
     error(position(element),
           "'" + std::string(key) + "' must hold only strings, not " + type_name(element.type()));
-    return;
+    return false;
   }
   out = std::move(values);
+  return true;
 }
 
 const toml::table* Section::read_table(std::string_view key, std::string_view wanted) {
