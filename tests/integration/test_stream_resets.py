@@ -1,8 +1,10 @@
-# A session that ends in the middle of a send gives its exchange back clean, so whichever
-# client gets that exchange next is answered. An HTTP/2 stream reset by its client while its
-# response waited for the client's window used to leave the exchange marked as sending: the next
-# HTTP/1.1 connection to get it never saw its response, the next h2 connection never got its
-# SETTINGS. The client here speaks h2c with hand-made frames (stdlib only).
+# HTTP/2 streams reset by their client in the middle of a response. The client here speaks h2c
+# with hand-made frames (stdlib only), and never opens its window, so the response waits in
+# ringlb for room when the reset comes.
+# - The stream's exchange goes back clean: it used to stay marked as sending, and the next
+#   HTTP/1.1 connection to get it never saw its response (the next h2 one never got SETTINGS).
+# - RST_STREAM(NO_ERROR) stops the stream as any reset does: it used to be taken for the normal
+#   end of the stream, and the backend connection stayed open until the client idle timeout.
 import socket
 import time
 import unittest
@@ -13,7 +15,7 @@ from http_harness import HttpBackend, HttpTestCase
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, RST_STREAM, SETTINGS = 0x0, 0x1, 0x3, 0x4
 END_STREAM, END_HEADERS = 0x1, 0x4
-CANCEL = 0x8
+NO_ERROR, CANCEL = 0x0, 0x8
 BIG = 50 << 20  # far more than the 64 KiB the client's windows let through
 
 
@@ -52,20 +54,32 @@ def read_data_bytes(sock: socket.socket, want: int, timeout: float) -> int:
     return got
 
 
-class ExchangeReuseTest(HttpTestCase):
-    def test_clients_after_a_stream_reset_mid_response_are_answered(self):
-        backend = self.backend(HttpBackend, "app")
-        port = self.start_http([backend.port])
-        h2 = self.client(port)
+class StreamResetTest(HttpTestCase):
+    def setUp(self):
+        super().setUp()
+        self.app = self.backend(HttpBackend, "app")
+        self.port = self.start_http([self.app.port], client_idle="60s")
+
+    def reset_mid_response(self, code: int) -> socket.socket:
+        """Starts a big download on stream 1, lets it stall on the window, then resets it."""
+        h2 = self.client(self.port)
         h2.sendall(PREFACE + frame(SETTINGS, 0, 0) +
                    frame(HEADERS, END_STREAM | END_HEADERS, 1, get_block(f"/stream/{BIG}")))
-        # The client never opens its window: after 64 KiB the stream waits for room.
         self.assertEqual(read_data_bytes(h2, 65535, 5), 65535)
         time.sleep(0.5)  # the backend's next bytes fill the stream's queue in the codec
-        h2.sendall(frame(RST_STREAM, 0, 1, CANCEL.to_bytes(4, "big")))
+        h2.sendall(frame(RST_STREAM, 0, 1, code.to_bytes(4, "big")))
+        return h2
+
+    def test_no_error_reset_closes_the_backend_connection(self):
+        self.reset_mid_response(NO_ERROR)
+        self.assertTrue(wait_until(lambda: self.app.active == 0, 3),
+                        "the backend connection of a stream reset with NO_ERROR stays open")
+
+    def test_clients_after_a_stream_reset_mid_response_are_answered(self):
+        backend, port = self.app, self.port
+        self.reset_mid_response(CANCEL).close()
         self.assertTrue(wait_until(lambda: backend.active == 0, 5),
                         "the reset stream's backend connection stays open")
-        h2.close()
         # Several clients at once, so the exchange the stream had is handed to one of them.
         conns = [self.conn(port, timeout=5) for _ in range(4)]
         for conn in conns:
