@@ -5,7 +5,6 @@
 # every h2 test is skipped with the reason.
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -63,10 +62,16 @@ def curl_body(output: bytes) -> bytes:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process `pid` so far (utime + stime of /proc/PID/stat)."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    fields = text[text.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time of every thread of process `pid` so far, from /proc/PID/task/*/schedstat (in
+    nanoseconds; /proc/PID/stat's utime + stime count 10 ms ticks, too coarse for one attack).
+    Threads that have exited are no longer counted; ringlb's workers live as long as it does."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that ended just now
+    return total / 1e9
 
 
 class AttackFigures:
@@ -82,6 +87,8 @@ class AttackFigures:
         self.connections = 0
 
     def __enter__(self):
+        self._requests_before = sum(_backend_requests(b) for b in self.backends)
+        self._connections_before = sum(b.connections for b in self.backends)
         self.rss_before = _rss_or_zero(self.pid)
         self.cpu_before = cpu_seconds(self.pid)
         self.started = time.monotonic()
@@ -96,10 +103,10 @@ class AttackFigures:
         except OSError:
             self.cpu_ms = float("nan")  # ringlb died: the test fails on that elsewhere
         self.rss_peak = self._sampler.peak
-        self.requests = sum(_backend_requests(b) for b in self.backends)
-        self.connections = sum(b.connections for b in self.backends)
+        self.requests = sum(_backend_requests(b) for b in self.backends) - self._requests_before
+        self.connections = sum(b.connections for b in self.backends) - self._connections_before
         print(f"\nh2-flood-figures: {self.name}: backend requests={self.requests} "
-              f"connections={self.connections}, ringlb cpu={self.cpu_ms:.0f} ms over "
+              f"connections={self.connections}, ringlb cpu={self.cpu_ms:.1f} ms over "
               f"{self.seconds:.2f} s, rss before={self.rss_before >> 10} KiB "
               f"peak={self.rss_peak >> 10} KiB", file=sys.stderr)
         return False

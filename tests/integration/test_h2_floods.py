@@ -13,7 +13,7 @@ from h2_harness import AttackFigures, H2Client, HangBackend, RawH2, needs_h2
 from h2_raw import (CANCEL, ENHANCE_YOUR_CALM, ERROR_NAMES, REFUSED_STREAM,
                     SETTINGS_MAX_CONCURRENT_STREAMS, continuation_frame, data_frame,
                     header_block, headers_frame, ping_frame, request_headers, rst_frame,
-                    settings_frame)
+                    settings_frame, window_update_frame)
 from http_harness import HttpBackend, SharedProxyTestCase, http_config
 
 MAX_STREAMS = 100  # the defaults of [listeners.NAME.http2]
@@ -102,18 +102,59 @@ class FloodTest(SharedProxyTestCase):
         self.rapid_reset("rapid reset, 10000 HEADERS+RST_STREAM in 200 writes 2 ms apart",
                          200, 0.002)
 
-    def test_made_you_reset_data_on_half_closed_streams(self):
-        """Each DATA after END_STREAM draws a RST_STREAM from ringlb; those count too."""
+    def test_rapid_reset_with_each_reset_one_write_after_its_headers(self):
+        """Write k opens streams 40k+1.. and resets those write k-1 opened, so every stream has
+        started its backend work before its reset arrives."""
         block = header_block(request_headers("GET", "/delay/50"))
-        attack = b"".join(headers_frame(sid, block) + data_frame(sid, b"x")
-                          for sid in range(1, 4001, 2))
-        with self.figures("made-you-reset, 2000 streams with DATA after END_STREAM") as figures:
+        batches = [range(1 + 40 * k, 41 + 40 * k, 2) for k in range(500)]  # 10,000 streams
+        with self.figures("rapid reset, 10000 streams, each reset one write (2 ms) after its "
+                          "HEADERS") as figures:
+            raw = self.raw()
+            for k, batch in enumerate(batches):
+                resets = batches[k - 1] if k else ()
+                sent = raw.send(b"".join(headers_frame(sid, block) for sid in batch)
+                                + b"".join(rst_frame(sid, CANCEL) for sid in resets))
+                raw.pump(0.002)
+                if not sent or raw.closed:
+                    break
+            self.assertCalmedDown(raw, "HEADERS, then RST_STREAM one write later")
+            time.sleep(0.5)
+        self.assertLessEqual(figures.requests, MAX_STREAMS + MAX_RESETS,
+                             f"{figures.requests} requests reached the backend")
+        self.assertStillServed("rapid reset, resets one write later")
+
+    def test_made_you_reset_malformed_requests(self):
+        """Each stream carries a connection-specific field, so ringlb (nghttp2) resets it; the
+        resets ringlb is made to send count like the client's own (CVE-2025-8671)."""
+        block = header_block(request_headers("GET", "/delay/50", [("connection", "close")]))
+        attack = b"".join(headers_frame(sid, block) for sid in range(1, 20001, 2))
+        with self.figures("made-you-reset, 10000 streams ringlb must reset") as figures:
             raw = self.raw()
             raw.send_in_background(attack)
-            self.assertCalmedDown(raw, "DATA on half-closed streams")
+            self.assertCalmedDown(raw, "malformed requests ringlb resets")
             time.sleep(0.5)
-        self.assertLessEqual(figures.requests, MAX_STREAMS + MAX_RESETS)
+        self.assertEqual(figures.requests, 0)
         self.assertStillServed("made-you-reset")
+
+    def test_stream_frames_nghttp2_takes_as_connection_errors_end_the_connection(self):
+        """DATA after END_STREAM and a WINDOW_UPDATE of 0 on a stream: nghttp2 1.52 answers the
+        first with GOAWAY (STREAM_CLOSED, PROTOCOL_ERROR), so neither becomes a reset flood."""
+        block = header_block(request_headers("POST", "/delay/50"))
+        vectors = {
+            "DATA after END_STREAM": lambda sid: (headers_frame(sid, block)
+                                                  + data_frame(sid, b"x")),
+            "WINDOW_UPDATE of 0": lambda sid: (headers_frame(sid, block, end_stream=False)
+                                               + window_update_frame(sid, 0)),
+        }
+        for name, frames in vectors.items():
+            with self.subTest(name), self.figures(f"2000 streams, {name}") as figures:
+                raw = self.raw()
+                raw.send_in_background(b"".join(frames(sid) for sid in range(1, 4001, 2)))
+                self.assertTrue(raw.wait_closed(5.0), f"{name}: still open: {raw.summary()}")
+                self.assertTrue(raw.goaways(), f"{name}: {raw.summary()}")
+                time.sleep(0.5)
+            self.assertLessEqual(figures.requests, 1, name)
+            self.assertStillServed(name)
 
     # Control and empty frames.
 
@@ -146,7 +187,7 @@ class FloodTest(SharedProxyTestCase):
         attack = headers_frame(1, block[:cut], end_headers=False) + b"".join(
             continuation_frame(1, block[i:i + cut]) for i in range(cut, cut * 20, cut))
         with self.figures("CONTINUATION flood, 19 CONTINUATION frames") as figures:
-            raw = self.raw()
+            raw = self.raw(ack_settings=False)  # nothing may come between a block's frames
             raw.send(attack)
             self.assertTrue(raw.wait_closed(2.0), f"still open: {raw.summary()}")
         self.assertEqual(figures.requests, 0)
@@ -155,7 +196,7 @@ class FloodTest(SharedProxyTestCase):
 
     def test_a_header_block_that_never_ends_is_closed_at_the_header_timeout(self):
         block = header_block(request_headers("GET", "/v", [("x-a", "v" * 100)]))
-        raw = self.raw()
+        raw = self.raw(ack_settings=False)  # nothing may come between a block's frames
         started = time.monotonic()
         raw.send(headers_frame(1, block[:20], end_headers=False)
                  + continuation_frame(1, block[20:40]) + continuation_frame(1, block[40:60]))

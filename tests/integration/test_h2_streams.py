@@ -45,7 +45,8 @@ class ConcurrentStreamsTest(H2TestCase):
                 expected[sid] = ("down", pattern_sha256(size), size)
         self.assertTrue(client.wait(lambda: all(client.streams[s].done for s in expected), 50),
                         f"{sum(not client.streams[s].done for s in expected)} of 100 streams "
-                        f"unfinished after 50 s")
+                        f"unfinished (connection closed: {client.closed}, GOAWAY: "
+                        f"{client.goaways})")
         per_backend = collections.Counter()
         for sid, (direction, digest, size) in expected.items():
             stream = client.streams[sid]
@@ -72,7 +73,7 @@ class SlowStreamTest(H2TestCase):
         self.fast = self.backend(HttpBackend, "fast")
         self.slow = self.backend(HttpBackend, "slow", body_delay=3.0)
         self.port = self.start_http({"fast": [self.fast.port], "slow": [self.slow.port]},
-                                    routes=[{"path_prefix": "/slow/", "pool": "slow"}])
+                                    routes=[{"host": "slow.test", "pool": "slow"}])
         self.client = self.h2(self.port, timeout=15)
 
     def assertFastDespiteSlow(self, slow_sid: int, fast_sid: int):
@@ -84,7 +85,7 @@ class SlowStreamTest(H2TestCase):
         return fast
 
     def test_a_slow_backend_response_does_not_hold_up_another_stream(self):
-        slow_sid = self.client.request("GET", "/slow/drip/30/100")  # 3 s for 3000 bytes
+        slow_sid = self.client.request("GET", "/drip/30/100", authority="slow.test")  # 3 s
         self.assertTrue(wait_until(lambda: len(self.slow.requests) == 1, 3.0))
         fast = self.assertFastDespiteSlow(slow_sid, self.client.request("GET", "/stream/2000000"))
         self.assertEqual((fast.body_len, fast.body_sha256), (2000000, pattern_sha256(2000000)))
@@ -95,7 +96,7 @@ class SlowStreamTest(H2TestCase):
         """The slow stream fills its own window only; the connection window leaves room."""
         # 16 MiB: more than the kernel's socket buffers toward the slow backend hold.
         slow_upload, fast_upload = os.urandom(16 * MiB), os.urandom(512 * 1024)
-        slow_sid = self.client.request("POST", "/slow/echo", body=slow_upload)
+        slow_sid = self.client.request("POST", "/echo", body=slow_upload, authority="slow.test")
         self.assertTrue(wait_until(lambda: len(self.slow.requests) == 1, 3.0))
         self.client.wait(lambda: False, 0.5)  # the slow stream fills the buffers and its window
         fast_sid = self.client.request("POST", "/echo", body=fast_upload)
