@@ -12,7 +12,8 @@ from pathlib import Path
 from harness import HOST, free_port, wait_until
 from h2_harness import (H2TestCase, curl, curl_body, curl_status_line, http2_section, needs_h2,
                         tls_section)
-from http_harness import REQUEST_ID, FaultBackend, HttpBackend, HttpConn, get, http_config
+from http_harness import (REQUEST_ID, FaultBackend, HttpBackend, HttpConn, NoResponse, get,
+                          http_config)
 from tls_harness import Pki, client_context, have_openssl, tls_connect
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -130,6 +131,14 @@ class TlsListenerTest(H2TestCase):
         out = self.curl_tls("--http1.1")
         self.assertEqual(curl_status_line(out.stdout), "HTTP/1.1 200 OK", out.stdout[:300])
 
+    def test_clients_that_leave_right_after_choosing_h2_do_not_disturb_others(self):
+        for offered in (["h2"], ["http/1.1", "h2"], ["h2", "http/1.1"]) * 2:
+            with tls_connect(self.port, client_context(self.pki, alpn=offered), "a.test") as s:
+                self.assertEqual(s.selected_alpn_protocol(), "h2", offered)
+        for flag, status_line in (("--http1.1", "HTTP/1.1 200 OK"), ("--http2", "HTTP/2 200")):
+            out = self.curl_tls(flag)
+            self.assertEqual(curl_status_line(out.stdout), status_line, f"{flag}: {out}")
+
     def test_x_forwarded_proto_is_https(self):
         sock = tls_connect(self.port, client_context(self.pki, alpn=["h2"]), "a.test")
         stream = self.h2(None, sock=sock, scheme="https", authority="a.test").get("/echo")
@@ -225,7 +234,8 @@ class ClientResetTest(H2TestCase):
         self.app = self.backend(HttpBackend, "b1")
         self.hang = self.backend(FaultBackend, "hang")
         self.port = self.start_http({"app": [self.app.port], "hang": [self.hang.port]},
-                                    routes=[{"path_prefix": "/hang/", "pool": "hang"}])
+                                    routes=[{"path_prefix": "/hang/", "pool": "hang"}],
+                                    response_timeout="3s")
 
     def test_rst_stream_closes_the_stream_s_backend_connection(self):
         client = self.h2(self.port)
@@ -237,6 +247,24 @@ class ClientResetTest(H2TestCase):
                         "the backend connection is still open 2 s after the client's RST_STREAM")
         stream = client.get("/after")
         self.assertEqual(stream.status, 200, f"the connection is unusable after a reset: {stream}")
+
+    def test_a_reset_in_the_middle_of_a_response_leaves_everything_else_served(self):
+        """Three times: a download reset after 200 KB; then HTTP/1.1 on a new connection and a
+        new stream on the same one are answered (the failure this catches is timing-bound)."""
+        client = self.h2(self.port)
+        for round_ in range(3):
+            sid = client.request("GET", "/stream/40000000")
+            self.assertTrue(client.wait(lambda: client.streams[sid].body_len >= 200000, 3.0))
+            client.reset(sid)
+            self.assertTrue(wait_until(lambda: self.app.conns[-1].closed, 2.0),
+                            f"round {round_}: the reset stream's backend connection is open")
+            try:
+                response = get(self.port, f"/http11-after-{round_}")
+            except NoResponse as e:
+                self.fail(f"round {round_}: HTTP/1.1 on a new connection after the reset: {e}")
+            self.assertEqual(response.status, 200, f"round {round_}: HTTP/1.1: {response}")
+            stream = client.get(f"/h2-after-{round_}")
+            self.assertEqual(stream.status, 200, f"round {round_}: a new stream: {stream}")
 
     def test_closing_the_connection_closes_every_stream_s_backend_connection(self):
         client = self.h2(self.port)
