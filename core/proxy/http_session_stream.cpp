@@ -178,7 +178,7 @@ void HttpSession::end_stream_response() {
   HttpSession* connection = stream_connection();
   if (connection == nullptr) return;
   stream_->end_sent = true;
-  connection->h2_->codec.end_stream(stream_->id, {});  // trailers: TODO once the parser keeps them
+  connection->h2_->codec.end_stream(stream_->id, exchange_->response.trailers());
   connection->flush_h2();
 }
 
