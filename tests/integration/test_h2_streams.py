@@ -116,7 +116,8 @@ class SlowStreamTest(H2TestCase):
         self.assertEqual(fast.body_sha256, pattern_sha256(2000000))
         self.assertEqual(held.body_len, 65535, "bytes beyond the stream's window were sent")
         self.client.reset(held_sid)
-        self.assertEqual(self.client.get("/after").status, 200)
+        after = self.client.get("/after")
+        self.assertEqual(after.status, 200, f"a new stream after resetting the held one: {after}")
 
 
 GRPC_RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/grpc\r\n"
