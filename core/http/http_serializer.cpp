@@ -61,7 +61,7 @@ void append_request_head(const Head& head, Framing framing, const ForwardContext
   append_list_field(out, head, "X-Forwarded-For", context.client_ip);
   append_field(out, "X-Forwarded-Proto", context.proto);
   if (!head.host.empty()) append_field(out, "X-Forwarded-Host", head.host);
-  append_list_field(out, head, "Via", "1.1 ringlb");
+  append_list_field(out, head, "Via", context.via);
   if (!context.request_id.empty()) append_field(out, "X-Request-Id", context.request_id);
   append_framing(out, framing, head.content_length);
   if (head.upgrade_websocket) {

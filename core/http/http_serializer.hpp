@@ -21,6 +21,8 @@ struct ForwardContext {
   // Many servers answer 400 without a Host. Left empty, such a request goes out with an empty
   // Host. (Known before the pick, so a retry on another backend sends the same head.)
   std::string_view fallback_host = {};
+  // Our entry in Via: the protocol the client spoke to us, then our name (RFC 9110 §7.6.3).
+  std::string_view via = "1.1 ringlb";
 };
 
 // Request line in origin-form, Host (the client's, else the backend's address), end-to-end

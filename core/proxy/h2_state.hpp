@@ -59,6 +59,7 @@ struct H2StreamLink {
   SlotHandle connection;
   http::StreamId id = 0;
   http::Framing body_framing = http::Framing::kNone;
+  uint64_t body_length = 0;     // the client's content-length, when body_framing says it has one
   std::string inbox;            // request body (HTTP/1.1-framed) not yet handed to the parser
   bool inbox_end = false;       // the client's END_STREAM came; the inbox ends with the body's end
   bool began = false;           // routed and connecting (after the receive() that opened it)

@@ -298,7 +298,8 @@ bool HttpSession::on_request_head() {
     current().request_id[client_id.size()] = '\0';
   }
   const http::ForwardContext context{client_ip_, listener_->tls ? "https" : "http",
-                                     current().request_id, current().pool->config->name};
+                                     current().request_id, current().pool->config->name,
+                                     role_ == Role::kH2Stream ? "2 ringlb" : "1.1 ringlb"};
   PendingOutput& output = exchange_->output[kBackend];
   const size_t start = output.scratch.size();
   http::append_request_head(head, current().to_backend_framing, context, output.scratch);

@@ -38,6 +38,7 @@ void HttpSession::start_stream(WorkerContext& ctx, OpTag tag, HttpSession& conne
   stream_->connection = {connection.tag_.slot, connection.tag_.generation};
   stream_->id = id;
   stream_->body_framing = request.head.framing;
+  stream_->body_length = request.head.content_length;
   stream_->grpc = request.head.find("content-type").starts_with("application/grpc");
   exchange_ = ctx_->exchanges.acquire();
   exchange_->request.set_limits(request_limits());
@@ -74,16 +75,23 @@ void HttpSession::on_stream_end() {
 
 // The parser asked for more (arm_receive): what the inbox holds becomes its input, as a
 // receive's bytes would.
+//
+// The last byte of a declared length waits for END_STREAM: only then has nghttp2 checked that
+// the DATA matched content-length (RFC 9113 §8.1.1), and a backend must never see a complete
+// request whose stream is then reset for sending more (the H2.CL desync class).
 void HttpSession::deliver_stream_body() {
-  if (stream_->inbox.empty()) return;
+  const bool hold_last = stream_->body_framing == http::Framing::kContentLength &&
+                         !stream_->inbox_end && stream_->body_received >= stream_->body_length;
+  const size_t held = hold_last && !stream_->inbox.empty() ? 1 : 0;
+  if (stream_->inbox.size() <= held) return;
   receiving_[kClient] = false;
   last_activity_ = ctx_->now;
   PendingInput& input = exchange_->input[kClient];
   input.stash.erase(0, input.stash_offset);
   input.stash_offset = 0;
-  input.stash.append(stream_->inbox);
-  stream_->inbox.clear();
-  stream_->body_in_inbox = 0;
+  input.stash.append(stream_->inbox, 0, stream_->inbox.size() - held);
+  stream_->inbox.erase(0, stream_->inbox.size() - held);
+  stream_->body_in_inbox = held;
   pump(kClient);
 }
 
