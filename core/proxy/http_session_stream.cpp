@@ -235,7 +235,9 @@ void HttpSession::on_stream_closed(uint32_t error_code) {
 }
 
 void HttpSession::reset_stream_if_unfinished() {
-  if (stream_->ended_by_codec || (stream_->end_sent && current().response_done)) return;
+  // end_sent: the codec holds the whole response, ringlb's own answers included, and frames it
+  // even after this session is gone (while the connection is busy sending, it is still queued).
+  if (stream_->ended_by_codec || stream_->end_sent) return;
   HttpSession* connection = stream_connection();
   if (connection == nullptr) return;
   connection->h2_->codec.reset_stream(stream_->id, kInternalError);

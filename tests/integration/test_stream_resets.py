@@ -5,11 +5,14 @@
 #   HTTP/1.1 connection to get it never saw its response (the next h2 one never got SETTINGS).
 # - RST_STREAM(NO_ERROR) stops the stream as any reset does: it used to be taken for the normal
 #   end of the stream, and the backend connection stayed open until the client idle timeout.
+# And ringlb's own answers are never turned into resets: when several streams failed at once
+# (no backend to connect to), only the first got its 503, the others RST_STREAM(INTERNAL_ERROR),
+# because the connection was still sending the first when they closed.
 import socket
 import time
 import unittest
 
-from harness import wait_until
+from harness import free_port, wait_until
 from http_harness import HttpBackend, HttpTestCase
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -32,6 +35,25 @@ def literal(name: bytes, value: bytes) -> bytes:
 def get_block(path: str) -> bytes:
     # 0x82 = :method GET, 0x86 = :scheme http (static table)
     return b"\x82\x86" + literal(b":path", path.encode()) + literal(b":authority", b"reuse.test")
+
+
+def read_frames(sock: socket.socket, done, timeout: float) -> list[tuple[int, int, bytes]]:
+    """(type, flags, stream) of each frame, until done(frames) or the time is up."""
+    buf, frames, deadline = b"", [], time.monotonic() + timeout
+    while not done(frames) and time.monotonic() < deadline:
+        sock.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(1 << 16)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+            length = int.from_bytes(buf[:3], "big")
+            frames.append((buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF))
+            buf = buf[9 + length:]
+    return frames
 
 
 def read_data_bytes(sock: socket.socket, want: int, timeout: float) -> int:
@@ -92,6 +114,25 @@ class StreamResetTest(HttpTestCase):
             self.assertEqual((response.status, response.body_len), (200, 100),
                              f"client {index} after the reset stream")
         self.assertEqual(self.ringlb.log().count("stale completion"), 0)
+
+
+
+class OwnAnswerTest(HttpTestCase):
+    def test_streams_failing_together_each_get_their_503(self):
+        nobody = free_port()  # nothing listens: every connect is refused
+        port = self.start_http([nobody])
+        h2 = self.client(port)
+        streams = list(range(1, 41, 2))
+        h2.sendall(PREFACE + frame(SETTINGS, 0, 0) + b"".join(
+            frame(HEADERS, END_STREAM | END_HEADERS, sid, get_block("/x")) for sid in streams))
+        # Done when every stream has ended: by RST_STREAM, or by a frame with END_STREAM.
+        ended = lambda f: {sid for t, flags, sid in f if t == RST_STREAM or
+                           (t in (DATA, HEADERS) and flags & END_STREAM)}
+        frames = read_frames(h2, lambda f: len(ended(f)) >= len(streams), 10)
+        resets = sorted(sid for t, _, sid in frames if t == RST_STREAM)
+        answered = sorted({sid for t, _, sid in frames if t == HEADERS})
+        self.assertEqual(resets, [], "streams reset instead of answered")
+        self.assertEqual(answered, streams)
 
 
 if __name__ == "__main__":
