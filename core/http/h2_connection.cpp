@@ -154,6 +154,16 @@ H2Connection::H2Connection(H2Settings settings, H2Events& events)
       {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, settings.header_table_size},
   };
   nghttp2_submit_settings(impl_->session, NGHTTP2_FLAG_NONE, entries, std::size(entries));
+  // The connection's receive window: every stream's window at once, so a stream whose backend
+  // stalls holds only its own window of it and never blocks the others. What is buffered is
+  // still bounded per stream by its window (consume() opens it only as the backend reads).
+  const uint64_t connection_window =
+      std::min<uint64_t>(uint64_t{settings.initial_window_size} * settings.max_concurrent_streams,
+                         (uint64_t{1} << 31) - 1);
+  if (connection_window > 65535) {
+    nghttp2_session_set_local_window_size(impl_->session, NGHTTP2_FLAG_NONE, 0,
+                                          static_cast<int32_t>(connection_window));
+  }
 }
 
 H2Connection::~H2Connection() = default;

@@ -15,7 +15,8 @@
 // 501, before any event names the stream; split `cookie` fields are joined with "; " into one
 // (RFC 9113 §8.2.3). And the flood limits of item 6 (H2Settings below).
 //
-// NOT done: the connection-level receive window beyond the RFC's 65,535.
+// The connection-level receive window is initial_window_size × max_concurrent_streams, so one
+// stalled stream cannot shut the others out (h2_connection.cpp).
 #pragma once
 
 #include <cstddef>

@@ -67,6 +67,8 @@ TimerWheel::Clock::time_point HttpSession::deadline() const {
       if (tls_[kBackend] && !tls_[kBackend]->established())
         return current().connected_at + pool_config().timeouts.connect;
       return last_activity_ + timeouts.client_idle;
+    case Phase::kH2:
+      return h2_deadline();
     default:
       return last_activity_ + timeouts.client_idle;
   }
@@ -100,6 +102,8 @@ void HttpSession::on_timer() {
       }
       close_now("idle timeout");
       return;
+    case Phase::kH2:
+      return on_h2_timer();
     default:
       close_now("idle timeout");
       return;
@@ -149,6 +153,10 @@ void HttpSession::on_send_completion(Side to, int result) {
 }
 
 void HttpSession::retry_receive(OpKind kind) {
+  if (role_ == Role::kH2Stream) {  // arm_receive found body waiting in the inbox
+    if (kind == OpKind::kRecvClient && receiving_[kClient]) deliver_stream_body();
+    if (kind == OpKind::kRecvClient) return;
+  }
   if (kind == OpKind::kRecvClient && client_multishot_) {
     io_uring_cqe next{};
     if (resume_multishot(client_receive_, receiving_[kClient], client_fd_, kind, next)) {
@@ -194,6 +202,9 @@ void HttpSession::on_receive_end(Side from, int result) {
     return;
   }
   if (phase_ == Phase::kTunnel) return on_tunnel_receive_end(from, result);
+  if (from == kClient && role_ == Role::kH2Connection) {
+    return close_now(result < 0 ? "client error" : "client closed");
+  }
   if (from == kClient) {
     client_eof_ = true;
     if (result < 0) return close_now("client error");
@@ -222,6 +233,7 @@ void HttpSession::on_receive_end(Side from, int result) {
 
 void HttpSession::pump(Side from) {
   if (closing_ || phase_ == Phase::kClosingAfterSend) return;
+  if (phase_ == Phase::kH2) return pump_h2();
   if (phase_ == Phase::kTunnel) return pump_tunnel(from);
   if (from == kClient) return pump_request();
   pump_response();
@@ -234,6 +246,7 @@ void HttpSession::pump_request() {
   PendingOutput& output = exchange_->output[kBackend];
   if (output.sending) return;
   if (phase_ == Phase::kConnecting) return release_input_behind(kBackend);  // see the end
+  if (phase_ == Phase::kReadingHead && role_ == Role::kHttp1 && check_h2_preface()) return;
   http::Parser& parser = exchange_->request;
   while (!current().request_done) {
     const std::string_view input = pending(kClient);
@@ -343,6 +356,7 @@ void HttpSession::pump_response() {
 }
 
 void HttpSession::on_response_head() {
+  if (role_ == Role::kH2Stream) return stream_response_head();
   const http::Head& head = exchange_->response.head();
   const http::Head& request = exchange_->request.head();
   PendingOutput& output = exchange_->output[kClient];
@@ -411,6 +425,10 @@ void HttpSession::finish_exchange() {
       tls_[kBackend].reset();
     }
   }
+  if (role_ == Role::kH2Stream) {
+    end_stream_response();
+    return close_now("done");
+  }
   if (!client_keep_alive_ || client_eof_ || backend_fd_ >= 0) return close_now("done");
   reset_request_state();
   if (!pending(kClient).empty()) {  // a pipelined request is already here
@@ -430,6 +448,7 @@ void HttpSession::reset_request_state() {
 
 void HttpSession::fail(unsigned status, const char* reason) {
   if (exchange_ == nullptr) return close_now(reason);  // never: a failure belongs to a request
+  if (role_ == Role::kH2Stream) return fail_stream(status, reason);
   current().status = status;
   current().end_cause = reason;
   LOG_INFO("listener %s: %u for client %s: %s", listener_->config->name.c_str(), status, client_ip_,
@@ -448,12 +467,17 @@ void HttpSession::fail(unsigned status, const char* reason) {
 
 void HttpSession::close_now(const char* cause, bool graceful) {
   if (closing_) return;
+  if (role_ == Role::kH2Connection) close_h2_streams(cause);
   if (graceful && close_tls_gracefully(cause)) return;
-  if (exchange_ && phase_ != Phase::kIdle) {
+  if (role_ == Role::kH2Stream) reset_stream_if_unfinished();
+  if (exchange_ && phase_ != Phase::kIdle && role_ != Role::kH2Connection) {
     if (current().end_cause[0] == '\0') current().end_cause = cause;
     log_access();
   }
   cancel_all({client_fd_, backend_fd_});
+  // An h2 connection and its streams close each other, from inside each other's calls: the
+  // worker frees the one so closed once that call is over.
+  if (role_ != Role::kHttp1) ctx_->closed_by_another.push_back({tag_.slot, tag_.generation});
 }
 
 void HttpSession::drop_input(Side from) {
@@ -466,6 +490,7 @@ void HttpSession::drop_input(Side from) {
 }
 
 void HttpSession::release() {
+  if (role_ == Role::kH2Stream) release_stream();
   if (exchange_) {
     current().attempt.finish();
     drop_input(kClient);
@@ -478,7 +503,10 @@ void HttpSession::release() {
   close_fd(client_fd_);
   close_fd(backend_fd_);
   for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel
-  listener_stats().active_down.add();
+  if (role_ == Role::kH2Connection) listener_stats().h2_active_down.add();
+  if (is_connection_) listener_stats().active_down.add();
+  h2_.reset();  // after the exchange: no send points into the codec's output any more
+  stream_.reset();
   snapshot_.reset();
 }
 

@@ -19,6 +19,7 @@
 
 #include "core/io/tls_stream.hpp"
 #include "core/proxy/close_when_flushed.hpp"
+#include "core/proxy/h2_state.hpp"
 #include "core/proxy/half_close.hpp"
 #include "core/proxy/http_exchange.hpp"
 #include "core/proxy/retry_policy.hpp"
@@ -39,16 +40,27 @@ class HttpSession final : public Session {
   bool drain(bool stopping) override;
   void release() override;
 
+  // Starts this session as stream `id` of the HTTP/2 connection session `connection`
+  // (http_session_stream.cpp): `request` is written as HTTP/1.1 into its input, and it is routed
+  // and connected once begin_stream() is called, after the codec has returned.
+  void start_stream(WorkerContext& ctx, OpTag tag, HttpSession& connection, http::StreamId id,
+                    const http::H2Request& request);
+
  private:
+  friend struct H2ClientConnection;
+  // Who the client side is: a socket speaking HTTP/1.x, a socket speaking HTTP/2 (the codec's
+  // owner, which sends nothing to backends itself), or one stream of such a connection.
+  enum class Role { kHttp1, kH2Connection, kH2Stream };
   enum Side { kClient = 0, kBackend = 1 };
   enum class Phase {
-    kIdle,             // keep-alive: waiting for the first byte of a request
-    kReadingHead,      // header timeout running
-    kConnecting,       // head parsed; connecting to a backend
-    kForwarding,       // request going to the backend, no response head yet
-    kResponding,       // response head received; body on its way
-    kTunnel,           // after a 101: bytes both ways
-    kClosingAfterSend  // an error response is being sent; then close
+    kIdle,              // keep-alive: waiting for the first byte of a request
+    kReadingHead,       // header timeout running
+    kConnecting,        // head parsed; connecting to a backend
+    kForwarding,        // request going to the backend, no response head yet
+    kResponding,        // response head received; body on its way
+    kTunnel,            // after a 101: bytes both ways
+    kClosingAfterSend,  // an error response is being sent; then close
+    kH2                 // the connection role: frames both ways, requests in streams
   };
 
   // ---- input and output plumbing (http_session_io.cpp) ----
@@ -92,7 +104,8 @@ class HttpSession final : public Session {
   bool close_tls_gracefully(const char* cause);
   // The listener speaks TLS and the client's handshake has not finished.
   bool handshaking() const {
-    return listener_->tls && !(tls_[kClient] && tls_[kClient]->established());
+    return listener_->tls && role_ != Role::kH2Stream &&
+           !(tls_[kClient] && tls_[kClient]->established());
   }
   void on_handshake_timeout();
   int fd_of(Side side) const { return side == kClient ? client_fd_ : backend_fd_; }
@@ -166,6 +179,43 @@ class HttpSession final : public Session {
     return {limits.max_header_bytes, limits.max_body_bytes, limits.underscores_in_headers};
   }
 
+  // ---- HTTP/2, the connection role (http_session_h2.cpp) ----
+  // A plain listener's first bytes: the h2 preface switches to h2 (true), a part of it waits.
+  bool check_h2_preface();
+  bool h2_by_alpn() const;
+  void switch_to_h2();
+  void pump_h2();
+  // Sends what the codec has framed, unless a send is under way (on_output_sent comes back).
+  void flush_h2();
+  void begin_new_streams();
+  void on_h2_output_sent();
+  void on_h2_timer();
+  TimerWheel::Clock::time_point h2_deadline() const;
+  bool drain_h2();
+  void close_h2_streams(const char* cause);
+  // A stream session is gone; `uncredited`: its request body bytes the window still owes.
+  void on_stream_released(http::StreamId id, uint64_t uncredited);
+  void count_goaway(const char* reason);
+
+  // ---- HTTP/2, the stream role (http_session_stream.cpp) ----
+  HttpSession* stream_connection() const;
+  void begin_stream();
+  void on_stream_body(std::span<const char> bytes);
+  void on_stream_end();
+  // The codec closed the stream: `error_code` 0 after a whole response, else a reset.
+  void on_stream_closed(uint32_t error_code);
+  void on_stream_room();
+  // Moves the inbox into the request parser's input (a "receive" of the stream's body).
+  void deliver_stream_body();
+  // Hands the request body bytes the backend has taken back to the client's window.
+  void credit_stream_window();
+  void stream_response_head();
+  void offer_stream_body();
+  void end_stream_response();
+  void fail_stream(unsigned status, const char* reason);
+  void reset_stream_if_unfinished();
+  void release_stream();
+
   // ---- draining (http_session_drain.cpp) ----
   // Between requests: hands the exchange back and waits for the next request, or closes when
   // draining.
@@ -183,6 +233,10 @@ class HttpSession final : public Session {
   std::unique_ptr<HttpExchange> exchange_;
 
   Phase phase_ = Phase::kIdle;
+  Role role_ = Role::kHttp1;
+  bool h2_preface_checked_ = false;         // the first bytes were not the h2 preface
+  std::unique_ptr<H2ClientConnection> h2_;  // the connection role
+  std::unique_ptr<H2StreamLink> stream_;    // the stream role
   bool client_keep_alive_ = true;
   bool client_eof_ = false;
   char pooled_peek_ = 0;             // where check_pooled_connection()'s peek lands; never read

@@ -10,7 +10,9 @@ namespace ringlb {
 
 bool HttpSession::drain(bool stopping) {
   if (closing_ || draining_ || close_when_flushed_.armed()) return false;
+  if (role_ == Role::kH2Stream) return false;  // its connection's GOAWAY lets it finish
   draining_ = true;
+  if (role_ == Role::kH2Connection) return drain_h2();
   // A reload leaves a connection that has not had its first request yet alone until that
   // request: closing it would race the client's first send, which clients do not retry.
   close_when_idle_ = stopping || served_;

@@ -79,6 +79,14 @@ void HttpSession::accept_received(Side from, const io_uring_cqe& cqe) {
 }
 
 void HttpSession::arm_receive(Side from) {
+  if (from == kClient && role_ == Role::kH2Stream) {
+    if (closing_ || receiving_[kClient]) return;
+    credit_stream_window();
+    receiving_[kClient] = true;
+    // Body already waiting is delivered next loop turn (retry_receive), not from in here.
+    if (!stream_->inbox.empty()) hand_over_next_turn(OpKind::kRecvClient);
+    return;
+  }
   if (closing_ || receiving_[from] || fd_of(from) < 0) return;
   receiving_[from] = true;
   const OpKind kind = from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend;
@@ -108,7 +116,9 @@ void HttpSession::add_body(Side to, std::string_view bytes, http::Framing framin
 // exchange's own memory. A fast peer takes it all in this one send, as before.
 void HttpSession::send_output(Side to) {
   PendingOutput& output = exchange_->output[to];
-  if (output.sending || output.empty() || fd_of(to) < 0) return;
+  if (output.sending || output.empty()) return;
+  if (to == kClient && role_ == Role::kH2Stream) return offer_stream_body();
+  if (fd_of(to) < 0) return;
   if (tls_[to]) return send_tls(to);
   output.pieces.clear();
   for (const PendingOutput::Piece& piece : output.plan) {
@@ -194,6 +204,7 @@ void HttpSession::on_send_failed(Side to, int result) {
 }
 
 void HttpSession::on_output_sent(Side to) {
+  if (to == kClient && role_ == Role::kH2Connection) return on_h2_output_sent();
   PendingOutput& output = exchange_->output[to];
   const Side from = to == kClient ? kBackend : kClient;
   output.clear();

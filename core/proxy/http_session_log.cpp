@@ -65,24 +65,36 @@ void HttpSession::log_access() {
   const double head_ms =
       milliseconds_between(current().request_started, current().response_head_at);
   const double total_ms = milliseconds_between(current().request_started, ctx_->now);
-  const char* format = log_format == config::LogFormat::kJson
-                           ? "{\"type\":\"http\",\"listener\":\"%s\",\"client\":\"%s\","
-                             "\"method\":\"%s\",\"target\":\"%s\",\"status\":%u,"
-                             "\"bytes_in\":%llu,\"bytes_out\":%llu,\"upstream\":\"%s\","
-                             "\"connect_ms\":%.3f,\"head_ms\":%.3f,\"total_ms\":%.3f,"
-                             "\"end\":\"%s\",\"request_id\":\"%s\"}"
-                           : "http listener=%s client=%s method=%s target=%s status=%u "
-                             "bytes_in=%llu bytes_out=%llu upstream=%s connect_ms=%.3f "
-                             "head_ms=%.3f total_ms=%.3f end=%s request_id=%s";
+  const char* format =
+      log_format == config::LogFormat::kJson
+          ? "{\"type\":\"http\",\"listener\":\"%s\",\"client\":\"%s\","
+            "\"method\":\"%s\",\"target\":\"%s\",\"status\":%u,"
+            "\"bytes_in\":%llu,\"bytes_out\":%llu,\"upstream\":\"%s\","
+            "\"connect_ms\":%.3f,\"head_ms\":%.3f,\"total_ms\":%.3f,"
+            "\"end\":\"%s\",\"request_id\":\"%s\","
+            "\"protocol\":\"%s\",\"stream\":%s}"
+          : "http listener=%s client=%s method=%s target=%s status=%u "
+            "bytes_in=%llu bytes_out=%llu upstream=%s connect_ms=%.3f "
+            "head_ms=%.3f total_ms=%.3f end=%s request_id=%s protocol=%s stream=%s";
+  // HTTP/2 streams name their stream id; HTTP/1.x has none ("-", or null in JSON).
+  const char* protocol = role_ == Role::kH2Stream                 ? "HTTP/2.0"
+                         : head != nullptr && head->version == 10 ? "HTTP/1.0"
+                                                                  : "HTTP/1.1";
+  char stream[16] = "-";
+  if (role_ == Role::kH2Stream) {
+    std::snprintf(stream, sizeof(stream), "%d", stream_->id);
+  } else if (log_format == config::LogFormat::kJson) {
+    std::snprintf(stream, sizeof(stream), "null");
+  }
   // Larger than the sum of the buffers above and the fixed text: a line is never cut.
   char line[4096];
-  std::snprintf(line, sizeof(line), format, escaped(listener_->config->name, listener), client_ip_,
-                escaped(head ? head->method : "", method),
-                escaped(head ? head->target : "", target), current().status,
-                static_cast<unsigned long long>(current().bytes_from_client),
-                static_cast<unsigned long long>(current().bytes_to_client), upstream, connect_ms, head_ms,
-                total_ms, escaped(current().end_cause[0] ? current().end_cause : "done", end),
-                escaped(current().request_id, request_id));
+  std::snprintf(
+      line, sizeof(line), format, escaped(listener_->config->name, listener), client_ip_,
+      escaped(head ? head->method : "", method), escaped(head ? head->target : "", target),
+      current().status, static_cast<unsigned long long>(current().bytes_from_client),
+      static_cast<unsigned long long>(current().bytes_to_client), upstream, connect_ms, head_ms,
+      total_ms, escaped(current().end_cause[0] ? current().end_cause : "done", end),
+      escaped(current().request_id, request_id), protocol, stream);
   ctx_->access_log.append(line);
 }
 

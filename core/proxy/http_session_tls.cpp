@@ -35,10 +35,14 @@ void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
   }
   last_activity_ = ctx_->now;
   if (!tls.established() && !advance_handshake(from)) return;
-  const bool lent_now = !exchange_;
+  bool lent_now = !exchange_;
   if (lent_now) {
     exchange_ = ctx_->exchanges.acquire();
     exchange_->request.set_limits(request_limits());
+  }
+  if (from == kClient && h2_by_alpn()) {  // ALPN chose h2: the exchange stays, for the frames
+    switch_to_h2();
+    lent_now = false;
   }
   const size_t before = pending(from).size();
   const TlsChannel::Status status = decrypt_into_stash(from);
@@ -57,6 +61,7 @@ void HttpSession::on_tls_receive(Side from, const io_uring_cqe& cqe) {
   // A partial record or a ticket: nothing to parse yet. After a close_notify, arm_receive()
   // reports the end of the peer's input as a FIN would.
   if (received == 0) {
+    if (role_ == Role::kH2Connection) return pump_h2();  // the server's SETTINGS go out
     if (lent_now) ctx_->exchanges.release(std::move(exchange_));
     // Draining, a handshake that just completed leaves the connection idle: it ends here.
     if (close_when_idle_ && phase_ == Phase::kIdle && !tls.input_pending())

@@ -47,6 +47,8 @@ class Session {
   virtual void release() = 0;
 
   bool finished() const { return closing_ && inflight_ == 0; }
+  // A client connection, counted toward runtime.max_connections; an HTTP/2 stream is not.
+  bool is_connection() const { return is_connection_; }
   uint32_t slot() const { return tag_.slot; }
   TimerNode& timer() { return timer_; }
 
@@ -130,6 +132,7 @@ class Session {
   OpTag tag_;
   uint32_t inflight_ = 0;
   bool closing_ = false;
+  bool is_connection_ = true;
   TimerNode timer_;
 
  private:

@@ -43,6 +43,7 @@ Worker::Worker(uint32_t id, WorkerShared shared)
       timers_(kTick, kWheelSlots, Clock::now()),
       ctx_{ring_,      buffers_,       timers_, access_log_,  upstreams_,
            exchanges_, shared_.tuning, id,      Clock::now(), {}} {
+  ctx_.slots = this;
   ctx_.random_state ^= (static_cast<uint64_t>(id) << 32) ^
                        static_cast<uint64_t>(Clock::now().time_since_epoch().count());
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
@@ -386,10 +387,38 @@ Session* Worker::live_session(OpTag tag) {
 }
 
 void Worker::free_session_if_finished(Session& session, uint32_t slot) {
-  if (!session.finished()) return;
+  if (session.finished()) free_session(session, slot);
+  if (!ctx_.closed_by_another.empty()) free_closed_by_another();
+}
+
+void Worker::free_session(Session& session, uint32_t slot) {
+  const bool connection = session.is_connection();
   session.release();
   sessions_.erase(slot);
-  shared_.connections->fetch_sub(1, std::memory_order_relaxed);
+  if (connection) shared_.connections->fetch_sub(1, std::memory_order_relaxed);
+}
+
+// Freeing one may close another (a released stream lets its draining connection end), which
+// joins the list while it is walked: hence the index, not an iterator. One still closing (with
+// operations in flight) is freed by its last completion, as any session is.
+void Worker::free_closed_by_another() {
+  for (size_t i = 0; i < ctx_.closed_by_another.size(); ++i) {
+    const SlotHandle handle = ctx_.closed_by_another[i];
+    Session* session = as_session(sessions_.find(handle));
+    if (session != nullptr && session->finished()) free_session(*session, handle.slot);
+  }
+  ctx_.closed_by_another.clear();
+}
+
+HttpSession& Worker::emplace_stream(SlotHandle& handle) {
+  auto [made, storage] = sessions_.emplace(std::in_place_type<HttpSession>);
+  handle = made;
+  return *std::get_if<HttpSession>(&storage);
+}
+
+HttpSession* Worker::find_http(SlotHandle handle) {
+  SessionStorage* storage = sessions_.find(handle);
+  return storage == nullptr ? nullptr : std::get_if<HttpSession>(storage);
 }
 
 // The node is the session's own member, which cancels itself when the session goes (RAII), so a

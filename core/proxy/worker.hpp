@@ -33,7 +33,7 @@ struct WorkerShared {
   Tuning tuning{};  // how the data path is tuned: production's defaults unless a bench says
 };
 
-class Worker {
+class Worker final : private SessionSlots {
  public:
   using Clock = TimerWheel::Clock;
 
@@ -80,6 +80,11 @@ class Worker {
   void dispatch(const io_uring_cqe& cqe);
   Session* live_session(OpTag tag);
   void free_session_if_finished(Session& session, uint32_t slot);
+  void free_session(Session& session, uint32_t slot);
+  // Frees the sessions in ctx_.closed_by_another that have finished.
+  void free_closed_by_another();
+  HttpSession& emplace_stream(SlotHandle& handle) override;
+  HttpSession* find_http(SlotHandle handle) override;
   void handle_commands();
   void abort_all_sessions(const char* cause);
   // Calls drain(stopping) on every session (a stop, or a reload); logs how many closed at once

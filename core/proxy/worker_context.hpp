@@ -8,6 +8,7 @@
 
 #include "core/io/op_tag.hpp"
 #include "core/io/ring.hpp"
+#include "core/io/slot_table.hpp"
 #include "core/io/spill_chunks.hpp"
 #include "core/io/timer_wheel.hpp"
 #include "core/io/tls_handshake_rate.hpp"
@@ -46,6 +47,22 @@ struct TlsCounters {
   }
 };
 
+class HttpSession;
+
+// The worker's session slots, as an HTTP/2 connection sees them: it starts each stream as an
+// HttpSession in a slot of its own and finds it again by handle (core/proxy/h2_state.hpp).
+class SessionSlots {
+ public:
+  // A new HttpSession in a free slot; `handle` names it. Not a client connection: it does not
+  // count toward runtime.max_connections.
+  virtual HttpSession& emplace_stream(SlotHandle& handle) = 0;
+  // The HttpSession a handle names, or null once its slot was freed.
+  virtual HttpSession* find_http(SlotHandle handle) = 0;
+
+ protected:
+  ~SessionSlots() = default;
+};
+
 struct WorkerContext {
   Ring& ring;
   BufferRing& buffers;
@@ -67,6 +84,11 @@ struct WorkerContext {
   std::string tls_plaintext{};  // where a send plan is gathered before it is encrypted, reused
   std::string spill{};          // where a stalled send's rest is gathered (HttpSession), reused
   SpillChunks spill_chunks{};   // where a stalled send's rest waits (TcpSession)
+  SessionSlots* slots = nullptr;
+  // Sessions another session closed (an h2 connection and its streams close each other): the
+  // worker frees those that have finished after the completion or timer it is handling, never
+  // under a caller.
+  std::vector<SlotHandle> closed_by_another{};
 };
 
 // 32 lowercase hex digits from the worker's generator (splitmix64): unique enough to correlate
