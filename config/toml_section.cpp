@@ -45,6 +45,25 @@ std::string value_text(const toml::node& node) {
   return type_name(node.type());
 }
 
+namespace {
+
+// A size bound in the largest unit that writes it exactly: "1 byte", "16 KiB", "1 MiB".
+std::string size_text(uint64_t bytes) {
+  constexpr std::array<const char*, 3> kUnits = {"KiB", "MiB", "GiB"};
+  if (bytes == 0 || bytes % 1024 != 0) {
+    return std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes");
+  }
+  size_t unit = 0;
+  bytes >>= 10;
+  while (unit + 1 < kUnits.size() && bytes % 1024 == 0) {
+    bytes >>= 10;
+    ++unit;
+  }
+  return std::to_string(bytes) + " " + kUnits[unit];
+}
+
+}  // namespace
+
 const toml::node* Section::find(std::string_view key) {
   known_.emplace_back(key);
   const toml::node* node = table_.get(key);
@@ -113,10 +132,10 @@ void Section::read_size(std::string_view key, uint64_t& out, uint64_t min, uint6
                                "(units B, KiB, MiB, GiB), not " + value_text(*node));
   } else if (*bytes < min) {
     error(position(*node),
-          name + " must be at least " + std::to_string(min) + (min == 1 ? " byte" : " bytes"));
+          name + " must be at least " + size_text(min) + ", not " + value_text(*node));
   } else if (*bytes > max) {
-    error(position(*node), name + " must be at most " + std::to_string(max >> 10) + " KiB, not " +
-                               value_text(*node));
+    error(position(*node),
+          name + " must be at most " + size_text(max) + ", not " + value_text(*node));
   } else {
     out = *bytes;
   }
@@ -145,9 +164,9 @@ std::optional<size_t> Section::read_choice(std::string_view key,
   return std::nullopt;
 }
 
-void Section::read_string_list(std::string_view key, std::vector<std::string>& out) {
+bool Section::read_string_list(std::string_view key, std::vector<std::string>& out) {
   const toml::array* array = read_array(key);
-  if (array == nullptr) return;
+  if (array == nullptr) return false;
   std::vector<std::string> values;
   for (const toml::node& element : *array) {
     if (const auto* text = element.as_string()) {
@@ -156,9 +175,10 @@ void Section::read_string_list(std::string_view key, std::vector<std::string>& o
     }
     error(position(element),
           "'" + std::string(key) + "' must hold only strings, not " + type_name(element.type()));
-    return;
+    return false;
   }
   out = std::move(values);
+  return true;
 }
 
 const toml::table* Section::read_table(std::string_view key, std::string_view wanted) {

@@ -64,6 +64,9 @@ class Section {
   void error(SourcePosition location, std::string message) const {
     context_.report.error(location, std::move(message));
   }
+  void warning(SourcePosition location, std::string message) const {
+    context_.report.warning(location, std::move(message));
+  }
   void require(std::string_view key, const std::string& message) const {
     if (!has(key)) error(where(), message);
   }
@@ -99,7 +102,8 @@ class Section {
     const std::vector<std::string> choices(words.begin(), words.end());
     if (std::optional<size_t> index = read_choice(key, choices)) out = static_cast<Enum>(*index);
   }
-  void read_string_list(std::string_view key, std::vector<std::string>& out);
+  // True when a list of strings was written at `key` and stored in `out`.
+  bool read_string_list(std::string_view key, std::vector<std::string>& out);
   const toml::table* read_table(std::string_view key, std::string_view wanted = "a table");
   const toml::array* read_array(std::string_view key);
 

@@ -55,6 +55,12 @@ void check_listener(const Config& config, const ListenerConfig& listener, const 
                  "routes need HTTP, but listener '" + listener.name +
                      "' has protocol = \"tcp\"; remove the routes or use protocol = \"http\"");
   }
+  if (listener.protocol == Protocol::kTcp && sources.contains(path + ".http2")) {
+    report.error(position_of(sources, path + ".http2", listener.position),
+                 "http2 needs HTTP, but listener '" + listener.name +
+                     "' has protocol = \"tcp\"; remove [" + path +
+                     ".http2] or use protocol = \"http\"");
+  }
   if (listener.protocol == Protocol::kTcp && listener.limits.underscores_in_headers) {
     report.error(position_of(sources, path + ".limits.underscores_in_headers", listener.position),
                  "underscores_in_headers needs HTTP, but listener '" + listener.name +

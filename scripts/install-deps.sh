@@ -3,6 +3,8 @@
 # systemd and man-db: tests/packaging runs systemd-analyze, -sysusers, -tmpfiles and man.
 # chromium, fonts-liberation, Node.js 20+ and npm: tests/dashboard drives /dashboard in headless
 # Chromium with playwright-core, which `npm ci` installs into tests/dashboard/node_modules.
+# python3-h2 and nghttp2-client (h2load, nghttp): the HTTP/2 integration tests build frames with
+# python3-h2 and its hyperframe, and bench/compare_h2 runs h2load.
 # --bench also installs the peers and tools bench/compare runs (wrk, HAProxy, nginx, gnuplot).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -15,7 +17,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libsystemd-dev libcli11-dev \
   libnghttp2-dev \
   nlohmann-json3-dev \
-  python3 curl procps valgrind openssl \
+  python3 python3-h2 nghttp2-client curl procps valgrind openssl \
   systemd man-db \
   chromium fonts-liberation \
   clang libclang-rt-14-dev  # RINGLB_FUZZ=ON: libFuzzer and its sanitizer runtimes
@@ -27,5 +29,5 @@ fi
 npm ci --prefix "$(dirname "$0")/../tests/dashboard" --no-audit --no-fund --loglevel=error
 if [ "${1:-}" = "--bench" ]; then
   $SUDO apt-get install -y -qq --no-install-recommends \
-    wrk haproxy nginx libnginx-mod-stream gnuplot-nox nghttp2-client testssl.sh
+    wrk haproxy nginx libnginx-mod-stream gnuplot-nox testssl.sh
 fi

@@ -44,6 +44,15 @@ extern const char kAdminDashboardHtml[];
 
 AdminResponse handle_admin_request(const AdminRequest& request, AdminControl& control);
 
+// HTTP/2 client connections open now, read as health::active_connections reads the others:
+// the closes first, and 0 rather than a wrapped count when a scrape races a worker.
+inline uint64_t h2_active_connections(const health::ListenerStats& stats) {
+  using Slot = health::ListenerWorkerStats;
+  const uint64_t down = stats.sum([](const Slot& s) { return s.h2_active_down.get(); });
+  const uint64_t up = stats.sum([](const Slot& s) { return s.h2_active_up.get(); });
+  return up > down ? up - down : 0;
+}
+
 // The two views, for the handler and for tests.
 std::string render_status(const Snapshot& snapshot, const HealthChecker& health,
                           const AdminInfo& info);

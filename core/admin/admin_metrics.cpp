@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -161,6 +162,60 @@ void listener_families(Exposition& out, const Snapshot& snapshot) {
   }
 }
 
+// One sample per listener and reason: the reasons are a fixed set, so one family with a `reason`
+// label, as ringlb_reloads_total has `result`.
+struct ReasonCounter {
+  const char* reason;
+  const health::Counter ListenerSlot::*member;
+};
+
+void reason_family(Exposition& out, const Snapshot& snapshot,
+                   std::span<const ReasonCounter> reasons) {
+  for (const Listener& listener : snapshot.listeners) {
+    for (const ReasonCounter& counter : reasons) {
+      out.sample(
+          listener_labels(listener) + ",reason=\"" + counter.reason + "\"",
+          listener.stats->sum([&](const ListenerSlot& s) { return (s.*counter.member).get(); }));
+    }
+  }
+}
+
+// HTTP/2 towards clients (issue 18). Every h2 stream is also one of ringlb_requests_total.
+void listener_h2_families(Exposition& out, const Snapshot& snapshot) {
+  out.family("ringlb_h2_connections_total", "counter",
+             "Client connections that chose HTTP/2 (ALPN h2 or the h2c preface).");
+  for (const Listener& listener : snapshot.listeners) {
+    out.sample(listener_labels(listener),
+               listener.stats->sum([](const ListenerSlot& s) { return s.h2_connections.get(); }));
+  }
+  out.family("ringlb_h2_active_connections", "gauge", "HTTP/2 client connections open now.");
+  for (const Listener& listener : snapshot.listeners) {
+    out.sample(listener_labels(listener), h2_active_connections(*listener.stats));
+  }
+  out.family("ringlb_h2_streams_total", "counter", "HTTP/2 streams opened by clients.");
+  for (const Listener& listener : snapshot.listeners) {
+    out.sample(listener_labels(listener),
+               listener.stats->sum([](const ListenerSlot& s) { return s.h2_streams.get(); }));
+  }
+  static constexpr ReasonCounter kResets[] = {
+      {"client", &ListenerSlot::h2_streams_reset_by_client},
+      {"refused", &ListenerSlot::h2_streams_refused},
+  };
+  out.family("ringlb_h2_streams_reset_total", "counter",
+             "HTTP/2 streams ended by RST_STREAM: reset by the client, or refused by ringlb over "
+             "max_concurrent_streams.");
+  reason_family(out, snapshot, kResets);
+  static constexpr ReasonCounter kGoaways[] = {
+      {"drain", &ListenerSlot::h2_goaway_drain},
+      {"flood", &ListenerSlot::h2_goaway_flood},
+      {"protocol", &ListenerSlot::h2_goaway_protocol},
+  };
+  out.family("ringlb_h2_goaway_sent_total", "counter",
+             "GOAWAY frames sent to clients: drain (stop, reload), flood (a flood limit, "
+             "ENHANCE_YOUR_CALM), protocol (a protocol error).");
+  reason_family(out, snapshot, kGoaways);
+}
+
 // Calls fn(pool, backend) for every backend of every pool.
 template <typename Fn>
 void each_backend(const Snapshot& snapshot, Fn&& fn) {
@@ -314,6 +369,7 @@ std::string render_metrics(const Snapshot& snapshot, const HealthChecker& health
                            const AdminInfo& info) {
   Exposition out;
   listener_families(out, snapshot);
+  listener_h2_families(out, snapshot);
   backend_families(out, snapshot, health);
   out.family("ringlb_reloads_total", "counter", "Configuration reloads (SIGHUP), by result.");
   out.sample("result=\"ok\"", info.reloads);

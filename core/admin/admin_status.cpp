@@ -47,6 +47,16 @@ json listener_json(const Listener& listener) {
       {"bytes_in", stats.sum([](const Slot& s) { return s.bytes_from_client.get(); })},
       {"bytes_out", stats.sum([](const Slot& s) { return s.bytes_to_client.get(); })},
       {"retries_total", stats.sum([](const Slot& s) { return s.retries.get(); })},
+      {"h2_connections", stats.sum([](const Slot& s) { return s.h2_connections.get(); })},
+      {"h2_active", h2_active_connections(stats)},
+      {"h2_streams", stats.sum([](const Slot& s) { return s.h2_streams.get(); })},
+      {"h2_streams_reset",
+       {{"client", stats.sum([](const Slot& s) { return s.h2_streams_reset_by_client.get(); })},
+        {"refused", stats.sum([](const Slot& s) { return s.h2_streams_refused.get(); })}}},
+      {"h2_goaway_sent",
+       {{"drain", stats.sum([](const Slot& s) { return s.h2_goaway_drain.get(); })},
+        {"flood", stats.sum([](const Slot& s) { return s.h2_goaway_flood.get(); })},
+        {"protocol", stats.sum([](const Slot& s) { return s.h2_goaway_protocol.get(); })}}},
   };
 }
 

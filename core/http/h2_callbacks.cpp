@@ -19,7 +19,9 @@ bool is_request_headers(const nghttp2_frame* frame) {
 }
 
 int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-  if (is_request_headers(frame)) impl_of(user_data).open(frame->hd.stream_id);
+  if (!is_request_headers(frame)) return 0;
+  impl_of(user_data).open(frame->hd.stream_id);
+  impl_of(user_data).header_block_open = true;
   return 0;
 }
 
@@ -76,6 +78,7 @@ int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data)
   const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   switch (frame->hd.type) {
     case NGHTTP2_HEADERS:
+      impl.header_block_open = false;
       if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
         H2Stream* stream = impl.find(frame->hd.stream_id);
         if (stream != nullptr && !stream->refused) impl.deliver_head(*stream, end_stream);
@@ -126,6 +129,7 @@ int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user_data)
 int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* user_data) {
   H2Connection::Impl& impl = impl_of(user_data);
   H2Stream* stream = impl.find(stream_id);
+  impl.header_block_open = false;  // a block nghttp2 refused ends with its stream
   if (stream == nullptr) return 0;
   if (stream->head_delivered) impl.events.on_stream_closed(stream_id, error_code);
   impl.close(stream_id);

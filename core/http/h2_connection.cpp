@@ -274,6 +274,10 @@ StreamId H2Connection::last_client_stream() const {
   return impl_->session == nullptr ? 0 : nghttp2_session_get_last_proc_stream_id(impl_->session);
 }
 
+const char* H2Connection::flood_reason() const { return impl_->flood.reason; }
+
+bool H2Connection::header_block_open() const { return impl_->header_block_open; }
+
 bool H2Connection::finished() const {
   return impl_->session == nullptr || (nghttp2_session_want_read(impl_->session) == 0 &&
                                        nghttp2_session_want_write(impl_->session) == 0);

@@ -156,6 +156,10 @@ class H2Connection {
 
   // Neither side has anything more to say (after GOAWAY with no stream left, or an error).
   bool finished() const;
+  // Why the connection was told to calm down (a flood limit), or null.
+  const char* flood_reason() const;
+  // A request header block is under way (HEADERS came, its END_HEADERS not yet).
+  bool header_block_open() const;
 
   struct Impl;
 

@@ -68,6 +68,9 @@ struct H2Connection::Impl {
   std::vector<H2Stream*> spare_streams;
   std::vector<StreamId> room_opened;  // on_response_room owed after mem_send
   FloodGuard flood;
+  // A request header block has begun and its last frame has not come: the connection can carry
+  // nothing else until it does (RFC 9113 §6.10), so its time is bounded by the header timeout.
+  bool header_block_open = false;
   // Scratch for the name/value arrays handed to nghttp2's submit calls, which copy them.
   std::string nv_text;
   std::vector<nghttp2_nv> nv;

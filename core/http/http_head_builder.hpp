@@ -64,6 +64,9 @@ class HeadBuilder {
   // Names the conflict behind the wire parser's Content-Length / Transfer-Encoding errors.
   ParseError explain(LengthError error) const;
   const Head& head() const { return head_; }
+  // The head's Connection names this field: it is hop-by-hop (RFC 9110 §7.6.1). Valid after
+  // finish() until clear().
+  bool named_in_connection(std::string_view name) const;
 
  private:
   // Where a piece of the head sits in the arena. Views are made only once the arena stops
@@ -113,7 +116,6 @@ class HeadBuilder {
   void build_head();
   std::string_view normalized_host(std::string_view host);
   void decide_upgrade();
-  bool named_in_connection(std::string_view name) const;
 
   const bool is_request_;
   const ParserLimits& limits_;  // the owning parser's, which set_limits() changes

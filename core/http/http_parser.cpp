@@ -1,7 +1,7 @@
 // The Beast adapter: drives Boost.Beast's basic_parser over caller-owned bytes and hands what it
-// reads to ringlb's policy (http_head_builder, http_hardening; docs/http-hardening.md), so a message
-// gets exactly one meaning or an error status. The only file that includes Beast: it is slow to
-// compile.
+// reads to ringlb's policy (http_head_builder, http_hardening; docs/http-hardening.md), so a
+// message gets exactly one meaning or an error status. The only file that includes Beast: it is
+// slow to compile.
 #include "core/http/http_parser.hpp"
 
 #include <algorithm>
@@ -18,6 +18,7 @@
 
 #include "core/http/http_hardening.hpp"
 #include "core/http/http_head_builder.hpp"
+#include "core/http/http_trailers.hpp"
 
 namespace ringlb::http {
 namespace {
@@ -69,6 +70,9 @@ struct Parser::Impl {
                        error_code& ec);
   void on_status_line(int status, std::string_view reason, int version, error_code& ec);
   void on_field(bhttp::field known, std::string_view name, std::string_view value, error_code& ec);
+  void on_trailer(bhttp::field known, std::string_view name, std::string_view value,
+                  error_code& ec);
+  void on_finish();
   void on_header(const FramingFacts& facts, error_code& ec);
   size_t on_body(std::string_view slice, error_code& ec);
   void on_chunk_header(uint64_t size, std::string_view extensions, error_code& ec);
@@ -131,7 +135,7 @@ struct Parser::Impl {
                               error_code& ec) override {
       return impl_.on_chunk_body(remain, to_std(body), ec);
     }
-    void on_finish_impl(error_code&) override {}
+    void on_finish_impl(error_code&) override { impl_.on_finish(); }
 
     Impl& impl_;
   };
@@ -141,6 +145,7 @@ struct Parser::Impl {
   HeadBuilder builder_;
   BlockScanner head_scan_;
   BlockScanner trailer_scan_;
+  TrailerFields trailers_;  // responses only; empty until the message is done
   std::optional<Beast<true>> request_;
   std::optional<Beast<false>> response_;
   bool no_body_ = false;
@@ -169,6 +174,7 @@ void Parser::Impl::reset() {
   builder_.clear();
   head_scan_.reset(is_request_);
   trailer_scan_.reset(false);
+  trailers_.clear();
   no_body_ = head_done_ = done_ = in_trailers_ = paused_ = chunk_crlf_pending_ = false;
   chunk_remaining_ = body_bytes_ = 0;
   slice_ = {};
@@ -282,7 +288,8 @@ ParseError Parser::Impl::check_chunk_line(std::string_view input) {
   return check_trailers(input.substr(line_end));
 }
 
-// Trailers are dropped, but first they must fit in max_header_bytes like a head (else 400).
+// Trailers must fit in max_header_bytes like a head (else 400); a request's are then dropped, a
+// response's kept (on_trailer).
 ParseError Parser::Impl::check_trailers(std::string_view trailers) {
   switch (trailer_scan_.scan(trailers, limits_.max_header_bytes)) {
     case BlockScanner::Result::kTooLarge:
@@ -328,10 +335,25 @@ void Parser::Impl::on_status_line(int status, std::string_view reason, int versi
 
 void Parser::Impl::on_field(bhttp::field known, std::string_view name, std::string_view value,
                             error_code& ec) {
-  if (in_trailers_) return;  // dropped: never forwarded, never merged into the head
+  if (in_trailers_) return on_trailer(known, name, value, ec);
   if (ParseError e = builder_.add_field(classify(known), name, value); e.status != 0) {
     refuse(e, ec);
   }
+}
+
+// Never merged into the head. A request's are dropped (row 17). A response's are kept for an
+// HTTP/2 client, without the hop-by-hop and framing fields: those are about this HTTP/1.1
+// connection and RFC 9113 §8.2.2 forbids them in HTTP/2. Beast has checked name and value.
+void Parser::Impl::on_trailer(bhttp::field known, std::string_view name, std::string_view value,
+                              error_code& ec) {
+  if (is_request_) return;
+  if (name.size() + value.size() > kMaxFieldBytes) return refuse({431, "trailer over 64 KiB"}, ec);
+  if (classify(known) != FieldKind::kEndToEnd || builder_.named_in_connection(name)) return;
+  trailers_.add(name, value);
+}
+
+void Parser::Impl::on_finish() {
+  if (in_trailers_ && !is_request_) trailers_.seal();
 }
 
 void Parser::Impl::on_header(const FramingFacts& facts, error_code& ec) {
@@ -442,6 +464,7 @@ ParseEvent Parser::parse(std::string_view input, size_t& consumed) {
 }
 ParseEvent Parser::finish_on_close() { return impl_->finish_on_close(); }
 const Head& Parser::head() const { return impl_->builder_.head(); }
+std::span<const Field> Parser::trailers() const { return impl_->trailers_.fields(); }
 std::string_view Parser::body() const { return impl_->slice_; }
 const ParseError& Parser::error() const { return impl_->error_; }
 bool Parser::head_done() const { return impl_->head_done_; }

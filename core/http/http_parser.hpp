@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "core/http/http_message.hpp"
@@ -23,7 +24,7 @@ enum class ParseEvent {
   kNeedMore,  // everything usable was consumed; call again with more bytes
   kHead,      // head() is complete
   kBody,      // body() holds the next slice of body bytes (chunk framing removed)
-  kDone,      // the message is complete (trailers, if any, were dropped)
+  kDone,      // the message is complete (a response's trailers are in trailers())
   kError,     // error() says why; answer it, then close the connection
 };
 
@@ -65,6 +66,13 @@ class Parser {
   const Head& head() const;
   // Valid after kBody until the next parse(); a view into the `input` given to parse().
   std::string_view body() const;
+  // The trailer fields of a chunked response, in order, once parse() returned kDone; valid until
+  // reset(), which empties it. Views into the parser's own storage (reused: no allocation once it
+  // has grown). Empty for a request (whose trailers are dropped), for a body not chunked, and
+  // when there were none. Left out, as in the head: the hop-by-hop fields (Connection,
+  // Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, HTTP2-Settings), every
+  // field the head's Connection names, Content-Length, Host and Expect. Names keep their case.
+  std::span<const Field> trailers() const;
   const ParseError& error() const;
   bool head_done() const;
 

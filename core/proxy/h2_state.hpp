@@ -13,6 +13,7 @@
 
 #include "core/http/h2_connection.hpp"
 #include "core/io/slot_table.hpp"
+#include "core/io/timer_wheel.hpp"
 
 namespace ringlb {
 
@@ -49,6 +50,7 @@ struct H2ClientConnection final : http::H2Events {
   bool flush_wanted = false;  // a stream asked for a flush while in_codec
   bool goaway_sent = false;   // draining: no new stream
   bool ever_had_stream = false;
+  TimerWheel::Clock::time_point header_block_since{};
   const char* broken = nullptr;  // receive() failed: send what is queued (the GOAWAY), close
 };
 

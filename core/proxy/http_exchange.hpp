@@ -140,6 +140,13 @@ class HttpExchangeFreeList {
     exchange->response.reset();
     exchange->request_head.clear();
     exchange->state = RequestState();
+    // A session can end with `sending` still set and nothing in flight (an h2 stream reset while
+    // its response waited for room in the codec): kept, it would make the next session to get
+    // this exchange wait for a send that never completes, and never answer its client.
+    for (PendingOutput& output : exchange->output) {
+      output.clear();
+      output.sending = false;
+    }
     if (free_.size() < kMaxFree) free_.push_back(std::move(exchange));
   }
 

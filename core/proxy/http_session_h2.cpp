@@ -78,9 +78,14 @@ void HttpSession::pump_h2() {
   H2ClientConnection& h2 = *h2_;
   const std::string_view input = pending(kClient);
   if (!input.empty() && h2.broken == nullptr) {
+    const bool block_was_open = h2.codec.header_block_open();
     h2.in_codec = true;
     const http::H2Error error = h2.codec.receive(input, milliseconds(ctx_->now));
     h2.in_codec = false;
+    if (!block_was_open && h2.codec.header_block_open()) {
+      h2.header_block_since = ctx_->now;
+      if (h2.streams.empty()) ctx_->timers.schedule(timer_, h2_deadline());
+    }
     consume(kClient, input.size());
     if (!error.ok()) {
       h2.broken = error.reason;
@@ -129,6 +134,11 @@ void HttpSession::flush_h2() {
   } while (h2.flush_wanted);
   // Nothing left to send: a broken connection, or one both sides are done with, ends here.
   if (h2.broken != nullptr) return close_now(h2.broken);
+  if (h2.codec.finished() && h2.codec.flood_reason() != nullptr) {  // a flood seen in sending
+    h2.broken = h2.codec.flood_reason();
+    count_goaway(h2.broken);
+    return close_now(h2.broken);
+  }
   if (h2.streams.empty() && (h2.goaway_sent || h2.codec.finished())) {
     return close_now(draining_ ? "draining" : "done");
   }
@@ -171,10 +181,12 @@ void HttpSession::count_goaway(const char* reason) {
 // ---- timers and draining ----
 
 // With streams open, each stream keeps its own time; with none, the connection waits for the
-// first one under the header timeout and for a next one under the idle timeout.
+// first one, and for a header block once begun, under the header timeout, and for a next stream
+// under the idle timeout.
 TimerWheel::Clock::time_point HttpSession::h2_deadline() const {
   const config::ListenerTimeouts& timeouts = listener_->config->timeouts;
   if (!h2_->ever_had_stream) return phase_since_ + timeouts.header;
+  if (h2_->codec.header_block_open()) return h2_->header_block_since + timeouts.header;
   return last_activity_ + timeouts.client_idle;
 }
 
@@ -183,8 +195,10 @@ void HttpSession::on_h2_timer() {
     ctx_->timers.schedule(timer_, ctx_->now + listener_->config->timeouts.client_idle);
     return;
   }
-  close_now(h2_->ever_had_stream ? "client idle timeout"
-                                 : "no h2 stream within the header timeout");
+  if (!h2_->ever_had_stream || h2_->codec.header_block_open()) {
+    return close_now("h2 request head not complete within the header timeout");
+  }
+  close_now("client idle timeout");
 }
 
 // GOAWAY with the last stream the client opened: those finish, later ones are not processed

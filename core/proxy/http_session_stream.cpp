@@ -178,7 +178,7 @@ void HttpSession::end_stream_response() {
   HttpSession* connection = stream_connection();
   if (connection == nullptr) return;
   stream_->end_sent = true;
-  connection->h2_->codec.end_stream(stream_->id, {});  // trailers: TODO once the parser keeps them
+  connection->h2_->codec.end_stream(stream_->id, exchange_->response.trailers());
   connection->flush_h2();
 }
 
@@ -218,7 +218,9 @@ void HttpSession::fail_stream(unsigned status, const char* reason) {
 
 void HttpSession::on_stream_closed(uint32_t error_code) {
   stream_->ended_by_codec = true;
-  if (error_code == 0) return;  // the response went out whole
+  // Closed with NO_ERROR before the response was ended: the client's RST_STREAM(NO_ERROR),
+  // which stops the stream as any other reset does (RFC 9113 §6.4).
+  if (error_code == 0 && stream_->end_sent) return;  // the response went out whole
   current().end_cause = error_code == kCancel ? "client reset" : "stream reset";
   current().attempt.outcome = health::Outcome::kSuccess;  // not the backend's fault
   close_now(current().end_cause, false);

@@ -92,7 +92,7 @@ TEST(Loader, SizeOfTheWrongTypeAndZeroHeaderLimit) {
       "max_body_bytes = 1.5",    // 3
   });
   EXPECT_EQ(printed(result),
-            expected("test.toml:2:20: 'max_header_bytes' must be at least 1 byte",
+            expected("test.toml:2:20: 'max_header_bytes' must be at least 1 byte, not 0",
                      "test.toml:3:18: 'max_body_bytes' must be a size (\"32KiB\" or an "
                      "integer of bytes), not a float"));
 }
@@ -173,7 +173,7 @@ TEST(Loader, DerivedHealthIntervalsStayWithinTheLimit) {
 
 TEST(Loader, MaxHeaderBytesIsAtMostOneMebibyte) {
   EXPECT_EQ(printed(load_before_base({"[listeners.web.limits]", "max_header_bytes = \"2MiB\""})),
-            expected("test.toml:2:20: 'max_header_bytes' must be at most 1024 KiB, not \"2MiB\""));
+            expected("test.toml:2:20: 'max_header_bytes' must be at most 1 MiB, not \"2MiB\""));
   EXPECT_EQ(printed(load_before_base({"[listeners.web.limits]", "max_header_bytes = \"1MiB\""})),
             expected());
 }

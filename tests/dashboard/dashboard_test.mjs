@@ -1,7 +1,8 @@
 // dashboard.e2e: the real ringlb's /dashboard in headless Debian Chromium (driven by
 // playwright-core), in front of two live backends, with traffic flowing. A user relies on: every
-// backend shown up with its request rate, Drain taking that backend out of rotation (and showing
-// it), Enable bringing it back, and a page that says so when the token is missing.
+// backend shown up with its request rate, the listener's HTTP/2 counts beside its connections,
+// Drain taking that backend out of rotation (and showing it), Enable bringing it back, and a page
+// that says so when the token is missing.
 // Exit 0 = passed, 1 = failed, 77 = skipped (no Chromium, no node_modules, Node older than 20).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -184,6 +185,21 @@ async function click(page, backend, action) {
   if (response.status() !== 200) throw new Error(`${action} answered ${response.status()}`);
 }
 
+// The listener's HTTP/2 columns sit next to its active connections, and each cell under them
+// shows a count ("0" while no client speaks h2; NaN or blank if /status lacked the field).
+async function checkListenerH2Columns(page) {
+  const headers = (await page.locator("#listeners thead th").allTextContents()).map((h) => h.trim());
+  const active = headers.indexOf("Active conns");
+  if (active < 0 || headers[active + 1] !== "H2 active" || headers[active + 2] !== "H2 streams") {
+    throw new Error(`listener columns: ${headers.join(", ")}`);
+  }
+  const cells = page.locator('#listeners tr[data-listener="web"] td');
+  for (const column of [active, active + 1, active + 2]) {
+    const text = (await cells.nth(column).textContent({ timeout: 1000 })).trim();
+    if (!/^\d{1,3}(,\d{3})*$/.test(text)) throw new Error(`"${headers[column]}" shows "${text}"`);
+  }
+}
+
 // ---- the scenarios ----
 async function drainAndEnable(backends) {
   const [drained, other] = backends;
@@ -202,6 +218,8 @@ async function drainAndEnable(backends) {
     throw new Error("the configuration file is not shown");
   }
   console.log("ok: both backends shown up with a request rate; 5xx share shown");
+  await checkListenerH2Columns(page);
+  console.log("ok: the listener shows H2 active and H2 streams next to its active connections");
 
   await click(page, drained, "drain");
   await sleep(300);  // requests already sent to it may still finish

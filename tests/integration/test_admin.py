@@ -311,7 +311,7 @@ class MetricsTest(AdminTestCase):
         for family in families.values():
             for _, labels, _ in family["samples"]:
                 self.assertLessEqual(set(labels), {"listener", "pool", "backend", "code_class",
-                                                    "state", "result", "le"})
+                                                    "state", "result", "reason", "le"})
 
     def test_a_refused_connect_is_a_retry_and_a_connect_failure(self):
         backends = [self.backend(HttpBackend, "a"), self.backend(HttpBackend, "b")]

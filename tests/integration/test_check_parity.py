@@ -69,6 +69,13 @@ class CheckParityTest(RinglbTestCase):
             "[admin]", f'listen = "{HOST}:{port}"  {MARK}'])
         yield "unknown pool", base(port, tail=[
             "[listeners.other]", f'bind = "{HOST}:{free_port()}"', f'pool = "nope"  {MARK}'])
+        yield "http2 max_concurrent_streams over 1000", base(port, tail=[
+            "[listeners.web.http2]", f"max_concurrent_streams = 1001  {MARK}"])
+        yield "http2 initial_window under 16KiB", base(port, tail=[
+            "[listeners.web.http2]", f'initial_window = "8KiB"  {MARK}'])
+        yield "http2 on a tcp listener", base(port, tail=[
+            "[listeners.l4]", f'bind = "{HOST}:{free_port()}"', 'protocol = "tcp"', 'pool = "app"',
+            f"[listeners.l4.http2]  {MARK}", "enabled = false"])
         yield "missing certificate file", base(port, tail=tls_listener(
             os.path.join(self.tmpdir, "none.pem"), os.path.join(self.tmpdir, "none.key")))
         log_fifo = os.path.join(self.tmpdir, "access.fifo")
@@ -86,6 +93,9 @@ class CheckParityTest(RinglbTestCase):
         yield "key not matching its certificate", base(port, tail=tls_listener(other_cert, key))
         expired_cert, expired_key = self.pki.leaf("expired", ["old.test"], days=-1)
         yield "expired certificate", base(port, tail=tls_listener(expired_cert, expired_key))
+        yield "alpn offering h2 while http2 is off", base(port, tail=[
+            "[listeners.web.tls]", f'certificates = [{{ cert = "{cert}", key = "{key}" }}]',
+            f'alpn = ["h2", "http/1.1"]  {MARK}', "[listeners.web.http2]", "enabled = false"])
         yield "a FIFO as CA bundle", base(port, tail=[
             "[pools.app.tls]", f'ca = "{fifo}"  {MARK}'])
 

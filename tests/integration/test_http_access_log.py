@@ -12,7 +12,8 @@ from http_harness import FaultBackend, HttpBackend, HttpConn, HttpTestCase, buil
 
 FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 TEXT_KEYS = ["listener", "client", "method", "target", "status", "bytes_in", "bytes_out",
-             "upstream", "connect_ms", "head_ms", "total_ms", "end", "request_id"]
+             "upstream", "connect_ms", "head_ms", "total_ms", "end", "request_id", "protocol",
+             "stream"]
 FORGED_ID = "q end=forged status=999"
 
 

@@ -22,7 +22,8 @@ EXPECTED_FILES = {
     f"./usr/share/doc/ringlb/docs/{page.name}"
     for page in (Path(__file__).resolve().parents[2] / "docs").glob("*.md")
 }
-LIBRARIES = ("liburing2", "libtomlplusplus3", "libssl3", "libsystemd0", "libxxhash0")
+LIBRARIES = ("liburing2", "libtomlplusplus3", "libssl3", "libsystemd0", "libxxhash0",
+             "libnghttp2-14")
 
 
 def run(*command, **kwargs) -> subprocess.CompletedProcess:

@@ -1,8 +1,10 @@
 // The HTTP/1.x parser reading backend responses: framing, bodiless answers, interim and
-// switching responses, and the bad responses that become a 502.
+// switching responses, the bad responses that become a 502, and the trailers kept for HTTP/2.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/http/http_parser.hpp"
 #include "http_parser_test_support.hpp"
@@ -149,6 +151,164 @@ TEST(HttpResponse, HopByHopFieldsAreRemoved) {
   EXPECT_FALSE(parser.head().keep_alive);
   ASSERT_EQ(parser.head().fields.size(), 2u);
   EXPECT_EQ(parser.head().fields[1].value, "b");
+}
+
+// --- Trailers (kept for HTTP/2 clients, issue 18) ------------------------------------------
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+Pairs trailers_of(const Parser& parser) {
+  Pairs pairs;
+  for (const Field& field : parser.trailers()) pairs.emplace_back(field.name, field.value);
+  return pairs;
+}
+
+Parser response_parser_with(ParserLimits limits) { return Parser(Parser::Kind::kResponse, limits); }
+
+const std::string kChunkedHead = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+// A caller whose bytes arrive one at a time: it keeps what parse() did not consume and presents
+// it again with the next byte appended. Then it scribbles over its buffer, which the parser's
+// views must not point into.
+Outcome run_byte_by_byte(Parser& parser, std::string_view input) {
+  Outcome result;
+  std::string pending;
+  for (const char byte : input) {
+    pending += byte;
+    for (;;) {
+      size_t consumed = 0;
+      const ParseEvent event = parser.parse(pending, consumed);
+      if (event == kBody) result.body += parser.body();
+      pending.erase(0, consumed);
+      result.consumed += consumed;
+      if (event != kHead && event != kBody) result.events.push_back(event);
+      if (event == kDone || event == kError) {
+        pending.assign(pending.capacity(), '#');
+        return result;
+      }
+      if (event == kNeedMore) break;
+    }
+  }
+  return result;
+}
+
+TEST(HttpResponseTrailers, KeptInOrderAfterTheLastChunk) {
+  Parser parser = response_parser();
+  const Outcome result = run(parser, kChunkedHead +
+                                         "2\r\nab\r\n0\r\nGrpc-Status: 0\r\n"
+                                         "grpc-message:  all good \r\nX-Checksum: c1\r\n"
+                                         "X-Checksum: c2\r\n\r\n");
+  EXPECT_EQ(result.events, (Events{kHead, kBody, kDone}));
+  EXPECT_EQ(result.body, "ab");
+  EXPECT_EQ(trailers_of(parser), (Pairs{{"Grpc-Status", "0"},
+                                        {"grpc-message", "all good"},
+                                        {"X-Checksum", "c1"},
+                                        {"X-Checksum", "c2"}}));
+  EXPECT_FALSE(has_field(parser.head(), "Grpc-Status")) << "never merged into the head";
+}
+
+TEST(HttpResponseTrailers, KeptWhenTheBytesArriveOneAtATime) {
+  Parser parser = response_parser();
+  const Outcome result = run_byte_by_byte(
+      parser, kChunkedHead + "3\r\nabc\r\n0\r\nGrpc-Status: 13\r\nGrpc-Message: boom\r\n\r\n");
+  EXPECT_EQ(result.events.back(), kDone);
+  EXPECT_EQ(result.body, "abc");
+  EXPECT_EQ(trailers_of(parser), (Pairs{{"Grpc-Status", "13"}, {"Grpc-Message", "boom"}}));
+}
+
+TEST(HttpResponseTrailers, BoundedByMaxHeaderBytes) {
+  ParserLimits limits;
+  limits.max_header_bytes = 256;
+  // The trailer section, blank line included, may take max_header_bytes like a head.
+  const auto section = [](size_t value_bytes) {
+    return "X-T: " + std::string(value_bytes, 't') + "\r\n\r\n";
+  };
+  ASSERT_EQ(section(247).size(), 256u);
+  Parser at_bound = response_parser_with(limits);
+  EXPECT_EQ(run(at_bound, kChunkedHead + "1\r\na\r\n0\r\n" + section(247)).events.back(), kDone);
+  ASSERT_EQ(at_bound.trailers().size(), 1u);
+  EXPECT_EQ(at_bound.trailers()[0].value.size(), 247u);
+
+  Parser over = response_parser_with(limits);
+  EXPECT_EQ(run(over, kChunkedHead + "1\r\na\r\n0\r\n" + section(248)).events.back(), kError);
+  EXPECT_EQ(over.error().status, 502u);
+  EXPECT_TRUE(over.trailers().empty());
+  // Many small fields count together, and the parser refuses before the section ends.
+  std::string many;
+  while (many.size() <= 256) many += "X-N: n\r\n";
+  Parser cut_off = response_parser_with(limits);
+  EXPECT_EQ(run(cut_off, kChunkedHead + "0\r\n" + many).events.back(), kError);
+  EXPECT_EQ(cut_off.error().status, 502u);
+  // One field over 64 KiB is refused as in a head, however large the bound.
+  limits.max_header_bytes = 256 * 1024;
+  Parser huge_field = response_parser_with(limits);
+  EXPECT_EQ(run(huge_field, kChunkedHead + "0\r\n" + section(70 * 1024)).events.back(), kError);
+  EXPECT_EQ(huge_field.error().status, 502u);
+}
+
+TEST(HttpResponseTrailers, InvalidFieldsAreRefusedAsInAHead) {
+  for (const std::string& bad :
+       {std::string("X-T: a\0b\r\n", 10), std::string("X T: a\r\n"), std::string("X-T: a\rb\r\n"),
+        std::string("X-T: a\r\n b\r\n"), std::string("X-T: a\nY: b\r\n"), std::string(": a\r\n")}) {
+    Parser parser = response_parser();
+    EXPECT_EQ(run(parser, kChunkedHead + "0\r\n" + bad + "\r\n").events.back(), kError) << bad;
+    EXPECT_EQ(parser.error().status, 502u) << bad;
+    EXPECT_TRUE(parser.trailers().empty()) << bad;
+  }
+}
+
+TEST(HttpResponseTrailers, HopByHopAndFramingFieldsAreLeftOut) {
+  Parser parser = response_parser();
+  run(parser,
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: X-Hop\r\n"
+      "Trailer: Grpc-Status\r\n\r\n0\r\nConnection: close\r\nKeep-Alive: timeout=5\r\n"
+      "Proxy-Connection: keep-alive\r\nTE: trailers\r\nUpgrade: h2c\r\nTrailer: X\r\n"
+      "HTTP2-Settings: AAA\r\nX-Hop: 1\r\nHost: h\r\nGrpc-Status: 0\r\n\r\n");
+  EXPECT_EQ(trailers_of(parser), (Pairs{{"Grpc-Status", "0"}}));
+  EXPECT_TRUE(parser.head().keep_alive) << "a Connection trailer changes nothing";
+  // Framing fields in the trailers are refused outright, as for requests (row 17).
+  for (const char* framing : {"Content-Length: 5", "Transfer-Encoding: chunked"}) {
+    Parser refused = response_parser();
+    EXPECT_EQ(run(refused, kChunkedHead + "0\r\n" + framing + "\r\n\r\n").events.back(), kError)
+        << framing;
+    EXPECT_TRUE(refused.trailers().empty()) << framing;
+  }
+}
+
+TEST(HttpResponseTrailers, NoneWithoutChunkedTrailers) {
+  Parser length = response_parser();
+  // What follows the body is the next message, never trailers.
+  run(length, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokX-T: t\r\n\r\n");
+  EXPECT_TRUE(length.trailers().empty());
+  Parser until_close = response_parser();
+  run(until_close, "HTTP/1.1 200 OK\r\n\r\nbody\r\n0\r\nX-T: t\r\n\r\n");
+  EXPECT_EQ(until_close.finish_on_close(), kDone);
+  EXPECT_TRUE(until_close.trailers().empty());
+  Parser chunked = response_parser();
+  EXPECT_EQ(run(chunked, kChunkedHead + "1\r\na\r\n0\r\n\r\n").events.back(), kDone);
+  EXPECT_TRUE(chunked.trailers().empty());
+}
+
+TEST(HttpResponseTrailers, ResetForgetsThem) {
+  Parser parser = response_parser();
+  run(parser, kChunkedHead + "0\r\nGrpc-Status: 0\r\n\r\n");
+  ASSERT_EQ(parser.trailers().size(), 1u);
+  parser.reset();
+  EXPECT_TRUE(parser.trailers().empty());
+  run(parser, kChunkedHead + "1\r\na\r\n0\r\n\r\n");
+  EXPECT_TRUE(parser.trailers().empty()) << "the previous message's do not come back";
+  parser.reset();
+  run(parser, kChunkedHead + "0\r\nGrpc-Status: 5\r\n\r\n");
+  EXPECT_EQ(trailers_of(parser), (Pairs{{"Grpc-Status", "5"}}));
+}
+
+TEST(HttpResponseTrailers, RequestsStillDropTheirs) {
+  Parser parser = request_parser();
+  const Outcome result = run(
+      parser, post_with("Transfer-Encoding: chunked\r\n", "1\r\na\r\n0\r\nGrpc-Status: 0\r\n\r\n"));
+  EXPECT_EQ(result.events.back(), kDone);
+  EXPECT_TRUE(parser.trailers().empty());
+  EXPECT_FALSE(has_field(parser.head(), "Grpc-Status"));
 }
 
 }  // namespace
