@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
+sys.path.insert(0, str(HERE.parent.parent / "integration"))
 
 import h2.config  # noqa: E402
 import h2.connection  # noqa: E402
@@ -26,7 +26,7 @@ from http_backend import HttpBackend  # noqa: E402
 
 HOST = "127.0.0.1"
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-BIN = os.environ.get("RINGLB_BIN", str(HERE.parent / "build" / "ringlb"))
+BIN = os.environ.get("RINGLB_BIN", str(HERE.parents[2] / "build" / "ringlb"))
 LIFETIME_BUGS = ("stale completion", "timer for freed slot", "AddressSanitizer",
                  "runtime error", "LeakSanitizer")
 
