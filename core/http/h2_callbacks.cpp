@@ -118,6 +118,7 @@ int on_data_chunk(nghttp2_session* session, uint8_t, int32_t stream_id, const ui
 // the GOAWAY goes out in this same pending_output(), and finished() turns true.
 int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
   H2Connection::Impl& impl = impl_of(user_data);
+  if (frame->hd.type == NGHTTP2_GOAWAY) impl.events.on_goaway_sent(frame->goaway.error_code);
   if (frame->hd.type != NGHTTP2_RST_STREAM) return 0;
   const H2Stream* stream = impl.find(frame->hd.stream_id);
   if (stream == nullptr || !stream->head_delivered) {

@@ -97,6 +97,9 @@ class H2Events {
   // From pending_output(): the stream's response queue has room again after submit_body() took
   // less than it was given.
   virtual void on_response_room(StreamId stream) = 0;
+  // From pending_output(): a GOAWAY went out with this code (RFC 9113 §7), whoever queued it:
+  // goaway(), a flood limit, or nghttp2 itself on a protocol error.
+  virtual void on_goaway_sent(uint32_t /*error_code*/) {}
 };
 
 // An nghttp2 error: code is an nghttp2_error (negative), 0 when all went well. reason is static.

@@ -30,6 +30,7 @@ struct H2ClientConnection final : http::H2Events {
   void on_stream_closed(http::StreamId stream, uint32_t error_code) override;
   void on_goaway(http::StreamId last_stream_id, uint32_t error_code) override;
   void on_response_room(http::StreamId stream) override;
+  void on_goaway_sent(uint32_t error_code) override;
 
   struct Stream {
     http::StreamId id;
@@ -52,6 +53,11 @@ struct H2ClientConnection final : http::H2Events {
   bool ever_had_stream = false;
   TimerWheel::Clock::time_point header_block_since{};
   const char* broken = nullptr;  // receive() failed: send what is queued (the GOAWAY), close
+  // Ending gracefully: the last frames went out; the client's late frames (WINDOW_UPDATE, a
+  // SETTINGS ack) are read until it closes or this time, so the close is not a TCP reset that
+  // throws away what it has not read yet.
+  const char* lingering = nullptr;
+  TimerWheel::Clock::time_point linger_until{};
 };
 
 // The stream role: which connection, which stream, and the request body on its way.

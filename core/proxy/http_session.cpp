@@ -136,6 +136,7 @@ void HttpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
       on_pooled_checked(cqe.res);
       break;
     case OpKind::kShutdownClient:
+      if (phase_ == Phase::kH2) break;  // the write side shut at the end of a linger
       on_tunnel_shutdown(kClient, cqe.res);
       break;
     case OpKind::kShutdownBackend:
@@ -202,9 +203,7 @@ void HttpSession::on_receive_end(Side from, int result) {
     return;
   }
   if (phase_ == Phase::kTunnel) return on_tunnel_receive_end(from, result);
-  if (from == kClient && role_ == Role::kH2Connection) {
-    return close_now(result < 0 ? "client error" : "client closed");
-  }
+  if (from == kClient && role_ == Role::kH2Connection) return on_h2_client_end(result);
   if (from == kClient) {
     client_eof_ = true;
     if (result < 0) return close_now("client error");

@@ -195,7 +195,9 @@ class HttpSession final : public Session {
   void close_h2_streams(const char* cause);
   // A stream session is gone; `uncredited`: its request body bytes the window still owes.
   void on_stream_released(http::StreamId id, uint64_t uncredited);
-  void count_goaway(const char* reason);
+  void linger_h2(const char* cause);
+  // The client's socket ended (result 0: FIN) or failed: the connection and its streams end.
+  void on_h2_client_end(int result);
 
   // ---- HTTP/2, the stream role (http_session_stream.cpp) ----
   HttpSession* stream_connection() const;

@@ -4,6 +4,8 @@
 // TLS when the listener has it, with the same plumbing as HTTP/1.1; it never talks to a backend.
 // Streams start only after the codec returns, and each counts against max_concurrent_streams
 // until its session is gone (docs/http2-plan.md §1.4).
+#include <sys/socket.h>
+
 #include <cstring>
 
 #include "core/base/log.hpp"
@@ -14,6 +16,10 @@ namespace {
 
 constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 constexpr uint32_t kRefusedStream = 0x7;
+constexpr uint32_t kEnhanceYourCalm = 0xb;
+// How long a gracefully ending connection reads what the client still sends (nginx's
+// lingering_timeout is 5 s; an h2 client that saw GOAWAY with no stream left closes at once).
+constexpr auto kH2Linger = std::chrono::seconds(1);
 
 http::H2Settings settings_for(const config::ListenerConfig& listener) {
   http::H2Settings settings;
@@ -89,7 +95,6 @@ void HttpSession::pump_h2() {
     consume(kClient, input.size());
     if (!error.ok()) {
       h2.broken = error.reason;
-      count_goaway(error.reason);
       LOG_DEBUG("listener %s: h2 client %s: %s", listener_->config->name.c_str(), client_ip_,
                 error.reason);
     }
@@ -98,6 +103,30 @@ void HttpSession::pump_h2() {
   release_consumed_input(kClient);
   flush_h2();
   if (!closing_ && h2.broken == nullptr) arm_receive(kClient);
+}
+
+// The end of a graceful close (docs/http2-plan.md §2.5): the write side is shut, so the client
+// sees the end of the stream after the last frame, and what it still sends is read (and given
+// to the codec, which ignores it after GOAWAY) until it closes or kLinger has passed.
+void HttpSession::linger_h2(const char* cause) {
+  H2ClientConnection& h2 = *h2_;
+  if (h2.lingering != nullptr) return;
+  h2.lingering = cause;
+  h2.linger_until = ctx_->now + kH2Linger;
+  ctx_->timers.schedule(timer_, h2.linger_until);
+  if (!tls_[kClient]) {  // a TLS client gets close_notify when the linger ends (close_now)
+    io_uring_sqe* sqe = ctx_->ring.sqe();
+    io_uring_prep_shutdown(sqe, client_fd_, SHUT_WR);
+    submit(sqe, OpKind::kShutdownClient);
+  }
+}
+
+// A client's FIN ends its streams too, as nginx does: were they kept, a client could start a
+// hundred streams on slow backends, leave, and start again, holding backend work it no longer
+// waits for (HTTP/1.1 has one request; h2 has max_concurrent_streams of them).
+void HttpSession::on_h2_client_end(int result) {
+  const char* lingering = h2_->lingering;
+  close_now(lingering != nullptr ? lingering : result < 0 ? "client error" : "client closed");
 }
 
 void HttpSession::begin_new_streams() {
@@ -136,12 +165,11 @@ void HttpSession::flush_h2() {
   if (h2.broken != nullptr) return close_now(h2.broken);
   if (h2.codec.finished() && h2.codec.flood_reason() != nullptr) {  // a flood seen in sending
     h2.broken = h2.codec.flood_reason();
-    count_goaway(h2.broken);
     return close_now(h2.broken);
   }
-  if (h2.streams.empty() && (h2.goaway_sent || h2.codec.finished())) {
-    return close_now(draining_ ? "draining" : "done");
-  }
+  // Both sides done: nghttp2 has no stream left and nothing to send (after our GOAWAY, or the
+  // client's), and no stream session is still finishing.
+  if (h2.streams.empty() && h2.codec.finished()) linger_h2(draining_ ? "draining" : "done");
 }
 
 void HttpSession::on_h2_output_sent() {
@@ -150,6 +178,17 @@ void HttpSession::on_h2_output_sent() {
 }
 
 // ---- streams ----
+
+void H2ClientConnection::on_goaway_sent(uint32_t error_code) {
+  health::ListenerWorkerStats& stats = session.listener_stats();
+  if (error_code == 0) {
+    stats.h2_goaway_drain.add();
+  } else if (error_code == kEnhanceYourCalm) {
+    stats.h2_goaway_flood.add();
+  } else {
+    stats.h2_goaway_protocol.add();
+  }
+}
 
 void HttpSession::on_stream_released(http::StreamId id, uint64_t uncredited) {
   H2ClientConnection& h2 = *h2_;
@@ -169,15 +208,6 @@ void HttpSession::close_h2_streams(const char* cause) {
   }
 }
 
-void HttpSession::count_goaway(const char* reason) {
-  health::ListenerWorkerStats& stats = listener_stats();
-  if (std::strstr(reason, "flood") != nullptr || std::strstr(reason, "per second") != nullptr) {
-    stats.h2_goaway_flood.add();
-  } else {
-    stats.h2_goaway_protocol.add();
-  }
-}
-
 // ---- timers and draining ----
 
 // With streams open, each stream keeps its own time; with none, the connection waits for the
@@ -185,12 +215,14 @@ void HttpSession::count_goaway(const char* reason) {
 // under the idle timeout.
 TimerWheel::Clock::time_point HttpSession::h2_deadline() const {
   const config::ListenerTimeouts& timeouts = listener_->config->timeouts;
+  if (h2_->lingering != nullptr) return h2_->linger_until;
   if (!h2_->ever_had_stream) return phase_since_ + timeouts.header;
   if (h2_->codec.header_block_open()) return h2_->header_block_since + timeouts.header;
   return last_activity_ + timeouts.client_idle;
 }
 
 void HttpSession::on_h2_timer() {
+  if (h2_->lingering != nullptr) return close_now(h2_->lingering);
   if (!h2_->streams.empty()) {
     ctx_->timers.schedule(timer_, ctx_->now + listener_->config->timeouts.client_idle);
     return;
@@ -209,7 +241,6 @@ bool HttpSession::drain_h2() {
   if (h2.goaway_sent || h2.broken != nullptr) return false;
   h2.goaway_sent = true;
   h2.codec.goaway(h2.codec.last_client_stream(), 0);
-  listener_stats().h2_goaway_drain.add();
   flush_h2();
   return closing_;
 }

@@ -168,8 +168,12 @@ void HttpSession::offer_stream_body() {
   }
   current().bytes_to_client += offered;
   if (offered > 0) last_activity_ = ctx_->now;
-  connection->flush_h2();
-  if (output.piece_offset < output.pieces.size()) {
+  const bool all_taken = output.piece_offset == output.pieces.size();
+  // The last bytes wait for end_stream_response(), which follows at once and flushes: they then
+  // leave in a DATA frame with END_STREAM, not one before an empty END_STREAM frame that a
+  // stream window used up to the last byte would hold back until the client opens it again.
+  if (!(all_taken && current().response_done)) connection->flush_h2();
+  if (!all_taken) {
     output.sending = true;  // waits for on_stream_room
     if (exchange_->input[kBackend].buffer) spill_unsent(kClient);
     return;

@@ -8,11 +8,17 @@ import hashlib
 import json
 import os
 import signal
+import socket
+import time
 import unittest
 
 from harness import free_port, wait_until
 from h2_harness import H2TestCase, needs_h2
-from h2_raw import MAX_STREAM_ID, REFUSED_STREAM
+from h2_raw import (MAX_STREAM_ID, PREFACE, REFUSED_STREAM, header_block, headers_frame,
+                    request_headers, settings_frame, window_update_frame)
+from harness_sockets import HOST
+
+SETTINGS_INITIAL_WINDOW_SIZE = 0x4  # RFC 9113 §6.5.2
 from http_harness import MiB, FaultBackend, HttpBackend, http_config, pattern_sha256
 
 BIG = 10_000_000  # the issue's 10 MB, on a few streams each way
@@ -164,6 +170,56 @@ class GoawayOnStopTest(H2TestCase):
         self.assertIn(late_stream.reset, (None, REFUSED_STREAM), str(late_stream))
         self.assertEqual(app.targets(), ["/delay/3000"], "the late stream reached the backend")
         self.assertExits(0, 5)
+
+
+@needs_h2
+class DrainWithASlowReaderTest(H2TestCase):
+    """A reload drains an h2 connection while its client still reads a large response slowly,
+    acknowledging each DATA frame with a WINDOW_UPDATE. The response must arrive whole with its
+    END_STREAM: ringlb may not close under the client (its late WINDOW_UPDATEs would draw a TCP
+    reset that discards what the client has not read yet), and the last DATA must not wait for a
+    stream window the client has no reason to open."""
+
+    SIZE = 2_000_000
+
+    def test_a_reload_loses_no_byte_of_a_response_being_read(self):
+        app = self.backend(HttpBackend, "b1")
+        port = free_port()
+        proc = self.start_ringlb(http_config(port, [app.port]), port)
+        for attempt in range(3):
+            sock = socket.create_connection((HOST, port), timeout=5)
+            self.addCleanup(sock.close)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            sock.sendall(PREFACE + settings_frame({SETTINGS_INITIAL_WINDOW_SIZE: self.SIZE})
+                         + window_update_frame(0, self.SIZE)
+                         + headers_frame(1, header_block(request_headers("GET",
+                                                                         f"/stream/{self.SIZE}"))))
+            time.sleep(0.05)
+            proc.send_signal(signal.SIGHUP)  # drain: GOAWAY, then close once stream 1 is done
+            time.sleep(0.5)  # the response waits in the client's receive buffer
+            got, ended, pending = 0, False, b""
+            while not ended:
+                data = sock.recv(16384)
+                if not data:
+                    break
+                pending += data
+                acks = b""
+                while len(pending) >= 9 and len(pending) >= 9 + int.from_bytes(pending[:3], "big"):
+                    length = int.from_bytes(pending[:3], "big")
+                    kind, flags = pending[3], pending[4]
+                    sid = int.from_bytes(pending[5:9], "big") & 0x7FFFFFFF
+                    pending = pending[9 + length:]
+                    if kind == 0 and sid == 1:  # DATA
+                        got += length
+                        ended = ended or bool(flags & 1)
+                        if length:
+                            acks += window_update_frame(0, length)
+                if acks:
+                    sock.sendall(acks)
+                time.sleep(0.002)  # a slow reader
+            self.assertEqual((got, ended), (self.SIZE, True),
+                             f"attempt {attempt}: the response was cut by the drain's close")
+            sock.close()
 
 
 if __name__ == "__main__":
