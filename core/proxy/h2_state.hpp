@@ -54,10 +54,11 @@ struct H2ClientConnection final : http::H2Events {
   TimerWheel::Clock::time_point header_block_since{};
   const char* broken = nullptr;  // receive() failed: send what is queued (the GOAWAY), close
   // Ending gracefully: the last frames went out; the client's late frames (WINDOW_UPDATE, a
-  // SETTINGS ack) are read until it closes or this time, so the close is not a TCP reset that
-  // throws away what it has not read yet.
+  // SETTINGS ack) are read until it closes, or is silent for a second with all it was sent
+  // acknowledged, so the close is not a TCP reset that throws away what it has not read yet.
   const char* lingering = nullptr;
   TimerWheel::Clock::time_point linger_until{};
+  TimerWheel::Clock::time_point linger_cap{};  // kH2LingerMax after the linger began
 };
 
 // The stream role: which connection, which stream, and the request body on its way.

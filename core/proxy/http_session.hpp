@@ -196,6 +196,7 @@ class HttpSession final : public Session {
   // A stream session is gone; `uncredited`: its request body bytes the window still owes.
   void on_stream_released(http::StreamId id, uint64_t uncredited);
   void linger_h2(const char* cause);
+  void on_h2_linger_timer();
   // The client's socket ended (result 0: FIN) or failed: the connection and its streams end.
   void on_h2_client_end(int result);
 

@@ -4,6 +4,8 @@
 // TLS when the listener has it, with the same plumbing as HTTP/1.1; it never talks to a backend.
 // Streams start only after the codec returns, and each counts against max_concurrent_streams
 // until its session is gone (docs/http2-plan.md §1.4).
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -17,9 +19,12 @@ namespace {
 constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 constexpr uint32_t kRefusedStream = 0x7;
 constexpr uint32_t kEnhanceYourCalm = 0xb;
-// How long a gracefully ending connection reads what the client still sends (nginx's
-// lingering_timeout is 5 s; an h2 client that saw GOAWAY with no stream left closes at once).
+// How long a gracefully ending connection reads what the client still sends after its last byte
+// (nginx's lingering_timeout is 5 s; an h2 client that saw GOAWAY with no stream left closes at
+// once), and how long at most, while the client keeps sending or has not yet taken all that was
+// sent (nginx's lingering_time is 30 s).
 constexpr auto kH2Linger = std::chrono::seconds(1);
+constexpr auto kH2LingerMax = std::chrono::seconds(30);
 
 http::H2Settings settings_for(const config::ListenerConfig& listener) {
   http::H2Settings settings;
@@ -93,6 +98,8 @@ void HttpSession::pump_h2() {
       if (h2.streams.empty()) ctx_->timers.schedule(timer_, h2_deadline());
     }
     consume(kClient, input.size());
+    // A lingering client still talks (a WINDOW_UPDATE as it reads): it is still reading.
+    if (h2.lingering != nullptr) h2.linger_until = std::min(ctx_->now + kH2Linger, h2.linger_cap);
     if (!error.ok()) {
       h2.broken = error.reason;
       LOG_DEBUG("listener %s: h2 client %s: %s", listener_->config->name.c_str(), client_ip_,
@@ -113,6 +120,7 @@ void HttpSession::linger_h2(const char* cause) {
   if (h2.lingering != nullptr) return;
   h2.lingering = cause;
   h2.linger_until = ctx_->now + kH2Linger;
+  h2.linger_cap = ctx_->now + kH2LingerMax;
   ctx_->timers.schedule(timer_, h2.linger_until);
   if (!tls_[kClient]) {  // a TLS client gets close_notify when the linger ends (close_now)
     io_uring_sqe* sqe = ctx_->ring.sqe();
@@ -222,7 +230,7 @@ TimerWheel::Clock::time_point HttpSession::h2_deadline() const {
 }
 
 void HttpSession::on_h2_timer() {
-  if (h2_->lingering != nullptr) return close_now(h2_->lingering);
+  if (h2_->lingering != nullptr) return on_h2_linger_timer();
   if (!h2_->streams.empty()) {
     ctx_->timers.schedule(timer_, ctx_->now + listener_->config->timeouts.client_idle);
     return;
@@ -231,6 +239,21 @@ void HttpSession::on_h2_timer() {
     return close_now("h2 request head not complete within the header timeout");
   }
   close_now("client idle timeout");
+}
+
+// The client said nothing for kH2Linger. Bytes it has not acknowledged yet are still on their
+// way to it (a slow reader's receive window): closing now would turn its next WINDOW_UPDATE into
+// a TCP reset that throws them away, so the linger goes on until they are taken (or the cap).
+void HttpSession::on_h2_linger_timer() {
+  H2ClientConnection& h2 = *h2_;
+  int unacknowledged = 0;
+  if (ctx_->now < h2.linger_cap && ioctl(client_fd_, SIOCOUTQ, &unacknowledged) == 0 &&
+      unacknowledged > 0) {
+    h2.linger_until = std::min(ctx_->now + kH2Linger, h2.linger_cap);
+    ctx_->timers.schedule(timer_, h2.linger_until);
+    return;
+  }
+  close_now(h2.lingering);
 }
 
 // GOAWAY with the last stream the client opened: those finish, later ones are not processed

@@ -222,5 +222,58 @@ class DrainWithASlowReaderTest(H2TestCase):
             sock.close()
 
 
+@needs_h2
+class DrainWithABackloggedReaderTest(H2TestCase):
+    """As above, but the client reads for longer than the linger's second: its window is the
+    whole response, so all of it left ringlb at once and waits in ringlb's socket (the client's
+    receive buffer is small), and it acknowledges each frame as it reads. The close must wait
+    until the client has taken every byte; closed at 1 s, its next WINDOW_UPDATE would meet a
+    closed socket, whose TCP reset throws the rest of the response away."""
+
+    SIZE = 2_000_000
+
+    def test_a_reload_waits_for_a_reader_slower_than_the_linger(self):
+        app = self.backend(HttpBackend, "b1")
+        port = free_port()
+        proc = self.start_ringlb(http_config(port, [app.port]), port)
+        sock = socket.socket()
+        self.addCleanup(sock.close)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # before connect: the window
+        sock.settimeout(5)
+        sock.connect((HOST, port))
+        sock.sendall(PREFACE + settings_frame({SETTINGS_INITIAL_WINDOW_SIZE: self.SIZE})
+                     + window_update_frame(0, self.SIZE)
+                     + headers_frame(1, header_block(request_headers("GET", f"/stream/{self.SIZE}"))))
+        time.sleep(0.3)  # the whole response is written (into ringlb's socket)
+        proc.send_signal(signal.SIGHUP)
+        started, got, ended, pending = time.monotonic(), 0, False, b""
+        while not ended:
+            try:
+                data = sock.recv(16384)
+            except ConnectionResetError:
+                break  # the reset: what ringlb had not sent yet is gone
+            if not data:
+                break
+            pending += data
+            acks = b""
+            while len(pending) >= 9 and len(pending) >= 9 + int.from_bytes(pending[:3], "big"):
+                length = int.from_bytes(pending[:3], "big")
+                kind, flags = pending[3], pending[4]
+                pending = pending[9 + length:]
+                if kind == 0:  # DATA
+                    got += length
+                    ended = ended or bool(flags & 1)
+                    if length:
+                        acks += window_update_frame(0, length)
+            if acks:
+                try:
+                    sock.sendall(acks)
+                except ConnectionResetError:
+                    break
+            time.sleep(0.02)  # ~800 KB/s: the 2 MB take longer than the linger's second
+        self.assertEqual((got, ended), (self.SIZE, True), "the response was cut by the close")
+        self.assertGreater(time.monotonic() - started, 1.5, "the reader was not slow enough")
+
+
 if __name__ == "__main__":
     unittest.main()
