@@ -116,9 +116,19 @@ int on_data_chunk(nghttp2_session* session, uint8_t, int32_t stream_id, const ui
 // cap) as cheaply as it resets them itself, so those resets count in the same bucket. Resets of
 // streams the caller knows are the caller's (reset_stream()) and are not counted. Over the limit
 // the GOAWAY goes out in this same pending_output(), and finished() turns true.
-int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+int on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* user_data) {
   H2Connection::Impl& impl = impl_of(user_data);
   if (frame->hd.type == NGHTTP2_GOAWAY) impl.events.on_goaway_sent(frame->goaway.error_code);
+  // The response is whole but the client has not ended its side (a body still coming, or an
+  // END_STREAM that never comes): RFC 9113 §8.1 lets a server end the stream with
+  // RST_STREAM(NO_ERROR), as nginx and nghttpx do, so the stream neither waits for the rest nor
+  // holds a draining connection open. Sent only after the END_STREAM frame itself went out.
+  const bool ends_our_side =
+      (frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (ends_our_side && nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id) == 0) {
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+  }
   if (frame->hd.type != NGHTTP2_RST_STREAM) return 0;
   const H2Stream* stream = impl.find(frame->hd.stream_id);
   if (stream == nullptr || !stream->head_delivered) {

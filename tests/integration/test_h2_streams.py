@@ -14,7 +14,7 @@ import unittest
 
 from harness import free_port, wait_until
 from h2_harness import H2TestCase, needs_h2
-from h2_raw import (MAX_STREAM_ID, PREFACE, REFUSED_STREAM, header_block, headers_frame,
+from h2_raw import (MAX_STREAM_ID, PREFACE, REFUSED_STREAM, RawH2, header_block, headers_frame,
                     request_headers, settings_frame, window_update_frame)
 from harness_sockets import HOST
 
@@ -273,6 +273,27 @@ class DrainWithABackloggedReaderTest(H2TestCase):
             time.sleep(0.02)  # ~800 KB/s: the 2 MB take longer than the linger's second
         self.assertEqual((got, ended), (self.SIZE, True), "the response was cut by the close")
         self.assertGreater(time.monotonic() - started, 1.5, "the reader was not slow enough")
+
+
+@needs_h2
+class ResponseBeforeTheRequestEndsTest(H2TestCase):
+    """A response that is whole while the client has not ended its side (its END_STREAM never
+    comes) ends the stream with RST_STREAM(NO_ERROR) (RFC 9113 §8.1, as nginx does), so a drain
+    is not held open by a stream nghttp2 would otherwise keep half-closed."""
+
+    def test_the_stream_is_reset_with_no_error_and_a_drain_closes(self):
+        app = self.backend(HttpBackend, "b1")
+        port = free_port()
+        proc = self.start_ringlb(http_config(port, [app.port]), port)
+        raw = RawH2(port, timeout=5)
+        self.addCleanup(raw.close)
+        raw.send(headers_frame(1, header_block(request_headers(
+            "POST", "/v", [("content-length", "0")])), end_stream=False))
+        self.assertTrue(raw.wait(lambda: raw.rst(1) is not None, 3.0),
+                        f"no RST_STREAM after the whole response: {raw.summary()}")
+        self.assertEqual((raw.status(1), raw.rst(1)), (200, 0), raw.summary())
+        proc.send_signal(signal.SIGHUP)  # a drain: GOAWAY, and the close soon after
+        self.assertTrue(raw.wait_closed(3.0), f"the drained connection stayed open: {raw.summary()}")
 
 
 if __name__ == "__main__":
