@@ -50,6 +50,9 @@ struct H2ClientConnection final : http::H2Events {
   bool in_codec = false;      // inside receive() or pending_output(): no flush from within
   bool flush_wanted = false;  // a stream asked for a flush while in_codec
   bool goaway_sent = false;   // draining: no new stream
+  // close_now() is aborting the streams: they send nothing more (no RST, no flush), since the
+  // connection is going anyway, and none of them may close it again from inside.
+  bool closing_streams = false;
   bool ever_had_stream = false;
   TimerWheel::Clock::time_point header_block_since{};
   const char* broken = nullptr;  // receive() failed: send what is queued (the GOAWAY), close
@@ -66,16 +69,18 @@ struct H2StreamLink {
   SlotHandle connection;
   http::StreamId id = 0;
   http::Framing body_framing = http::Framing::kNone;
-  uint64_t body_length = 0;     // the client's content-length, when body_framing says it has one
-  std::string inbox;            // request body (HTTP/1.1-framed) not yet handed to the parser
-  bool inbox_end = false;       // the client's END_STREAM came; the inbox ends with the body's end
-  bool began = false;           // routed and connecting (after the receive() that opened it)
-  bool ended_by_codec = false;  // the codec closed the stream: nothing more to send it
-  bool end_sent = false;        // end_stream() was called: the response is whole
-  bool grpc = false;            // content-type application/grpc: failures answered the gRPC way
-  uint64_t body_received = 0;   // DATA bytes from the client...
-  uint64_t body_in_inbox = 0;   // ...of which still in the inbox...
-  uint64_t body_credited = 0;   // ...and those handed back with consume() (the window)
+  uint64_t body_length = 0;  // the client's content-length, when body_framing says it has one
+  std::string inbox;         // request body (HTTP/1.1-framed) not yet handed to the parser
+  bool inbox_end = false;    // the client's END_STREAM came; the inbox ends with the body's end
+  bool began = false;        // routed and connecting (after the receive() that opened it)
+  // The stream is over on the codec's side: closed by it, or reset by this side
+  // (reset_stream_if_unfinished). Nothing more is sent on it, and its close is not a client's.
+  bool ended_by_codec = false;
+  bool end_sent = false;       // end_stream() was called: the response is whole
+  bool grpc = false;           // content-type application/grpc: failures answered the gRPC way
+  uint64_t body_received = 0;  // DATA bytes from the client...
+  uint64_t body_in_inbox = 0;  // ...of which still in the inbox...
+  uint64_t body_credited = 0;  // ...and those handed back with consume() (the window)
   std::vector<http::Field> response_fields;  // scratch for HEADERS, reused
   std::string response_storage;
 };

@@ -5,6 +5,10 @@
 // upgrade turns the session into a byte tunnel after the backend's 101, which carries each
 // side's FIN (or a TLS side's close_notify) on separately and closes once both have ended.
 //
+// HTTP/2 (docs/architecture.md, "Sessions") reuses this class in two more roles: the client
+// connection that owns the h2 codec (http_session_h2.cpp), and each of its streams, one request
+// in a slot of its own that runs the backend half below unchanged (http_session_stream.cpp).
+//
 // TLS (a TLS listener, a TLS pool) sits between the ring and the parser: received ciphertext
 // goes into the side's channel and the plaintext into that side's input stash; a send plan is
 // encrypted whole into the channel and counts as sent once its ciphertext has been sent, so

@@ -106,6 +106,9 @@ void HttpSession::pump_h2() {
                 error.reason);
     }
     begin_new_streams();
+    // A drain that came before this connection chose h2 (a reload during its handshake or
+    // before its preface): the streams of this first read are served, later ones are not.
+    if (draining_ && !h2.goaway_sent) drain_h2();
   }
   release_consumed_input(kClient);
   flush_h2();
@@ -114,7 +117,8 @@ void HttpSession::pump_h2() {
 
 // The end of a graceful close (docs/http2-plan.md §2.5): the write side is shut, so the client
 // sees the end of the stream after the last frame, and what it still sends is read (and given
-// to the codec, which ignores it after GOAWAY) until it closes or kLinger has passed.
+// to the codec, which ignores it after GOAWAY) until it closes, or until it has been silent for
+// kH2Linger with every byte acknowledged, kH2LingerMax at most (on_h2_linger_timer).
 void HttpSession::linger_h2(const char* cause) {
   H2ClientConnection& h2 = *h2_;
   if (h2.lingering != nullptr) return;
@@ -201,7 +205,7 @@ void H2ClientConnection::on_goaway_sent(uint32_t error_code) {
 void HttpSession::on_stream_released(http::StreamId id, uint64_t uncredited) {
   H2ClientConnection& h2 = *h2_;
   std::erase_if(h2.streams, [id](const H2ClientConnection::Stream& s) { return s.id == id; });
-  if (closing_) return;
+  if (closing_ || close_when_flushed_.armed()) return;
   if (uncredited > 0) h2.codec.consume(id, uncredited);
   if (h2.streams.empty()) ctx_->timers.schedule(timer_, h2_deadline());
   flush_h2();
@@ -209,6 +213,7 @@ void HttpSession::on_stream_released(http::StreamId id, uint64_t uncredited) {
 
 void HttpSession::close_h2_streams(const char* cause) {
   // Aborting a stream does not touch this list (a stream leaves it when released).
+  h2_->closing_streams = true;
   for (const H2ClientConnection::Stream& entry : h2_->streams) {
     HttpSession* stream = ctx_->slots->find_http(entry.session);
     if (stream == nullptr || stream->closing_) continue;
@@ -312,7 +317,8 @@ void H2ClientConnection::on_stream_closed(http::StreamId id, uint32_t error_code
   for (const Stream& entry : streams) {
     if (entry.id != id) continue;
     HttpSession* stream = session.ctx_->slots->find_http(entry.session);
-    if (stream == nullptr || stream->closing_) return;
+    // One this side reset itself (ended_by_codec) is closing already: not a client's reset.
+    if (stream == nullptr || stream->closing_ || stream->stream_->ended_by_codec) return;
     if (error_code != 0) session.listener_stats().h2_streams_reset_by_client.add();
     stream->on_stream_closed(error_code);
     return;

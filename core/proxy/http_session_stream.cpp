@@ -49,7 +49,10 @@ void HttpSession::start_stream(WorkerContext& ctx, OpTag tag, HttpSession& conne
 
 HttpSession* HttpSession::stream_connection() const {
   HttpSession* connection = ctx_->slots->find_http(stream_->connection);
-  return connection != nullptr && !connection->closing_ ? connection : nullptr;
+  if (connection == nullptr || connection->closing_ || connection->h2_->closing_streams) {
+    return nullptr;
+  }
+  return connection;
 }
 
 void HttpSession::begin_stream() {
@@ -172,10 +175,11 @@ void HttpSession::offer_stream_body() {
   // The last bytes wait for end_stream_response(), which follows at once and flushes: they then
   // leave in a DATA frame with END_STREAM, not one before an empty END_STREAM frame that a
   // stream window used up to the last byte would hold back until the client opens it again.
+  // Waiting for room is marked before the flush, whose framing may already make that room.
+  if (!all_taken) output.sending = true;
   if (!(all_taken && current().response_done)) connection->flush_h2();
-  if (!all_taken) {
-    output.sending = true;  // waits for on_stream_room
-    if (exchange_->input[kBackend].buffer) spill_unsent(kClient);
+  if (!all_taken) {  // waits for on_stream_room
+    if (output.sending && exchange_->input[kBackend].buffer) spill_unsent(kClient);
     return;
   }
   on_output_sent(kClient);

@@ -34,7 +34,7 @@ int IdleUpstreams::take(const health::BackendState& state, Clock::time_point now
 }
 
 void IdleUpstreams::put(std::shared_ptr<health::BackendState> state, int fd,
-                       Clock::time_point expires, TlsStream tls) {
+                        Clock::time_point expires, TlsStream tls) {
   Backend& backend = backends_[state.get()];
   if (!backend.state) backend.state = std::move(state);
   if (backend.idle.size() >= kMaxIdlePerBackend) {

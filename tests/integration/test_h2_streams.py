@@ -296,5 +296,27 @@ class ResponseBeforeTheRequestEndsTest(H2TestCase):
         self.assertTrue(raw.wait_closed(3.0), f"the drained connection stayed open: {raw.summary()}")
 
 
+@needs_h2
+class DrainBeforeThePrefaceTest(H2TestCase):
+    """A reload that comes after a client connected but before it sent the h2 preface: its
+    first request is served (as HTTP/1.1 answers one), then GOAWAY ends the connection, so no
+    client stays on the old configuration."""
+
+    def test_the_first_stream_is_served_then_goaway_closes(self):
+        app = self.backend(HttpBackend, "b1")
+        port = free_port()
+        proc = self.start_ringlb(http_config(port, [app.port]), port)
+        raw = RawH2(port, timeout=5, preface=False)
+        self.addCleanup(raw.close)
+        time.sleep(0.2)  # accepted, nothing sent yet
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)  # the reload is adopted and the connection drained
+        raw.send(PREFACE + settings_frame() + headers_frame(1, header_block(request_headers())))
+        self.assertTrue(raw.wait(lambda: raw.status(1) is not None and raw.goaways(), 3.0),
+                        f"no answer and GOAWAY: {raw.summary()}")
+        self.assertEqual((raw.status(1), raw.goaway_codes()), (200, [0]), raw.summary())
+        self.assertTrue(raw.wait_closed(3.0), f"the drained connection stayed open: {raw.summary()}")
+
+
 if __name__ == "__main__":
     unittest.main()
