@@ -6,6 +6,9 @@
 import json
 import os
 import re
+import socket
+import struct
+import time
 import unittest
 from pathlib import Path
 
@@ -221,6 +224,46 @@ class AccessLogTest(H2TestCase):
         http11 = self.entry_for("/http11")
         self.assertEqual(http11.get("protocol"), "HTTP/1.1", http11)
         self.assertIn(str(http11.get("stream")), ("-", "None", ""), http11)
+
+
+class _ResetLaterBackend(FaultBackend):
+    """Sends `raw` after a request head, waits until ringlb has relayed it, then resets."""
+
+    def handle(self, conn):
+        buf = bytearray()
+        while b"\r\n\r\n" not in buf:
+            data = conn.recv(1 << 16)
+            if not data:
+                return
+            buf += data
+        conn.sendall(self.raw)
+        time.sleep(0.3)  # the client's connection is idle again when the reset comes
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+@needs_h2
+class BackendResetMidResponseTest(H2TestCase):
+    """A backend that resets mid-response: the client's stream is reset, and the access log
+    names the backend's failure, not a stream reset of the client's (ringlb's own RST_STREAM is
+    not taken for one, so passive health and the cause stay the backend's)."""
+
+    def test_the_log_names_the_backend_not_the_client(self):
+        backend = self.backend(_ResetLaterBackend, "raw",
+                               b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+        log_path = Path(self.tmpdir) / "access.log"
+        port = self.start_http([backend.port], access_log=str(log_path))
+        client = self.h2(port)
+        stream = client.response(client.request("GET", "/cut"), timeout=5)
+        self.assertIsNotNone(stream.reset, f"a cut response must not look whole: {stream}")
+
+        def entry():
+            lines = log_path.read_text(errors="replace").splitlines() if log_path.exists() else []
+            return next((log_fields(line) for line in lines if "target=/cut" in line), None)
+
+        self.assertTrue(wait_until(lambda: entry() is not None, 3.0), "no access log line")
+        end = entry().get("end", "")
+        self.assertIn("backend", end, entry())
+        self.assertNotIn("stream", end, entry())
 
 
 class JsonAccessLogTest(AccessLogTest):
