@@ -221,7 +221,7 @@ void HttpSession::fail_stream(unsigned status, const char* reason) {
     const http::Field fields[] = {{"content-type", "text/plain"}};
     codec.submit_response(stream_->id, status, fields, true);
     codec.submit_body(stream_->id, text);
-    codec.submit_body(stream_->id, "\n");
+    codec.submit_body(stream_->id, std::string_view("\n"));  // a literal would bring its NUL
     codec.end_stream(stream_->id, {});
     current().bytes_to_client += text.size() + 1;
   }

@@ -318,5 +318,24 @@ class DrainBeforeThePrefaceTest(H2TestCase):
         self.assertTrue(raw.wait_closed(3.0), f"the drained connection stayed open: {raw.summary()}")
 
 
+@needs_h2
+class GrpcFailureTest(H2TestCase):
+    """A gRPC request that ringlb fails itself (no backend) is answered the gRPC way: HTTP 200
+    with grpc-status 14 (UNAVAILABLE) in a single HEADERS frame (spec.md, "HTTP/2")."""
+
+    def test_no_backend_is_grpc_status_14_trailers_only(self):
+        port = self.start_http([free_port()])  # nothing listens there: every connect is refused
+        client = self.h2(port)
+        stream = client.get("/pkg.Service/Method", [("content-type", "application/grpc"),
+                                                     ("te", "trailers")], timeout=5)
+        self.assertEqual(stream.status, 200, str(stream))
+        self.assertEqual(stream.header("grpc-status"), "14", str(stream))
+        self.assertEqual(bytes(stream.body), b"", str(stream))
+        self.assertTrue(stream.ended, str(stream))
+        plain = client.get("/plain", timeout=5)  # not gRPC: the HTTP status says it
+        self.assertEqual((plain.status, bytes(plain.body)), (503, b"Service Unavailable\n"),
+                         str(plain))
+
+
 if __name__ == "__main__":
     unittest.main()
