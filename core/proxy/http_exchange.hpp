@@ -107,6 +107,15 @@ struct PendingOutput {
     if (bytes.size() < kCopyBelow) return add_scratch(bytes);
     plan.push_back({bytes.data(), 0, bytes.size()});
   }
+  // The plan as iovecs, from its first piece: scratch no longer grows once a send is built.
+  void lay_out_pieces() {
+    pieces.clear();
+    for (const Piece& piece : plan) {
+      const char* data = piece.data ? piece.data : scratch.data() + piece.scratch_offset;
+      pieces.push_back({const_cast<char*>(data), piece.size});
+    }
+    piece_offset = 0;
+  }
   void clear() {
     scratch.clear();
     plan.clear();

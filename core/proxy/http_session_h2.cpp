@@ -314,15 +314,11 @@ void H2ClientConnection::on_request_end(http::StreamId id) {
 }
 
 void H2ClientConnection::on_stream_closed(http::StreamId id, uint32_t error_code) {
-  for (const Stream& entry : streams) {
-    if (entry.id != id) continue;
-    HttpSession* stream = session.ctx_->slots->find_http(entry.session);
-    // One this side reset itself (ended_by_codec) is closing already: not a client's reset.
-    if (stream == nullptr || stream->closing_ || stream->stream_->ended_by_codec) return;
-    if (error_code != 0) session.listener_stats().h2_streams_reset_by_client.add();
-    stream->on_stream_closed(error_code);
-    return;
-  }
+  HttpSession* stream = find(id);
+  // One this side reset itself (ended_by_codec) is closing already: not a client's reset.
+  if (stream == nullptr || stream->closing_ || stream->stream_->ended_by_codec) return;
+  if (error_code != 0) session.listener_stats().h2_streams_reset_by_client.add();
+  stream->on_stream_closed(error_code);
 }
 
 void H2ClientConnection::on_goaway(http::StreamId, uint32_t) {}

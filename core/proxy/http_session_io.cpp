@@ -120,12 +120,7 @@ void HttpSession::send_output(Side to) {
   if (to == kClient && role_ == Role::kH2Stream) return offer_stream_body();
   if (fd_of(to) < 0) return;
   if (tls_[to]) return send_tls(to);
-  output.pieces.clear();
-  for (const PendingOutput::Piece& piece : output.plan) {
-    const char* data = piece.data ? piece.data : output.scratch.data() + piece.scratch_offset;
-    output.pieces.push_back({const_cast<char*>(data), piece.size});
-  }
-  output.piece_offset = 0;
+  output.lay_out_pieces();
   const bool borrows_buffer =
       static_cast<bool>(exchange_->input[to == kClient ? kBackend : kClient].buffer);
   submit_send(to, borrows_buffer ? MSG_DONTWAIT : 0);

@@ -143,14 +143,7 @@ void HttpSession::offer_stream_body() {
   PendingOutput& output = exchange_->output[kClient];
   HttpSession* connection = stream_connection();
   if (connection == nullptr) return close_now("client connection gone");
-  if (!output.sending) {
-    output.pieces.clear();
-    for (const PendingOutput::Piece& piece : output.plan) {
-      const char* data = piece.data ? piece.data : output.scratch.data() + piece.scratch_offset;
-      output.pieces.push_back({const_cast<char*>(data), piece.size});
-    }
-    output.piece_offset = 0;
-  }
+  if (!output.sending) output.lay_out_pieces();
   output.sending = false;
   http::H2Connection& codec = connection->h2_->codec;
   size_t offered = 0;
