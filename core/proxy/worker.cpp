@@ -359,12 +359,27 @@ void Worker::start_session(int client_fd, const Listener& listener) {
   if (shared_.connections->fetch_add(1, std::memory_order_relaxed) + 1 >= max_connections_) {
     pause_accepting();
   }
+  if (!listener.config->proxy_protocol) {
+    return start_listener_session(client_fd, current_, listener, nullptr);
+  }
+  auto [handle, storage] = sessions_.emplace(std::in_place_type<ProxyHeaderSession>);
+  auto& reader = *std::get_if<ProxyHeaderSession>(&storage);
+  reader.start(ctx_, OpTag{OpKind::kIgnore, handle.slot, handle.generation}, client_fd, current_,
+               listener);
+  free_session_if_finished(reader, handle.slot);
+}
+
+void Worker::start_listener_session(int client_fd, std::shared_ptr<const Snapshot> snapshot,
+                                    const Listener& listener, const CarriedAddresses* carried) {
+  // A PROXY header read across a reload: the connection drains as those open at the reload did.
+  const bool stale = snapshot->loaded != current_->loaded;
   // Built in place in its slot (it never moves), then started with the tag its operations carry.
   const auto start = [&]<typename Kind>(std::in_place_type_t<Kind> kind) {
     auto [handle, storage] = sessions_.emplace(kind);
     Kind& session = *std::get_if<Kind>(&storage);
-    session.start(ctx_, OpTag{OpKind::kIgnore, handle.slot, handle.generation}, client_fd, current_,
-                  listener);
+    session.start(ctx_, OpTag{OpKind::kIgnore, handle.slot, handle.generation}, client_fd,
+                  std::move(snapshot), listener, carried);
+    if (stale && !session.finished()) session.drain(false);
     free_session_if_finished(session, handle.slot);
   };
   if (listener.config->protocol == config::Protocol::kHttp) {
@@ -374,10 +389,17 @@ void Worker::start_session(int client_fd, const Listener& listener) {
   }
 }
 
+std::optional<ProxyHeaderSession::Handoff> Worker::take_handoff(uint32_t slot) {
+  auto* reader = std::get_if<ProxyHeaderSession>(sessions_.at(slot));
+  if (reader == nullptr || !reader->has_handoff()) return std::nullopt;
+  return reader->take_handoff();
+}
+
 Session* Worker::as_session(SessionStorage* storage) {
   if (storage == nullptr) return nullptr;
   if (auto* http = std::get_if<HttpSession>(storage)) return http;
-  return std::get_if<TcpSession>(storage);
+  if (auto* tcp = std::get_if<TcpSession>(storage)) return tcp;
+  return std::get_if<ProxyHeaderSession>(storage);
 }
 
 Session* Worker::session_at(uint32_t slot) { return as_session(sessions_.at(slot)); }
@@ -392,9 +414,14 @@ void Worker::free_session_if_finished(Session& session, uint32_t slot) {
 }
 
 void Worker::free_session(Session& session, uint32_t slot) {
+  std::optional<ProxyHeaderSession::Handoff> handoff = take_handoff(slot);
   const bool connection = session.is_connection();
   session.release();
   sessions_.erase(slot);
+  if (handoff) {  // the same connection, still counted, goes on as its listener's session
+    return start_listener_session(handoff->client_fd, std::move(handoff->snapshot),
+                                  *handoff->listener, &handoff->addresses);
+  }
   if (connection) shared_.connections->fetch_sub(1, std::memory_order_relaxed);
 }
 
