@@ -10,8 +10,8 @@
 
 #include "balancers/hash_key.hpp"
 #include "core/base/log.hpp"
+#include "core/io/proxy_header_send.hpp"
 #include "core/proxy/http_session.hpp"
-#include "core/proxy/proxy_header_send.hpp"
 #include "core/proxy/retry_policy.hpp"
 
 namespace ringlb {

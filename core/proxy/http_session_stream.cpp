@@ -10,8 +10,8 @@
 #include "core/base/log.hpp"
 #include "core/http/h2_translate.hpp"
 #include "core/http/http_serializer.hpp"
+#include "core/io/proxy_header_send.hpp"
 #include "core/proxy/http_session.hpp"
-#include "core/proxy/proxy_header_send.hpp"
 
 namespace ringlb {
 namespace {

@@ -3,6 +3,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -22,10 +23,12 @@ bool may_log_refusal(TimerWheel::Clock::time_point now) {
   return true;
 }
 
-std::string address_text(const sockaddr_in6& address) {
-  sockaddr_storage storage{};
-  std::memcpy(&storage, &address, sizeof(address));
-  return format_socket_address(storage);
+// The socket's peer, read again: by now the session may hold the address a header carried.
+std::string peer_text(int fd) {
+  sockaddr_storage peer{};
+  socklen_t length = sizeof(peer);
+  getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length);
+  return format_socket_address(peer);
 }
 
 }  // namespace
@@ -36,15 +39,15 @@ void ProxyHeaderSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   client_fd_ = client_fd;
   snapshot_ = std::move(snapshot);
   listener_ = &listener;
-  socklen_t length = sizeof(peer_);
-  getpeername(client_fd, reinterpret_cast<sockaddr*>(&peer_), &length);
+  socklen_t length = sizeof(addresses_.client);
+  getpeername(client_fd, reinterpret_cast<sockaddr*>(&addresses_.client), &length);
   if (!trusted()) return refuse(health::ProxyRefusal::kUntrusted, "not in proxy_protocol_from");
   ctx.timers.schedule(timer_, ctx.now + listener.config->timeouts.tls_handshake);
   peek();
 }
 
 bool ProxyHeaderSession::trusted() const {
-  const std::span<const uint8_t> address = peer_address_bytes(peer_);
+  const std::span<const uint8_t> address = peer_address_bytes(addresses_.client);
   for (const config::Cidr& range : listener_->config->proxy_protocol_from) {
     if (config::contains(range, address)) return true;
   }
@@ -69,7 +72,9 @@ bool ProxyHeaderSession::consume(size_t count) {
 
 void ProxyHeaderSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
   completed(cqe);
-  if (kind == OpKind::kRecvClient && !closing_) on_peeked(cqe.res);
+  if (kind != OpKind::kRecvClient || closing_) return;
+  if (left_to_skip_ > 0) return on_skipped(cqe.res);
+  on_peeked(cqe.res);
 }
 
 void ProxyHeaderSession::on_peeked(int result) {
@@ -88,12 +93,34 @@ void ProxyHeaderSession::on_peeked(int result) {
         return refuse(health::ProxyRefusal::kInvalid, "the header could not be read");
       }
       return peek();
-    case proxy_protocol::Status::kDone:
-      if (!consume(header.header_bytes - have_)) {
+    case proxy_protocol::Status::kDone: {
+      // All of the header that was peeked; a v2 header's TLVs may go past it.
+      const size_t in_view = std::min(header.header_bytes, seen);
+      if (!consume(in_view - have_)) {
         return refuse(health::ProxyRefusal::kInvalid, "the header could not be read");
       }
-      return on_header(header);
+      left_to_skip_ = header.header_bytes - in_view;
+      on_header(header);
+      return left_to_skip_ > 0 ? skip_rest() : finish();
+    }
   }
+}
+
+// Every byte asked for is header (at most left_to_skip_), so a plain receive reads no further.
+void ProxyHeaderSession::skip_rest() {
+  io_uring_sqe* sqe = ctx_->ring.sqe();
+  io_uring_prep_recv(sqe, client_fd_, header_.data(), std::min(left_to_skip_, header_.size()), 0);
+  submit(sqe, OpKind::kRecvClient);
+}
+
+void ProxyHeaderSession::on_skipped(int result) {
+  if (result <= 0) {
+    return refuse(health::ProxyRefusal::kInvalid,
+                  result == 0 ? "closed before a complete PROXY header" : std::strerror(-result));
+  }
+  left_to_skip_ -= std::min(left_to_skip_, static_cast<size_t>(result));
+  if (left_to_skip_ > 0) return skip_rest();
+  finish();
 }
 
 void ProxyHeaderSession::on_header(const proxy_protocol::Result& header) {
@@ -101,10 +128,12 @@ void ProxyHeaderSession::on_header(const proxy_protocol::Result& header) {
     addresses_.client = header.source;
     addresses_.local = header.destination;
   } else {  // LOCAL, UNKNOWN: the real endpoints (a health check from the L4 tier)
-    addresses_.client = peer_;
     socklen_t length = sizeof(addresses_.local);
     getsockname(client_fd_, reinterpret_cast<sockaddr*>(&addresses_.local), &length);
   }
+}
+
+void ProxyHeaderSession::finish() {
   header_read_ = true;
   cancel_all({});  // nothing is in flight: the session is finished, and the worker hands it on
 }
@@ -113,7 +142,7 @@ void ProxyHeaderSession::refuse(health::ProxyRefusal why, const char* detail) {
   listener_->stats->at(ctx_->worker_id).proxy_protocol_refused[static_cast<size_t>(why)].add();
   if (may_log_refusal(ctx_->now)) {
     LOG_WARN("listener %s: connection from %s closed: %s (%s); at most one such line a second",
-             listener_->config->name.c_str(), address_text(peer_).c_str(),
+             listener_->config->name.c_str(), peer_text(client_fd_).c_str(),
              health::kProxyRefusalNames[static_cast<size_t>(why)], detail);
   }
   cancel_all({client_fd_});

@@ -14,7 +14,7 @@
 #include <array>
 #include <memory>
 
-#include "core/proxy/proxy_header.hpp"
+#include "core/io/proxy_header.hpp"
 #include "core/proxy/session.hpp"
 #include "core/runtime/snapshot.hpp"
 #include "health/stats.hpp"
@@ -53,17 +53,23 @@ class ProxyHeaderSession final : public Session {
   bool consume(size_t count);
   void on_peeked(int result);
   void on_header(const proxy_protocol::Result& header);
+  // A v2 header's bytes past its addresses (TLVs), read and dropped.
+  void skip_rest();
+  void on_skipped(int result);
+  void finish();
   void refuse(health::ProxyRefusal why, const char* detail);
   bool trusted() const;
 
   int client_fd_ = -1;
   std::shared_ptr<const Snapshot> snapshot_;
   const Listener* listener_ = nullptr;
-  sockaddr_in6 peer_{};
+  // The client and the address it reached: the socket's peer until a header says otherwise.
   CarriedAddresses addresses_;
   bool header_read_ = false;
-  size_t have_ = 0;  // bytes of the header read off the socket so far
-  std::array<uint8_t, proxy_protocol::kMaxHeaderBytes> header_{};  // the peek lands here
+  size_t have_ = 0;          // bytes of the header read off the socket so far
+  size_t left_to_skip_ = 0;  // header bytes still to read and drop once parsed
+  // The peek lands here; small, as the slot of every session is as large as the largest kind.
+  std::array<uint8_t, proxy_protocol::kMaxParsedBytes> header_{};
 };
 
 }  // namespace ringlb

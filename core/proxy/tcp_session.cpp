@@ -11,8 +11,8 @@
 
 #include "balancers/hash_key.hpp"
 #include "core/base/log.hpp"
+#include "core/io/proxy_header_send.hpp"
 #include "core/proxy/access_log.hpp"
-#include "core/proxy/proxy_header_send.hpp"
 
 namespace ringlb {
 

@@ -144,6 +144,19 @@ class ProxyProtocolAcceptTest(RinglbTestCase):
                 forwarded = {k.lower(): v for k, v in response.json()["headers"]}
                 self.assertEqual(forwarded["x-forwarded-for"], "192.0.2.33")
 
+    def test_v2_tlvs_are_skipped_even_when_they_arrive_in_pieces(self):
+        tlv = b"\x04" + (900).to_bytes(2, "big") + b"t" * 900  # PP2_TYPE_NOOP
+        data = v2_header("192.0.2.77", 7777, tlvs=tlv) + b"GET /echo HTTP/1.1\r\nHost: h\r\n\r\n"
+        sock = self.connect(self.port)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for start in range(0, len(data), 100):
+            sock.sendall(data[start:start + 100])
+            time.sleep(0.005)
+        response = SocketConn(sock).read_response()
+        self.assertEqual(response.status, 200, str(response))
+        forwarded = {k.lower(): v for k, v in response.json()["headers"]}
+        self.assertEqual(forwarded["x-forwarded-for"], "192.0.2.77")
+
     def test_v2_local_uses_the_real_peer(self):
         response = self.get(v2_header("192.0.2.1", 1, local=True))
         self.assertEqual(response.status, 200, str(response))
@@ -260,6 +273,23 @@ class ProxyProtocolSendTest(RinglbTestCase):
                  f'backends = [{{ address = "{HOST}:{self.backend_.port}" }}]']
         self.start_ringlb("\n".join(lines) + "\n", port)
         return port
+
+    def test_health_probes_send_a_local_header_first(self):
+        self.backend_ = self.backend(ProxyProtocolBackend, "http")
+        port = free_port()
+        lines = ["[runtime]", "workers = 1", 'grace_period = "1s"', *runtime_user_lines(),
+                 "[log]", 'access = "off"',
+                 "[listeners.web]", f'bind = "{HOST}:{port}"', 'pool = "app"',
+                 "[pools.app]", 'send_proxy_protocol = "v2"',
+                 f'backends = [{{ address = "{HOST}:{self.backend_.port}" }}]',
+                 "[pools.app.health]", 'check = "http"', 'interval = "100ms"',
+                 'initial_state = "unknown"', "rise = 1"]
+        self.start_ringlb("\n".join(lines) + "\n", port)
+        self.assertTrue(wait_until(lambda: len(self.backend_.headers) >= 3, 5))
+        probes = list(self.backend_.headers)
+        self.assertTrue(all(h.get("command") == 0x20 for h in probes if h), probes)  # LOCAL
+        with HttpConn(port) as conn:
+            self.assertEqual(conn.request("GET", "/").status, 200)
 
     def test_l4_tunnels_send_the_client_address(self):
         for version in ("v1", "v2"):

@@ -17,6 +17,10 @@ namespace ringlb {
 int send_proxy_header(config::ProxyProtocolSend version, int backend_fd, int client_fd,
                       const sockaddr_in6& client, sockaddr_in6& local);
 
+// A health probe's header on `fd`, just connected: v1 "PROXY UNKNOWN", v2 LOCAL. Returns 0 or
+// -errno, as send_proxy_header. Does nothing for kOff.
+int send_local_proxy_header(config::ProxyProtocolSend version, int fd);
+
 // Fills `local` from `client_fd` (getsockname) unless it is already known.
 void read_local_address(int client_fd, sockaddr_in6& local);
 

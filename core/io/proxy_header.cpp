@@ -1,6 +1,6 @@
 // PROXY protocol v1 and v2, parsed strictly: the header is trusted to name the client, so
 // anything the spec does not allow closes the connection rather than being guessed at.
-#include "core/proxy/proxy_header.hpp"
+#include "core/io/proxy_header.hpp"
 
 #include <arpa/inet.h>
 
@@ -188,13 +188,14 @@ Result parse_v2(std::span<const uint8_t> input) {
     return invalid("v2 header shorter than its family's addresses");
   }
   const size_t header_bytes = kV2FixedBytes + length;
-  if (input.size() < header_bytes) return need_more();
   // LOCAL (a health check from the proxy itself), UNSPEC and AF_UNIX: the real peer is the
-  // client. TLVs after the addresses are skipped.
+  // client, and nothing after the fixed part is read. Otherwise the addresses are; TLVs after
+  // them never are (the caller skips them).
   const uint8_t family = input[13] >> 4;
   if (command == kCommandLocal || (family != 0x1 && family != 0x2)) {
     return done_without_addresses(header_bytes);
   }
+  if (input.size() < kV2FixedBytes + address_bytes) return need_more();
   Result result = done_without_addresses(header_bytes);
   result.carries_addresses = true;
   const uint8_t* block = input.data() + kV2FixedBytes;
@@ -281,6 +282,13 @@ size_t write(Version version, const sockaddr_in6& source, const sockaddr_in6& de
   const WireAddress from = wire_address(source);
   const WireAddress to = wire_address(destination);
   return version == Version::kV1 ? write_v1(from, to, out) : write_v2(from, to, out);
+}
+
+size_t write_local(Version version, std::span<uint8_t, kMaxWrittenBytes> out) {
+  if (version == Version::kV1) return write_v1(WireAddress{}, WireAddress{}, out);
+  const size_t length = write_v2(WireAddress{}, WireAddress{}, out);
+  out[12] = kV2Version | kCommandLocal;
+  return length;
 }
 
 }  // namespace ringlb::proxy_protocol

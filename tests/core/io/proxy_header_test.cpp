@@ -1,6 +1,6 @@
 // The PROXY protocol parser and writer against haproxy's proxy-protocol.txt: what a receiver
 // must accept, what it must refuse, and that a header split anywhere is only ever "need more".
-#include "core/proxy/proxy_header.hpp"
+#include "core/io/proxy_header.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -79,7 +79,7 @@ TEST(ProxyHeader, V1UnknownUsesTheRealPeer) {
   const Result with_rest = parse_text("PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n");
   ASSERT_EQ(with_rest.status, Status::kDone);
   EXPECT_FALSE(with_rest.carries_addresses);
-  EXPECT_EQ(with_rest.header_bytes, 34u);
+  EXPECT_EQ(with_rest.header_bytes, 35u);
 }
 
 TEST(ProxyHeader, V1SplitAnywhereIsNeedMoreUntilTheLastByte) {
@@ -137,6 +137,19 @@ TEST(ProxyHeader, V2Tcp4SkipsTlvs) {
   EXPECT_EQ(port_of(result.destination), 443);
 }
 
+TEST(ProxyHeader, V2IsDoneOnceItsAddressesAreInAndTheRestIsToBeSkipped) {
+  std::vector<uint8_t> body = kTcp4Body;
+  body.resize(body.size() + 500, 0x04);  // TLVs not read
+  const std::vector<uint8_t> header = v2(0x21, 0x11, body);
+  const Result result = parse(std::span(header.data(), 28));
+  ASSERT_EQ(result.status, Status::kDone) << result.problem;
+  EXPECT_EQ(result.header_bytes, 16u + 512);
+  EXPECT_EQ(ip_of(result.source), "192.0.2.1");
+  const Result local = parse(std::span(v2(0x20, 0x31, std::vector<uint8_t>(216, 0)).data(), 16));
+  ASSERT_EQ(local.status, Status::kDone);
+  EXPECT_EQ(local.header_bytes, 16u + 216);
+}
+
 TEST(ProxyHeader, V2Tcp6) {
   std::vector<uint8_t> body(36, 0);
   body[0] = 0x20, body[1] = 0x01, body[15] = 1;    // 2001::1
@@ -164,12 +177,17 @@ TEST(ProxyHeader, V2LocalUnspecAndUnixUseTheRealPeer) {
   EXPECT_FALSE(unix_stream.carries_addresses);
 }
 
-TEST(ProxyHeader, V2SplitAnywhereIsNeedMoreUntilTheLastByte) {
-  const std::vector<uint8_t> header = v2(0x21, 0x11, kTcp4Body);
-  for (size_t cut = 0; cut < header.size(); ++cut) {
-    EXPECT_EQ(parse(std::span(header.data(), cut)).status, Status::kNeedMore) << cut;
+TEST(ProxyHeader, V2SplitAnywhereIsNeedMoreUntilTheLastAddressByte) {
+  for (const auto& [family, body] :
+       {std::pair<uint8_t, std::vector<uint8_t>>(0x11, kTcp4Body),
+        std::pair<uint8_t, std::vector<uint8_t>>(0x21, std::vector<uint8_t>(36, 1))}) {
+    const std::vector<uint8_t> header = v2(0x21, family, body);
+    ASSERT_LE(header.size(), kMaxParsedBytes);
+    for (size_t cut = 0; cut < header.size(); ++cut) {
+      EXPECT_EQ(parse(std::span(header.data(), cut)).status, Status::kNeedMore) << cut;
+    }
+    EXPECT_EQ(parse(header).status, Status::kDone);
   }
-  EXPECT_EQ(parse(header).status, Status::kDone);
 }
 
 TEST(ProxyHeader, V2MalformedIsRefused) {
@@ -249,6 +267,19 @@ TEST(ProxyHeader, WhatIsWrittenParsesBack) {
   const std::string unspec = written(Version::kV2, ipv4("192.0.2.1", 1), ipv6("2001:db8::2", 2));
   EXPECT_EQ(unspec.size(), kV2FixedBytes);
   const Result result = parse(bytes(unspec));
+  ASSERT_EQ(result.status, Status::kDone);
+  EXPECT_FALSE(result.carries_addresses);
+}
+
+TEST(ProxyHeader, AHealthChecksHeaderNamesNoClient) {
+  std::array<uint8_t, kMaxWrittenBytes> out{};
+  const size_t v1 = write_local(Version::kV1, out);
+  EXPECT_EQ(std::string(out.begin(), out.begin() + static_cast<ptrdiff_t>(v1)),
+            "PROXY UNKNOWN\r\n");
+  const size_t v2 = write_local(Version::kV2, out);
+  ASSERT_EQ(v2, kV2FixedBytes);
+  EXPECT_EQ(out[12], 0x20);  // version 2, LOCAL
+  const Result result = parse(std::span(out.data(), v2));
   ASSERT_EQ(result.status, Status::kDone);
   EXPECT_FALSE(result.carries_addresses);
 }
