@@ -13,6 +13,7 @@ import unittest
 import urllib.request
 from pathlib import Path
 
+from h2_client import H2Client
 from harness import (HOST, EchoBackend, RinglbTestCase, free_port, recv_exact, runtime_user_lines,
                      wait_until)
 from http_harness import HttpBackend, HttpConn
@@ -156,6 +157,17 @@ class ProxyProtocolAcceptTest(RinglbTestCase):
         self.assertEqual(response.status, 200, str(response))
         forwarded = {k.lower(): v for k, v in response.json()["headers"]}
         self.assertEqual(forwarded["x-forwarded-for"], "192.0.2.77")
+
+    def test_h2c_after_the_header_carries_the_address_on_every_stream(self):
+        sock = self.connect(self.port)
+        sock.sendall(v2_header("2001:db8::42", 4242))
+        with H2Client(sock=sock) as client:
+            for _ in range(3):
+                stream = client.get("/echo")
+                self.assertEqual(stream.status, 200, str(stream))
+                echoed = json.loads(bytes(stream.body))
+                forwarded = {k.lower(): v for k, v in echoed["headers"]}
+                self.assertEqual(forwarded["x-forwarded-for"], "2001:db8::42")
 
     def test_v2_local_uses_the_real_peer(self):
         response = self.get(v2_header("192.0.2.1", 1, local=True))
