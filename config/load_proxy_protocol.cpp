@@ -17,10 +17,13 @@ void read_trusted_sources(Section& section, ListenerConfig& listener) {
       listener.proxy_protocol_from.push_back(*range);
       continue;
     }
+    // The address reads, so the prefix is what is wrong: say how.
+    const bool address_reads = parse_cidr(written[i].substr(0, written[i].find('/'))).has_value();
     section.error(position(*entries->get(i)),
                   "'proxy_protocol_from' takes addresses or CIDRs like \"10.0.0.0/8\" or "
                   "\"2001:db8::/32\", not " +
-                      quoted(written[i]) + " (no bit may be set beyond the prefix)");
+                      quoted(written[i]) +
+                      (address_reads ? " (a prefix out of range, or bits set past it)" : ""));
   }
 }
 

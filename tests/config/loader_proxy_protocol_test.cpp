@@ -46,8 +46,8 @@ TEST(LoaderProxyProtocol, ABadCidrIsReportedWhereItIsWritten) {
   });
   EXPECT_EQ(printed(result),
             expected("test.toml:5:38: 'proxy_protocol_from' takes addresses or CIDRs like "
-                     "\"10.0.0.0/8\" or \"2001:db8::/32\", not \"10.0.0.1/8\" (no bit may be set "
-                     "beyond the prefix)"));
+                     "\"10.0.0.0/8\" or \"2001:db8::/32\", not \"10.0.0.1/8\" (a prefix out of "
+                     "range, or bits set past it)"));
 }
 
 TEST(LoaderProxyProtocol, FromWithoutProxyProtocolIsRefused) {
