@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/cidr.hpp"
+
 namespace ringlb::config {
 
 using Duration = std::chrono::milliseconds;
@@ -40,6 +42,9 @@ enum class PanicMode { kFail, kServeAll };
 inline constexpr std::array<std::string_view, 2> kPanicModeWords = {"fail", "serve_all"};
 // [pools.NAME.health] initial_state: a backend new to a checked pool starts up, or unknown
 // (ineligible until its first check passes).
+enum class ProxyProtocolSend { kOff, kV1, kV2 };
+inline constexpr std::array<std::string_view, 3> kProxyProtocolSendWords = {"off", "v1", "v2"};
+
 enum class InitialState { kUp, kUnknown };
 inline constexpr std::array<std::string_view, 2> kInitialStateWords = {"up", "unknown"};
 
@@ -165,6 +170,10 @@ struct ListenerConfig {
   std::vector<Route> routes;
   std::optional<ListenerTls> tls;
   ListenerHttp2 http2;
+  // PROXY protocol (haproxy's proxy-protocol.txt): every connection must open with a v1 or v2
+  // header, and only from these sources; others are closed (core/proxy/proxy_header_session.hpp).
+  bool proxy_protocol = false;
+  std::vector<Cidr> proxy_protocol_from;
   SourcePosition position;
 };
 
@@ -238,6 +247,8 @@ struct PoolConfig {
   Duration slow_start = Duration(0);  // ramp a returning backend's weight over this; 0 = off
   std::optional<PoolTls> tls;
   PoolTimeouts timeouts;
+  // The PROXY protocol header written first on each new backend connection (L4 and HTTP).
+  ProxyProtocolSend send_proxy_protocol = ProxyProtocolSend::kOff;
   SourcePosition position;
 };
 

@@ -105,6 +105,7 @@ void read_listener(Section& section, const std::string& name, Config& config) {
     listener.protocol = *protocol == 0 ? Protocol::kHttp : Protocol::kTcp;
   }
   section.read_string("pool", listener.pool, /*allow_empty=*/false);
+  read_listener_proxy_protocol(section, listener);
   read_section(section, "timeouts", [&](Section& timeouts) {
     timeouts.read_duration("header", listener.timeouts.header, /*allow_zero=*/false);
     timeouts.read_duration("client_idle", listener.timeouts.client_idle, /*allow_zero=*/false);

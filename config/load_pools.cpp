@@ -104,6 +104,7 @@ void read_pool(Section& section, const std::string& name, Config& config) {
     pool.hash_method = methods[*method];
   }
   read_balancer_tuning(section, pool);
+  read_pool_proxy_protocol(section, pool);
   read_pool_health(section, pool);
   read_entries(section, "backends", "{ address = \"10.0.0.1:8080\" }",
                [&](Section& entry) { pool.backends.push_back(read_backend(entry)); });

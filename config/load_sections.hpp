@@ -14,6 +14,10 @@ namespace ringlb::config::detail {
 void read_listener(Section& section, const std::string& name, Config& config);
 // [pools.NAME], appended to config.pools.
 void read_pool(Section& section, const std::string& name, Config& config);
+// proxy_protocol and proxy_protocol_from of [listeners.NAME] (load_proxy_protocol.cpp).
+void read_listener_proxy_protocol(Section& section, ListenerConfig& listener);
+// send_proxy_protocol of [pools.NAME] (load_proxy_protocol.cpp).
+void read_pool_proxy_protocol(Section& section, PoolConfig& pool);
 // [pools.NAME.health]: the active checks.
 HealthConfig read_health(Section& section);
 // [pools.NAME.passive]: ejection on the signals of real traffic.

@@ -71,6 +71,13 @@ struct alignas(64) BackendWorkerStats {
   LatencyHistogram response_head_time;
 };
 
+// Why a listener with proxy_protocol = true closed a connection before its header was accepted:
+// a source outside proxy_protocol_from, a header that is not one (or the peer closed first), no
+// complete header within the handshake timeout. Named in /metrics and /status by these words.
+enum class ProxyRefusal : uint8_t { kUntrusted, kInvalid, kTimeout };
+inline constexpr std::array<const char*, 3> kProxyRefusalNames = {"untrusted", "invalid",
+                                                                  "timeout"};
+
 // What one worker saw on one listener.
 struct alignas(64) ListenerWorkerStats {
   Counter accepted;
@@ -82,6 +89,7 @@ struct alignas(64) ListenerWorkerStats {
   Counter bytes_to_client;    // exported as bytes_out and ringlb_sent_bytes_total
   Counter retries;            // another backend tried after a failed connect, or a stale pooled one
   Counter tls_handshake_failures;
+  std::array<Counter, kProxyRefusalNames.size()> proxy_protocol_refused;  // by ProxyRefusal
   // HTTP/2 (issue 18): connections that chose h2 (by ALPN or the h2c preface), open ones
   // (h2_active_up - h2_active_down), streams opened, and why streams or connections ended early.
   // Each h2 stream is also one of `requests` above.

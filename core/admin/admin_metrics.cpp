@@ -151,6 +151,16 @@ void listener_families(Exposition& out, const Snapshot& snapshot) {
                  listener.stats->sum([i](const ListenerSlot& s) { return s.responses[i].get(); }));
     }
   }
+  out.family("ringlb_proxy_protocol_refused_total", "counter",
+             "Connections closed before a PROXY protocol header was accepted, by reason.");
+  for (const Listener& listener : snapshot.listeners) {
+    if (!listener.config->proxy_protocol) continue;
+    for (size_t i = 0; i < health::kProxyRefusalNames.size(); ++i) {
+      out.sample(listener_labels(listener) + ",reason=\"" + health::kProxyRefusalNames[i] + "\"",
+                 listener.stats->sum(
+                     [i](const ListenerSlot& s) { return s.proxy_protocol_refused[i].get(); }));
+    }
+  }
   out.family("ringlb_active_connections", "gauge", "Client connections open now.");
   for (const Listener& listener : snapshot.listeners) {
     out.sample(listener_labels(listener), health::active_connections(*listener.stats));

@@ -31,6 +31,16 @@ json responses_by_class(const health::PerWorker<Stats>& stats) {
   return classes;
 }
 
+// Zeros on a listener without proxy_protocol.
+json proxy_refusals(const health::ListenerStats& stats) {
+  json reasons = json::object();
+  for (size_t i = 0; i < health::kProxyRefusalNames.size(); ++i) {
+    reasons[health::kProxyRefusalNames[i]] = stats.sum(
+        [i](const health::ListenerWorkerStats& s) { return s.proxy_protocol_refused[i].get(); });
+  }
+  return reasons;
+}
+
 json listener_json(const Listener& listener) {
   const health::ListenerStats& stats = *listener.stats;
   using Slot = health::ListenerWorkerStats;
@@ -46,6 +56,7 @@ json listener_json(const Listener& listener) {
       {"responses", responses_by_class(stats)},
       {"bytes_in", stats.sum([](const Slot& s) { return s.bytes_from_client.get(); })},
       {"bytes_out", stats.sum([](const Slot& s) { return s.bytes_to_client.get(); })},
+      {"proxy_protocol_refused", proxy_refusals(stats)},
       {"retries_total", stats.sum([](const Slot& s) { return s.retries.get(); })},
       {"h2_connections", stats.sum([](const Slot& s) { return s.h2_connections.get(); })},
       {"h2_active", h2_active_connections(stats)},

@@ -60,6 +60,7 @@ HealthChecker::PoolEntry HealthChecker::make_pool_entry(const Pool& pool,
   entry.panic_threshold_percent = config.panic_threshold_percent;
   entry.serve_all = config.panic == config::PanicMode::kServeAll;
   entry.slow_start = config.slow_start;
+  entry.proxy_header = config.send_proxy_protocol;
   entry.rebuilds = pool.balancer->rebuilds_on_eligibility_change();
   entry.pool_health = registry.pool_health(config.name);
   entry.in_panic = entry.pool_health->panic() != health::PanicMode::kNone;
@@ -68,7 +69,8 @@ HealthChecker::PoolEntry HealthChecker::make_pool_entry(const Pool& pool,
 
 bool HealthChecker::same_probe(const PoolEntry& a, const PoolEntry& b) {
   // A reload that changed the pool's TLS files or settings built a new context.
-  return a.probe == b.probe && a.timeout == b.timeout && a.http == b.http && a.tls == b.tls;
+  return a.probe == b.probe && a.timeout == b.timeout && a.http == b.http && a.tls == b.tls &&
+         a.proxy_header == b.proxy_header;
 }
 
 std::unique_ptr<Probe> HealthChecker::make_probe(const PoolEntry& pool,
@@ -78,6 +80,7 @@ std::unique_ptr<Probe> HealthChecker::make_probe(const PoolEntry& pool,
   if (pool.tls) {
     probe->use_tls(pool.tls, "pool " + pool.name + ": backend " + target.state->address());
   }
+  probe->send_proxy_header(pool.proxy_header);
   return probe;
 }
 

@@ -83,6 +83,7 @@ class HealthChecker {
     ProbeFactory probe = nullptr;  // the pool's kind of probe (probe_registry.hpp); null: none
     health::HttpCheckSpec http;
     std::shared_ptr<const TlsClientContext> tls;  // probes speak TLS with it when set
+    config::ProxyProtocolSend proxy_header = config::ProxyProtocolSend::kOff;  // sent first
     std::chrono::milliseconds timeout{1000};
     health::ScheduleSettings schedule;
     health::Thresholds thresholds;

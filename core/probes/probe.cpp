@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "core/base/log.hpp"
+#include "core/io/proxy_header_send.hpp"
 
 namespace ringlb {
 namespace {
@@ -154,6 +155,9 @@ std::optional<CheckResult> Probe::step_done(Ring& ring, TimePoint now) {
   if (tls_) return tls_step_done(ring, now);
   if (step_ != Step::kConnect) return on_transfer(ring, step_, step_result_, now);
   if (step_result_ < 0) return CheckResult::connect_failed(-step_result_);
+  if (const int sent = send_local_proxy_header(proxy_header_, fd_); sent < 0) {
+    return CheckResult::connect_failed(-sent);
+  }
   if (tls_context_) return start_tls(ring, now);
   return on_connected(ring, now);
 }

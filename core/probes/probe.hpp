@@ -1,9 +1,9 @@
-// The probe interface the health checker drives, and what every kind of probe shares (docs/architecture.md,
-// Envoy's checker split): a fresh socket per attempt, one operation at a time, each bounded
-// by what is left of the probe's timeout through a linked timeout, TLS when the pool speaks it
-// (a TlsStream), and closing. A kind (tcp_probe.cpp, http_probe.cpp) only says what happens once
-// connected; probe_registry.cpp maps the config's check to it. A probe uses no pooled connection
-// and never runs on a worker.
+// The probe interface the health checker drives, and what every kind of probe shares
+// (docs/architecture.md, Envoy's checker split): a fresh socket per attempt, one operation at a
+// time, each bounded by what is left of the probe's timeout through a linked timeout, TLS when the
+// pool speaks it (a TlsStream), and closing. A kind (tcp_probe.cpp, http_probe.cpp) only says what
+// happens once connected; probe_registry.cpp maps the config's check to it. A probe uses no pooled
+// connection and never runs on a worker.
 #pragma once
 
 #include <liburing.h>
@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"
 #include "core/io/op_tag.hpp"
 #include "core/io/ring.hpp"
 #include "core/io/socket_util.hpp"
@@ -54,6 +55,9 @@ class Probe {
   // (again only after a passing check, or for another reason). The probe keeps the context
   // alive.
   void use_tls(std::shared_ptr<const TlsClientContext> context, std::string log_name);
+  // From the next attempt on, a PROXY protocol header (v1 UNKNOWN, v2 LOCAL) goes first on
+  // each connection, before TLS: the pool sends one on its traffic (send_proxy_protocol).
+  void send_proxy_header(config::ProxyProtocolSend version) { proxy_header_ = version; }
 
  protected:
   enum class Step : uint8_t { kConnect, kSend, kReceive };
@@ -100,6 +104,7 @@ class Probe {
   const SocketAddress address_;
   const std::chrono::milliseconds timeout_;
   int fd_ = -1;
+  config::ProxyProtocolSend proxy_header_ = config::ProxyProtocolSend::kOff;
   uint32_t slot_ = 0;
   uint32_t generation_ = 0;
   uint32_t in_flight_ = 0;

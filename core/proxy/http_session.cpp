@@ -22,7 +22,8 @@ using http::ParseEvent;
 }  // namespace
 
 void HttpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
-                        std::shared_ptr<const Snapshot> snapshot, const Listener& listener) {
+                        std::shared_ptr<const Snapshot> snapshot, const Listener& listener,
+                        const CarriedAddresses* carried) {
   bind(ctx, tag);
   client_fd_ = client_fd;
   snapshot_ = std::move(snapshot);
@@ -30,8 +31,13 @@ void HttpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   last_activity_ = ctx.now;
   listener_stats().accepted.add();
   listener_stats().active_up.add();
-  socklen_t length = sizeof(client_address_);
-  getpeername(client_fd, reinterpret_cast<sockaddr*>(&client_address_), &length);
+  if (carried != nullptr) {
+    client_address_ = carried->client;
+    local_address_ = carried->local;
+  } else {
+    socklen_t length = sizeof(client_address_);
+    getpeername(client_fd, reinterpret_cast<sockaddr*>(&client_address_), &length);
+  }
   format_client_ip();
   set_phase(Phase::kIdle);
   if (listener.tls) {
@@ -351,7 +357,10 @@ void HttpSession::finish_exchange() {
                             (!tls_[kBackend] || tls_[kBackend]->flushed());
   current().attempt.finish(health::Outcome::kSuccess);
   if (backend_fd_ >= 0 && backend_idle) {
-    if (current().backend_keep_alive) {
+    // A connection that began with this client's PROXY header is never another client's
+    // (docs/choices.md): it is not pooled.
+    if (current().backend_keep_alive &&
+        pool_config().send_proxy_protocol == config::ProxyProtocolSend::kOff) {
       ctx_->upstreams.put(current().attempt.shared_state(), backend_fd_,
                           ctx_->now + pool_config().timeouts.idle, std::move(tls_[kBackend]));
       backend_fd_ = -1;

@@ -34,8 +34,9 @@ namespace ringlb {
 
 class HttpSession final : public Session {
  public:
+  // `carried`: the addresses a PROXY protocol header gave (copied), else null.
   void start(WorkerContext& ctx, OpTag tag, int client_fd, std::shared_ptr<const Snapshot> snapshot,
-             const Listener& listener);
+             const Listener& listener, const CarriedAddresses* carried = nullptr);
 
   void on_completion(OpKind kind, const io_uring_cqe& cqe) override;
   void on_timer() override;
@@ -264,6 +265,9 @@ class HttpSession final : public Session {
   TimerWheel::Clock::time_point phase_since_;
   TimerWheel::Clock::time_point last_activity_;
   sockaddr_in6 client_address_{};
+  // What the client connected to, for a PROXY header sent to a backend: carried in, or read
+  // when first needed (proxy_header_send.hpp).
+  sockaddr_in6 local_address_{};
   char client_ip_[INET6_ADDRSTRLEN] = {};  // client_address_ as text, for logs and X-Forwarded-For
 };
 

@@ -10,6 +10,7 @@
 
 #include "balancers/hash_key.hpp"
 #include "core/base/log.hpp"
+#include "core/io/proxy_header_send.hpp"
 #include "core/proxy/http_session.hpp"
 #include "core/proxy/retry_policy.hpp"
 
@@ -114,6 +115,10 @@ void HttpSession::on_pooled_checked(int result) {
 
 void HttpSession::on_connected(int result) {
   if (closing_ || phase_ == Phase::kClosingAfterSend) return;
+  if (result == 0) {
+    result = send_proxy_header(pool_config().send_proxy_protocol, backend_fd_, client_fd_,
+                               client_address_, local_address_);
+  }
   if (result == 0) {
     current().connected_at = ctx_->now;
     if (current().pool->tls) return start_backend_tls();

@@ -10,6 +10,7 @@
 #include "core/base/log.hpp"
 #include "core/http/h2_translate.hpp"
 #include "core/http/http_serializer.hpp"
+#include "core/io/proxy_header_send.hpp"
 #include "core/proxy/http_session.hpp"
 
 namespace ringlb {
@@ -32,6 +33,8 @@ void HttpSession::start_stream(WorkerContext& ctx, OpTag tag, HttpSession& conne
   snapshot_ = connection.snapshot_;
   listener_ = connection.listener_;
   client_address_ = connection.client_address_;
+  read_local_address(connection.client_fd_, connection.local_address_);  // once per connection
+  local_address_ = connection.local_address_;
   std::memcpy(client_ip_, connection.client_ip_, sizeof(client_ip_));
   last_activity_ = ctx.now;
   stream_ = std::make_unique<H2StreamLink>();

@@ -142,6 +142,14 @@ class Session {
   }
 };
 
+// What a PROXY protocol header said about a client connection (proxy_header_session.hpp): the
+// client's address and the one it connected to, in getpeername's sockaddr_in6-sized form. A
+// session started with one uses it wherever it would use the socket's peer.
+struct CarriedAddresses {
+  sockaddr_in6 client{};
+  sockaddr_in6 local{};
+};
+
 // The address bytes of a peer read with getpeername into a sockaddr_in6-sized buffer: 16 for
 // IPv6, 4 for IPv4. What consistent hashing on client_ip hashes.
 std::span<const uint8_t> peer_address_bytes(const sockaddr_in6& peer);

@@ -11,12 +11,14 @@
 
 #include "balancers/hash_key.hpp"
 #include "core/base/log.hpp"
+#include "core/io/proxy_header_send.hpp"
 #include "core/proxy/access_log.hpp"
 
 namespace ringlb {
 
 void TcpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
-                       std::shared_ptr<const Snapshot> snapshot, const Listener& listener) {
+                       std::shared_ptr<const Snapshot> snapshot, const Listener& listener,
+                       const CarriedAddresses* carried) {
   bind(ctx, tag);
   client_fd_ = client_fd;
   snapshot_ = std::move(snapshot);
@@ -24,7 +26,11 @@ void TcpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   started_ = last_activity_ = ctx.now;
   listener_stats().accepted.add();
   listener_stats().active_up.add();
-  if (ctx.access_log.enabled() || listener.pool->balancer->uses_key()) {
+  if (carried != nullptr) {
+    client_address_ = carried->client;
+    local_address_ = carried->local;
+  } else if (ctx.access_log.enabled() || listener.pool->balancer->uses_key() ||
+             listener.pool->config->send_proxy_protocol != config::ProxyProtocolSend::kOff) {
     socklen_t length = sizeof(client_address_);
     getpeername(client_fd, reinterpret_cast<sockaddr*>(&client_address_), &length);
   }
@@ -61,6 +67,10 @@ void TcpSession::on_connected(int result) {
   if (closing_) {
     if (result != 0) attempt_.outcome = health::Outcome::kConnectFailed;
     return;
+  }
+  if (result == 0) {
+    result = send_proxy_header(listener_->pool->config->send_proxy_protocol, backend_fd_,
+                               client_fd_, client_address_, local_address_);
   }
   if (result == 0) {
     health::BackendWorkerStats& stats = backend_state().stats(ctx_->worker_id);

@@ -36,9 +36,10 @@ namespace ringlb {
 
 class TcpSession final : public Session {
  public:
-  // Takes ownership of `client_fd`; picks a backend and starts connecting.
+  // Takes ownership of `client_fd`; picks a backend and starts connecting. `carried`: the
+  // addresses a PROXY protocol header gave (copied), else null.
   void start(WorkerContext& ctx, OpTag tag, int client_fd, std::shared_ptr<const Snapshot> snapshot,
-             const Listener& listener);
+             const Listener& listener, const CarriedAddresses* carried = nullptr);
 
   void on_completion(OpKind kind, const io_uring_cqe& cqe) override;
   void on_timer() override;  // the idle timeout
@@ -142,7 +143,8 @@ class TcpSession final : public Session {
   const char* end_cause_ = "";
   TimerWheel::Clock::time_point started_;
   TimerWheel::Clock::time_point last_activity_;
-  sockaddr_in6 client_address_{};  // read at start when logged or hashed
+  sockaddr_in6 client_address_{};  // read at start when logged, hashed or sent in a PROXY header
+  sockaddr_in6 local_address_{};   // what the client connected to: for a PROXY header sent on
 };
 
 }  // namespace ringlb

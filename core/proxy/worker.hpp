@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "core/proxy/http_exchange.hpp"
 #include "core/proxy/http_session.hpp"
 #include "core/proxy/idle_upstreams.hpp"
+#include "core/proxy/proxy_header_session.hpp"
 #include "core/proxy/tcp_session.hpp"
 #include "core/proxy/worker_context.hpp"
 #include "core/runtime/snapshot.hpp"
@@ -64,8 +66,9 @@ class Worker final : private SessionSlots {
     const Listener* listener = nullptr;  // in current_; null once retired
     bool armed = false;
   };
-  // A slot holds whichever kind of session its listener speaks.
-  using SessionStorage = std::variant<TcpSession, HttpSession>;
+  // A slot holds whichever kind of session its listener speaks, or the PROXY protocol header
+  // reader that comes before it.
+  using SessionStorage = std::variant<TcpSession, HttpSession, ProxyHeaderSession>;
 
   void adopt_snapshot();
   void arm_accept(uint32_t index);
@@ -77,6 +80,11 @@ class Worker final : private SessionSlots {
   void resume_accepting_if_below_limit();
   void resume_accepting_after_backoff();
   void start_session(int client_fd, const Listener& listener);
+  // Starts the listener's own session (L4 or HTTP) on an accepted, counted connection.
+  void start_listener_session(int client_fd, std::shared_ptr<const Snapshot> snapshot,
+                              const Listener& listener, const CarriedAddresses* carried);
+  // A finished PROXY header reader's connection, if it read a whole header.
+  std::optional<ProxyHeaderSession::Handoff> take_handoff(uint32_t slot);
   void dispatch(const io_uring_cqe& cqe);
   Session* live_session(OpTag tag);
   void free_session_if_finished(Session& session, uint32_t slot);
