@@ -42,7 +42,7 @@ struct Tuning {
   // TLS connections read and write ciphertext through the direct BIOs (core/io/tls_direct_bio)
   // unless RINGLB_LEVER_TLS_MEMORY_BIOS=1, which gives them two BIO_s_mem as before (one more
   // copy of every byte each way); RINGLB_LEVER_TLS_MEMORY_BIOS=0 forces the direct ones.
-  bool tls_memory_bios = true;
+  bool tls_memory_bios = false;
   // A send plan toward a TLS peer is encrypted piece by piece, large pieces where they lie;
   // RINGLB_LEVER_TLS_GATHER=1 copies the whole plan into one string first, as before.
   bool tls_gather_plan = false;
