@@ -1,8 +1,10 @@
 // The BIOs a TlsChannel gives OpenSSL in place of two BIO_s_mem: the output BIO appends each
-// record straight to the string the ring sends from, and the input BIO serves the ciphertext
-// straight from the bytes the ring received, so no memory BIO holds a second copy of either
-// (docs/perf2-plan.md §3). They are also where kTLS would attach: OpenSSL offers the kernel the
-// keys through the output BIO's BIO_CTRL_SET_KTLS, which these refuse today (§2.6).
+// record straight to the string the ring sends from, so no memory BIO holds a second copy of
+// the ciphertext (docs/perf2-plan.md §3). The input BIO reads from a DirectInput, which can
+// serve a receive's bytes where they lie; TlsChannel::feed still ends each loan at once (the
+// receive buffer goes back before decrypting), so today it copies once, as a memory BIO does.
+// They are also where kTLS would attach: OpenSSL offers the kernel the keys through the output
+// BIO's BIO_CTRL_SET_KTLS, which these refuse today (§2.6).
 #pragma once
 
 #include <openssl/types.h>
