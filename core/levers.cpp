@@ -35,6 +35,9 @@ Tuning read_levers() {
   if (const char* bytes = std::getenv("RINGLB_LEVER_SOCKET_BUFFER")) {
     result.socket_buffer_bytes = std::atoi(bytes);
   }
+  const std::string_view memory_bios = env("RINGLB_LEVER_TLS_MEMORY_BIOS");
+  if (!memory_bios.empty()) result.tls_memory_bios = memory_bios != "0";
+  result.tls_gather_plan = env_flag("RINGLB_LEVER_TLS_GATHER");
   result.allocate_per_request = env_flag("RINGLB_LEVER_ALLOC_PER_REQUEST");
   if (const char* micros = std::getenv("RINGLB_LEVER_BUSY_POLL_US")) {
     result.busy_poll_us = std::atoi(micros);

@@ -1,5 +1,5 @@
-// TlsChannel: an SSL object between two memory BIOs, and the one send buffer the ring reads
-// from while OpenSSL keeps appending to the output BIO.
+// TlsChannel: an SSL object between two BIOs, and the send buffer the ring reads from while
+// OpenSSL keeps appending to the output BIO (the direct BIO's queue, or a memory BIO).
 #include "core/io/tls_channel.hpp"
 
 #include <openssl/bio.h>
@@ -15,11 +15,9 @@ constexpr size_t kKeptSendCapacity = size_t{64} * 1024;  // larger send buffers 
 }  // namespace
 
 TlsChannel::TlsChannel(SSL_CTX* context, Role role, const std::string& server_name,
-                       bool verify_name) {
+                       bool verify_name, Bios bios) {
   ssl_ = SSL_new(context);
-  in_ = BIO_new(BIO_s_mem());
-  out_ = BIO_new(BIO_s_mem());
-  if (ssl_ == nullptr || in_ == nullptr || out_ == nullptr) {
+  if (ssl_ == nullptr || !make_bios(bios)) {
     BIO_free(in_);
     BIO_free(out_);
     SSL_free(ssl_);
@@ -27,8 +25,6 @@ TlsChannel::TlsChannel(SSL_CTX* context, Role role, const std::string& server_na
     ERR_clear_error();
     return;
   }
-  // An empty input BIO means "retry later", not end of file: more arrives with the next receive.
-  BIO_set_mem_eof_return(in_, -1);
   SSL_set_bio(ssl_, in_, out_);
   if (role == Role::kServer) {
     SSL_set_accept_state(ssl_);
@@ -45,14 +41,33 @@ TlsChannel::~TlsChannel() {
   SSL_free(ssl_);  // frees both BIOs
 }
 
+bool TlsChannel::make_bios(Bios bios) {
+  direct_ = bios == Bios::kDirect;
+  if (direct_) {
+    in_ = new_direct_input_bio(input_);
+    out_ = new_direct_output_bio(queued_);
+    return in_ != nullptr && out_ != nullptr;
+  }
+  in_ = BIO_new(BIO_s_mem());
+  out_ = BIO_new(BIO_s_mem());
+  if (in_ == nullptr || out_ == nullptr) return false;
+  // An empty input BIO means "retry later", not end of file: more arrives with the next receive.
+  BIO_set_mem_eof_return(in_, -1);
+  return true;
+}
+
 bool TlsChannel::feed(const char* data, size_t length) {
   if (peer_closed_) return true;
   if (BIO_ctrl_pending(in_) + length > kMaxBufferedInput) return false;
+  fed_total_ += length;
+  if (direct_) {
+    input_.lend(data, length);
+    input_.end_loan();
+    return true;
+  }
   size_t written = 0;
   return BIO_write_ex(in_, data, length, &written) == 1;
 }
-
-uint64_t TlsChannel::fed() const { return BIO_number_written(in_); }
 
 TlsChannel::Status TlsChannel::status_of(int result) {
   const int error = SSL_get_error(ssl_, result);
@@ -116,17 +131,25 @@ void TlsChannel::shutdown() {
 
 std::string_view TlsChannel::next_send() {
   if (sending_offset_ == sending_buffer_.size()) {
-    const size_t waiting = BIO_ctrl_pending(out_);
-    if (waiting == 0) return {};
-    sending_buffer_.resize(waiting);
-    size_t read = 0;
-    BIO_read_ex(out_, sending_buffer_.data(), waiting, &read);
-    sending_buffer_.resize(read);
     sending_offset_ = 0;
-    if (read == 0) return {};
+    if (direct_) {
+      sending_buffer_.swap(queued_);  // the two strings take turns: no copy, no allocation
+      queued_.clear();
+    } else {
+      take_memory_output();
+    }
+    if (sending_buffer_.empty()) return {};
   }
   sending_ = true;
   return std::string_view(sending_buffer_).substr(sending_offset_);
+}
+
+void TlsChannel::take_memory_output() {
+  const size_t waiting = BIO_ctrl_pending(out_);
+  sending_buffer_.resize(waiting);
+  size_t read = 0;
+  if (waiting > 0) BIO_read_ex(out_, sending_buffer_.data(), waiting, &read);
+  sending_buffer_.resize(read);
 }
 
 void TlsChannel::on_sent(size_t sent) {

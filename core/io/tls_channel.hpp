@@ -1,7 +1,9 @@
-// One TLS connection driven through memory BIOs: the session feeds it the ciphertext its ring
+// One TLS connection driven through memory: the session feeds it the ciphertext its ring
 // received and sends the ciphertext it produces through the same ring, so OpenSSL never touches
 // a socket and never blocks. SSL_ERROR_WANT_READ means "arm a receive"; output is always
-// accepted (the memory BIO grows) and waits in the channel until the ring sends it.
+// accepted (the queue grows) and waits in the channel until the ring sends it. OpenSSL reads
+// and writes through the direct BIOs (tls_direct_bio.hpp), or through two BIO_s_mem when the
+// bench asks for them (Bios::kMemory: one more copy of every byte each way).
 //
 // Sending: next_send() hands out the ciphertext to send; it stays valid and unchanged until
 // on_sent() reports the send's completion, whatever is encrypted meanwhile. One send at a time.
@@ -14,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/io/tls_direct_bio.hpp"
+
 namespace ringlb {
 
 class TlsChannel {
@@ -25,6 +29,8 @@ class TlsChannel {
     kClosed,    // the peer sent close_notify
     kFailed,    // a protocol error; failure() says which
   };
+  // What OpenSSL reads and writes through (Tuning::tls_memory_bios picks kMemory).
+  enum class Bios { kDirect, kMemory };
   // Undecrypted ciphertext a channel holds at most: a session decrypts all it can after each
   // receive, so only a partial record (16 KiB + overhead) and one receive buffer wait at a time.
   static constexpr size_t kMaxBufferedInput = size_t{256} * 1024;
@@ -32,7 +38,7 @@ class TlsChannel {
   // kClient: `server_name` is sent as SNI and, when `verify_name`, checked against the
   // certificate. Check valid() afterwards.
   TlsChannel(SSL_CTX* context, Role role, const std::string& server_name = "",
-             bool verify_name = false);
+             bool verify_name = false, Bios bios = Bios::kDirect);
   ~TlsChannel();
   TlsChannel(const TlsChannel&) = delete;
   TlsChannel& operator=(const TlsChannel&) = delete;
@@ -50,7 +56,7 @@ class TlsChannel {
   // The peer sent close_notify: the end of its data, as a FIN is (RFC 8446 §6.1). Receive no more.
   bool peer_closed() const { return peer_closed_; }
   // Ciphertext bytes fed so far; 0 before the peer's first byte.
-  uint64_t fed() const;
+  uint64_t fed() const { return fed_total_; }
   // Advances the handshake; kOk once it is complete.
   Status handshake();
   // Decrypts up to `capacity` bytes into `out`; `length` says how many. kOk when some were read.
@@ -84,11 +90,18 @@ class TlsChannel {
  private:
   Status status_of(int result);
 
+  bool make_bios(Bios bios);
+  void take_memory_output();
+
   SSL* ssl_ = nullptr;
   BIO* in_ = nullptr;   // ciphertext from the peer, read by OpenSSL
   BIO* out_ = nullptr;  // ciphertext for the peer, written by OpenSSL
-  std::string sending_buffer_;
+  bool direct_ = false;
+  DirectInput input_;           // what in_ reads, when direct_
+  std::string queued_;          // what out_ wrote and no send has taken yet, when direct_
+  std::string sending_buffer_;  // what the send in flight reads; untouched until on_sent()
   size_t sending_offset_ = 0;
+  uint64_t fed_total_ = 0;
   uint64_t sent_total_ = 0;
   bool sending_ = false;
   bool established_ = false;

@@ -39,6 +39,13 @@ struct Tuning {
   // receive buffers instead of 512, so a test can run the buffer ring dry with a few
   // connections (tests/integration/test_faults_starvation.py). 0: the default.
   uint32_t receive_buffers = 0;
+  // TLS connections read and write ciphertext through the direct BIOs (core/io/tls_direct_bio)
+  // unless RINGLB_LEVER_TLS_MEMORY_BIOS=1, which gives them two BIO_s_mem as before (on the
+  // sending side one more copy and a zero-fill of every byte).
+  bool tls_memory_bios = false;
+  // A send plan toward a TLS peer is encrypted piece by piece, large pieces where they lie;
+  // RINGLB_LEVER_TLS_GATHER=1 copies the whole plan into one string first, as before.
+  bool tls_gather_plan = false;
 };
 
 }  // namespace ringlb

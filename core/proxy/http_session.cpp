@@ -41,8 +41,10 @@ void HttpSession::start(WorkerContext& ctx, OpTag tag, int client_fd,
   format_client_ip();
   set_phase(Phase::kIdle);
   if (listener.tls) {
-    tls_[kClient] =
-        std::make_unique<TlsChannel>(listener.tls->initial(), TlsChannel::Role::kServer);
+    const auto bios =
+        ctx_->tuning.tls_memory_bios ? TlsChannel::Bios::kMemory : TlsChannel::Bios::kDirect;
+    tls_[kClient] = std::make_unique<TlsChannel>(listener.tls->initial(), TlsChannel::Role::kServer,
+                                                 "", false, bios);
     if (!tls_[kClient]->valid()) return close_now("cannot create a TLS connection", false);
   }
   client_multishot_ = !tls_[kClient] && ctx_->tuning.multishot_receive;

@@ -130,8 +130,10 @@ void HttpSession::on_connected(int result) {
 void HttpSession::start_backend_tls() {
   const TlsClientContext& context = *current().pool->tls;
   const config::PoolTls& settings = context.config();
+  const auto bios =
+      ctx_->tuning.tls_memory_bios ? TlsChannel::Bios::kMemory : TlsChannel::Bios::kDirect;
   tls_[kBackend] = std::make_unique<TlsChannel>(context.context(), TlsChannel::Role::kClient,
-                                                settings.sni, settings.verify);
+                                                settings.sni, settings.verify, bios);
   if (!tls_[kBackend]->valid()) return fail(502, "cannot create a TLS connection");
   ctx_->timers.schedule(timer_, deadline());  // the handshake gets the connect timeout
   advance_handshake(kBackend);

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "core/base/log.hpp"
@@ -13,6 +14,9 @@ namespace ringlb {
 namespace {
 
 constexpr size_t kDecryptChunk = size_t{16} * 1024;  // one TLS record's worth of plaintext at most
+// A plan's piece this large is encrypted where it lies; smaller ones (a head, a chunk's framing)
+// are gathered with their neighbours first, so they do not each become a record of their own.
+constexpr size_t kEncryptInPlace = size_t{4} * 1024;
 
 }  // namespace
 
@@ -130,18 +134,28 @@ TlsChannel::Status HttpSession::decrypt_into_stash(Side from) {
 }
 
 // Encrypts the whole plan at once; the plan counts as sent when its last ciphertext byte is.
+// Large pieces (a body's buffers) go to OpenSSL where they lie, not copied into one string first.
 void HttpSession::send_tls(Side to) {
   PendingOutput& output = exchange_->output[to];
-  std::string& plaintext = ctx_->tls_plaintext;
-  plaintext.clear();
+  TlsChannel& tls = *tls_[to];
+  std::string& gathered = ctx_->tls_plaintext;
+  gathered.clear();
+  size_t plan_bytes = 0;
+  const size_t in_place = ctx_->tuning.tls_gather_plan ? SIZE_MAX : kEncryptInPlace;
   for (const PendingOutput::Piece& piece : output.plan) {
     const char* data = piece.data ? piece.data : output.scratch.data() + piece.scratch_offset;
-    plaintext.append(data, piece.size);
+    plan_bytes += piece.size;
+    if (piece.size < in_place) {
+      gathered.append(data, piece.size);
+      continue;
+    }
+    if (!gathered.empty()) tls.write(gathered);
+    gathered.clear();
+    tls.write({data, piece.size});
   }
-  TlsChannel& tls = *tls_[to];
-  tls.write(plaintext);
+  if (!gathered.empty()) tls.write(gathered);
   release_input_behind(to);  // the channel holds the bytes now; the peer may be slow
-  output.plan_bytes = plaintext.size();
+  output.plan_bytes = plan_bytes;
   output.tls_mark = tls.produced();
   output.sending = true;
   flush_tls(to);

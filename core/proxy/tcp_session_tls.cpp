@@ -13,9 +13,11 @@ void TcpSession::start_tls(Socket socket, SSL_CTX* context) {
   const auto role = socket == kClientSocket ? TlsChannel::Role::kServer : TlsChannel::Role::kClient;
   const config::PoolTls* pool_tls =
       socket == kBackendSocket ? &listener_->pool->tls->config() : nullptr;
-  tls_[socket] = pool_tls
-                     ? std::make_unique<TlsChannel>(context, role, pool_tls->sni, pool_tls->verify)
-                     : std::make_unique<TlsChannel>(context, role);
+  const auto bios =
+      ctx_->tuning.tls_memory_bios ? TlsChannel::Bios::kMemory : TlsChannel::Bios::kDirect;
+  tls_[socket] =
+      pool_tls ? std::make_unique<TlsChannel>(context, role, pool_tls->sni, pool_tls->verify, bios)
+               : std::make_unique<TlsChannel>(context, role, "", false, bios);
   if (!tls_[socket]->valid()) {
     LOG_ERROR("cannot create a TLS connection (out of memory?)");
     return begin_close("tls error");

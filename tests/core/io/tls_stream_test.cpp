@@ -1,6 +1,7 @@
 // Tests for core/io/tls_stream: the driver every TLS user shares. A send is handed out once and
 // held until its completion, decrypting fills the caller's space and says why it stopped, and
-// finish() reports a close_notify still waiting to go out. Two streams talk through memory.
+// finish() reports a close_notify still waiting to go out. Two streams talk through memory, once
+// through each kind of BIO (TlsChannel::Bios).
 #include "core/io/tls_stream.hpp"
 
 #include <gtest/gtest.h>
@@ -15,7 +16,7 @@
 namespace ringlb {
 namespace {
 
-class TlsStreamTest : public ::testing::Test {
+class TlsStreamTest : public ::testing::TestWithParam<TlsChannel::Bios> {
  protected:
   void SetUp() override {
     char pattern[] = "/tmp/ringlb-tls-stream-XXXXXX";
@@ -30,9 +31,10 @@ class TlsStreamTest : public ::testing::Test {
     client_context_ = TlsClientContext::build(
         {true, certificate.cert, "a.test", test_support::read_pem(certificate.cert)}, error);
     ASSERT_TRUE(server_context_ && client_context_) << error;
-    server_ = std::make_unique<TlsChannel>(server_context_->initial(), TlsChannel::Role::kServer);
+    server_ = std::make_unique<TlsChannel>(server_context_->initial(), TlsChannel::Role::kServer,
+                                           "", false, GetParam());
     client_ = std::make_unique<TlsChannel>(client_context_->context(), TlsChannel::Role::kClient,
-                                           "a.test", true);
+                                           "a.test", true, GetParam());
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -64,7 +66,7 @@ class TlsStreamTest : public ::testing::Test {
   TlsStream client_;
 };
 
-TEST_F(TlsStreamTest, ASendIsHandedOutOnceAndHeldUntilItCompletes) {
+TEST_P(TlsStreamTest, ASendIsHandedOutOnceAndHeldUntilItCompletes) {
   ASSERT_EQ(client_->handshake(), TlsChannel::Status::kWantRead);
   int submitted = 0;
   std::string_view first;
@@ -81,7 +83,7 @@ TEST_F(TlsStreamTest, ASendIsHandedOutOnceAndHeldUntilItCompletes) {
   EXPECT_FALSE(client_.flush([&](std::string_view) { ++submitted; }));
 }
 
-TEST_F(TlsStreamTest, DecryptFillsTheSpaceAndSaysWhyItStopped) {
+TEST_P(TlsStreamTest, DecryptFillsTheSpaceAndSaysWhyItStopped) {
   handshake();
   client_->write("0123456789");
   ASSERT_TRUE(deliver(client_, server_));
@@ -94,7 +96,7 @@ TEST_F(TlsStreamTest, DecryptFillsTheSpaceAndSaysWhyItStopped) {
   EXPECT_EQ(std::string_view(rest, filled), "456789");
 }
 
-TEST_F(TlsStreamTest, FinishQueuesCloseNotifyAndReportsItWaiting) {
+TEST_P(TlsStreamTest, FinishQueuesCloseNotifyAndReportsItWaiting) {
   handshake();
   std::string in_flight;
   EXPECT_TRUE(client_.finish(
@@ -109,6 +111,61 @@ TEST_F(TlsStreamTest, FinishQueuesCloseNotifyAndReportsItWaiting) {
   EXPECT_TRUE(server_->peer_closed());
   EXPECT_FALSE(server_.finish(false, [] {}));  // nothing encrypted: nothing waits
 }
+
+TEST_P(TlsStreamTest, CiphertextInFlightStaysUnchangedWhileMoreIsEncrypted) {
+  handshake();
+  const std::string first_part(20000, 'a');
+  const std::string second_part(70000, 'b');  // several records, more than the kept capacity
+  client_->write(first_part);
+  std::string_view in_flight;
+  ASSERT_TRUE(client_.flush([&](std::string_view ciphertext) { in_flight = ciphertext; }));
+  const std::string copy(in_flight);
+  client_->write(second_part);  // encrypted while the kernel would still be reading in_flight
+  EXPECT_EQ(in_flight, copy);
+  ASSERT_TRUE(server_->feed(in_flight.data(), in_flight.size()));
+  client_.on_sent(static_cast<int>(in_flight.size()));
+  ASSERT_TRUE(deliver(client_, server_));
+  EXPECT_TRUE(client_->flushed());
+  std::string received(first_part.size() + second_part.size() + 1, '\0');
+  size_t filled = 0;
+  EXPECT_EQ(server_.decrypt(received, filled), TlsChannel::Status::kWantRead);
+  EXPECT_EQ(received.substr(0, filled), first_part + second_part);
+}
+
+TEST_P(TlsStreamTest, RecordsFedOneByteAtATimeDecryptWhole) {
+  handshake();
+  const std::string message(20000, 'x');  // two records
+  client_->write(message);
+  std::string ciphertext;
+  ASSERT_TRUE(client_.flush([&](std::string_view bytes) { ciphertext = bytes; }));
+  std::string received;
+  char space[32768];
+  for (const char byte : ciphertext) {
+    const char copy = byte;  // the fed byte's storage ends here, as a returned buffer's would
+    ASSERT_TRUE(server_->feed(&copy, 1));
+    size_t filled = 0;
+    ASSERT_EQ(server_.decrypt(space, filled), TlsChannel::Status::kWantRead);
+    received.append(space, filled);
+  }
+  EXPECT_EQ(received, message);
+  EXPECT_FALSE(server_->input_pending());
+}
+
+TEST_P(TlsStreamTest, UndecryptedInputPastTheBoundIsRefused) {
+  handshake();
+  const std::string junk(TlsChannel::kMaxBufferedInput / 2, 'j');
+  EXPECT_TRUE(server_->feed(junk.data(), junk.size()));  // nobody reads it yet
+  EXPECT_TRUE(server_->feed(junk.data(), junk.size()));
+  EXPECT_FALSE(server_->feed("j", 1));
+  EXPECT_TRUE(server_->input_pending());
+}
+
+INSTANTIATE_TEST_SUITE_P(Bios, TlsStreamTest,
+                         ::testing::Values(TlsChannel::Bios::kDirect, TlsChannel::Bios::kMemory),
+                         [](const ::testing::TestParamInfo<TlsChannel::Bios>& param_info) {
+                           return param_info.param == TlsChannel::Bios::kDirect ? "Direct"
+                                                                                : "Memory";
+                         });
 
 }  // namespace
 }  // namespace ringlb
