@@ -35,6 +35,7 @@ Tuning read_levers() {
   if (const char* bytes = std::getenv("RINGLB_LEVER_SOCKET_BUFFER")) {
     result.socket_buffer_bytes = std::atoi(bytes);
   }
+  result.two_in_flight = env_flag("RINGLB_LEVER_TWO_IN_FLIGHT");
   result.allocate_per_request = env_flag("RINGLB_LEVER_ALLOC_PER_REQUEST");
   if (const char* micros = std::getenv("RINGLB_LEVER_BUSY_POLL_US")) {
     result.busy_poll_us = std::atoi(micros);

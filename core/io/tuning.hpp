@@ -39,6 +39,10 @@ struct Tuning {
   // receive buffers instead of 512, so a test can run the buffer ring dry with a few
   // connections (tests/integration/test_faults_starvation.py). 0: the default.
   uint32_t receive_buffers = 0;
+  // L4 tunnels between plain sockets: the next receive is armed as soon as a filled buffer is
+  // handed to its send, so a direction holds up to two provided buffers, and a send after a
+  // short one gathers both (SENDMSG). RINGLB_LEVER_TWO_IN_FLIGHT=1 (docs/perf2-plan.md, 2.1).
+  bool two_in_flight = false;
 };
 
 }  // namespace ringlb

@@ -98,9 +98,9 @@ void TcpSession::start_pumping() {
 
 void TcpSession::arm_receive(Direction direction) {
   Pipe& pipe = pipes_[direction];
-  if (closing_ || pipe.receiving || pipe.sending || pipe.buffer || pipe.spill || pipe.eof) {
-    return;
-  }
+  if (closing_ || pipe.receiving || pipe.eof || pipe.spill || pipe.queued.length > 0) return;
+  // One buffer per direction; two in flight, the one being sent and the one being received.
+  if ((pipe.sending || pipe.buffer) && !overlaps()) return;
   pipe.receiving = true;
   submit_receive(source_fd(direction),
                  direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
@@ -113,11 +113,8 @@ void TcpSession::retry_receive(OpKind kind) {
 void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
   Pipe& pipe = pipes_[direction];
   pipe.receiving = false;
-  if (cqe.flags & IORING_CQE_F_BUFFER) {
-    pipe.buffer = ctx_->buffers.take(cqe);
-    pipe.length = cqe.res > 0 ? static_cast<uint32_t>(cqe.res) : 0;
-    pipe.sent = 0;
-    if (closing_ || cqe.res <= 0) return_buffer(pipe);
+  if (BufferLease buffer = ctx_->buffers.take(cqe); buffer && !closing_ && cqe.res > 0) {
+    keep_received(pipe, std::move(buffer), static_cast<uint32_t>(cqe.res));
   }
   if (closing_) return;
   TlsChannel* tls = tls_[source_of(direction)].get();
@@ -138,6 +135,7 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
   }
   if (cqe.res > 0) {
     last_activity_ = ctx_->now;
+    if (overlaps()) return on_overlapped_receive(direction);
     send_pending(direction);
   } else if (cqe.res == 0 && tls != nullptr && !tls->established()) {
     begin_close("client closed during the handshake");  // a truncated ClientHello, a probe
@@ -166,6 +164,7 @@ void TcpSession::send_pending(Direction direction) {
     if (!pipe.more) return_buffer(pipe);
     return flush_tls(sink);
   }
+  if (overlaps()) return send_gathered(direction);
   // Bytes in a provided buffer go out with MSG_DONTWAIT first: a sink that cannot take them
   // at once completes the send short (or -EAGAIN) instead of waiting with the buffer held.
   io_uring_sqe* sqe = ctx_->ring.sqe();
@@ -190,9 +189,10 @@ void TcpSession::on_send(Direction direction, int result) {
     begin_close(direction == kUpstream ? "backend error" : "client error", false);
     return;
   }
-  pipe.sent += static_cast<uint32_t>(result);
   pipe.bytes += static_cast<uint64_t>(result);
   if (result > 0) last_activity_ = ctx_->now;
+  if (overlaps()) return on_gathered_sent(direction, static_cast<uint32_t>(result));
+  pipe.sent += static_cast<uint32_t>(result);
   if (pipe.sent < pipe.length) {
     if (pipe.buffer) spill_unsent(pipe);
     send_pending(direction);  // short send: the rest, in order; now waiting for the sink
@@ -213,7 +213,10 @@ void TcpSession::on_pipe_sent(Direction direction) {
 
 void TcpSession::finish_direction_if_drained(Direction direction) {
   Pipe& pipe = pipes_[direction];
-  if (!pipe.eof || pipe.buffer || pipe.spill || pipe.sending || pipe.fin.begun()) return;
+  if (!pipe.eof || pipe.buffer || pipe.spill || pipe.queued.length > 0 || pipe.sending ||
+      pipe.fin.begun()) {
+    return;
+  }
   const Socket sink = direction == kUpstream ? kBackendSocket : kClientSocket;
   // on_tls_sent() comes back here once a TLS sink's close_notify has gone out.
   if (pipe.fin.close_notify_first(tls_[sink], [&] { flush_tls(sink); })) return;
@@ -293,6 +296,9 @@ void TcpSession::begin_close(const char* cause, bool graceful) {
 void TcpSession::return_buffer(Pipe& pipe) {
   if (pipe.spill) ctx_->spill_chunks.give_back(std::move(pipe.spill));
   pipe.buffer.reset();
+  if (pipe.queued.spill) ctx_->spill_chunks.give_back(std::move(pipe.queued.spill));
+  pipe.queued.buffer.reset();
+  pipe.queued.length = 0;
 }
 
 char* TcpSession::pipe_data(const Pipe& pipe) const {
