@@ -36,6 +36,10 @@ Tuning read_levers() {
     result.socket_buffer_bytes = std::atoi(bytes);
   }
   result.two_in_flight = env_flag("RINGLB_LEVER_TWO_IN_FLIGHT");
+  if (const char* bytes = std::getenv("RINGLB_LEVER_BIG_RECV")) {
+    const long size = std::atol(bytes);
+    if (size > 16384 && size <= (1 << 20)) result.big_receive_bytes = static_cast<uint32_t>(size);
+  }
   result.allocate_per_request = env_flag("RINGLB_LEVER_ALLOC_PER_REQUEST");
   if (const char* micros = std::getenv("RINGLB_LEVER_BUSY_POLL_US")) {
     result.busy_poll_us = std::atoi(micros);

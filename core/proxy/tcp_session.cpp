@@ -102,8 +102,7 @@ void TcpSession::arm_receive(Direction direction) {
   // One buffer per direction; two in flight, the one being sent and the one being received.
   if ((pipe.sending || pipe.buffer) && !overlaps()) return;
   pipe.receiving = true;
-  submit_receive(source_fd(direction),
-                 direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
+  submit_pipe_receive(direction);
 }
 
 void TcpSession::retry_receive(OpKind kind) {
@@ -113,6 +112,7 @@ void TcpSession::retry_receive(OpKind kind) {
 void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
   Pipe& pipe = pipes_[direction];
   pipe.receiving = false;
+  if (!adapt_receive_size(pipe, cqe.res)) return arm_receive(direction);
   if (BufferLease buffer = ctx_->buffers.take(cqe); buffer && !closing_ && cqe.res > 0) {
     keep_received(pipe, std::move(buffer), static_cast<uint32_t>(cqe.res));
   }
@@ -309,7 +309,7 @@ char* TcpSession::pipe_data(const Pipe& pipe) const {
 // The chunk is as large as a provided buffer, so a TLS source can decrypt its next plaintext
 // into it (read_plaintext) as it would into the buffer.
 void TcpSession::spill_unsent(Pipe& pipe) {
-  pipe.spill = ctx_->spill_chunks.take(ctx_->buffers.buffer_size());
+  pipe.spill = ctx_->spill_chunks.take(chunk_bytes());
   const char* data = pipe.buffer.data();
   std::memcpy(pipe.spill.get(), data + pipe.sent, pipe.length - pipe.sent);
   pipe.length -= pipe.sent;

@@ -72,6 +72,10 @@ class TcpSession final : public Session {
     // which gathers the rest of this buffer and the queued one.
     Queued queued;
     uint32_t in_send = 0;  // bytes the send in flight carries
+    // Big receives (Tuning::big_receive_bytes): the next receive, and the one in flight, use
+    // the worker's larger buffers.
+    bool large = false;
+    bool receiving_large = false;
     std::array<iovec, 2> pieces{};
     msghdr message{};
   };
@@ -122,6 +126,13 @@ class TcpSession final : public Session {
   void on_gathered_sent(Direction direction, uint32_t result);
   // Moves the queued buffer's bytes into an owned chunk (the sink stalled).
   void spill_queued(Pipe& pipe);
+  // ---- big receives (tcp_session_gather.cpp) ----
+  void submit_pipe_receive(Direction direction);
+  // After a receive of `result`: whether the next one is to use the larger buffers. False when
+  // the large group ran dry and the receive is to be re-armed at once in the small one.
+  bool adapt_receive_size(Pipe& pipe, int result);
+  // The size of a spill chunk: the largest buffer a pipe can hold.
+  uint32_t chunk_bytes() const;
   // ---- TLS ----
   void start_tls(Socket socket, SSL_CTX* context);
   void advance_handshake(Socket socket);

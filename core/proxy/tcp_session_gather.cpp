@@ -9,7 +9,9 @@
 // one moves both the rest and the queued buffer into owned chunks, gives both buffers back, and
 // no receive is armed until the chunks have gone out. A receive already in flight then lands in
 // a chunk too. A stalled direction so holds two chunks of its own and no shared buffer.
+#include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "core/proxy/tcp_session.hpp"
 
@@ -87,9 +89,37 @@ void TcpSession::on_gathered_sent(Direction direction, uint32_t result) {
 
 void TcpSession::spill_queued(Pipe& pipe) {
   Queued& queued = pipe.queued;
-  queued.spill = ctx_->spill_chunks.take(ctx_->buffers.buffer_size());
+  queued.spill = ctx_->spill_chunks.take(chunk_bytes());
   std::memcpy(queued.spill.get(), queued.buffer.data(), queued.length);
   queued.buffer.reset();
+}
+
+// ---- big receives: a socket that fills its buffer moves to the larger group, and back ----
+
+void TcpSession::submit_pipe_receive(Direction direction) {
+  Pipe& pipe = pipes_[direction];
+  const OpKind kind = direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend;
+  pipe.receiving_large = pipe.large;
+  if (pipe.large) return submit_large_receive(source_fd(direction), kind);
+  submit_receive(source_fd(direction), kind);
+}
+
+bool TcpSession::adapt_receive_size(Pipe& pipe, int result) {
+  const bool was_large = std::exchange(pipe.receiving_large, false);
+  if (result == -ENOBUFS && was_large) {  // never parked for the large group: the small one
+    pipe.large = false;
+    return closing_;
+  }
+  if (result <= 0 || ctx_->large_buffers == nullptr || tls_[kClientSocket] ||
+      tls_[kBackendSocket]) {
+    return true;
+  }
+  pipe.large = static_cast<uint32_t>(result) >= ctx_->buffers.buffer_size();
+  return true;
+}
+
+uint32_t TcpSession::chunk_bytes() const {
+  return ctx_->large_buffers ? ctx_->large_buffers->buffer_size() : ctx_->buffers.buffer_size();
 }
 
 }  // namespace ringlb

@@ -20,6 +20,9 @@ constexpr uint32_t kRingEntries = 4096;
 constexpr uint32_t kReceiveBuffers = 512;  // per worker; idle connections hold none
 constexpr uint32_t kReceiveBufferBytes = 16 * 1024;
 constexpr uint16_t kBufferGroup = 0;
+// RINGLB_LEVER_BIG_RECV: for sockets whose last receive filled a buffer (docs/perf2-plan.md 2.2).
+constexpr uint32_t kLargeReceiveBuffers = 64;
+constexpr uint16_t kLargeBufferGroup = 1;
 constexpr auto kTick = std::chrono::milliseconds(10);
 constexpr uint32_t kWheelSlots = 4096;
 constexpr auto kLoopWait = std::chrono::milliseconds(50);
@@ -62,6 +65,14 @@ std::string Worker::init(const config::LogConfig& log) {
       shared_.tuning.receive_buffers ? shared_.tuning.receive_buffers : kReceiveBuffers;
   result = buffers_.init(ring_, kBufferGroup, buffer_count, kReceiveBufferBytes);
   if (result < 0) return std::string("provided buffer ring: ") + std::strerror(-result);
+  if (shared_.tuning.big_receive_bytes > 0) {
+    result =
+        large_buffers_.init(ring_, kLargeBufferGroup, kLargeReceiveBuffers,
+                            shared_.tuning.big_receive_bytes, static_cast<uint16_t>(buffer_count));
+    if (result < 0) return std::string("large buffer ring: ") + std::strerror(-result);
+    buffers_.add_larger(large_buffers_);
+    ctx_.large_buffers = &large_buffers_;
+  }
   std::string why;
   if (!access_log_.open(log.access, log.format, why)) return why;
   return "";
@@ -478,7 +489,7 @@ void Worker::dispatch(const io_uring_cqe& cqe) {
     default:
       break;
   }
-  if (cqe.flags & IORING_CQE_F_BUFFER) buffers_.note_taken();
+  if (cqe.flags & IORING_CQE_F_BUFFER) buffers_.note_taken(cqe);
   Session* session = live_session(tag);
   if (session == nullptr) {
     LOG_ERROR("stale completion for slot %u dropped", tag.slot);  // a lifetime bug if ever seen
