@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -66,9 +67,11 @@ std::string Worker::init(const config::LogConfig& log) {
   result = buffers_.init(ring_, kBufferGroup, buffer_count, kReceiveBufferBytes);
   if (result < 0) return std::string("provided buffer ring: ") + std::strerror(-result);
   if (shared_.tuning.big_receive_bytes > 0) {
+    // RINGLB_LEVER_RECEIVE_BUFFERS (tests) shrinks this group too, so it can run dry as well.
+    const uint32_t large_count = std::min(kLargeReceiveBuffers, buffer_count);
     result =
-        large_buffers_.init(ring_, kLargeBufferGroup, kLargeReceiveBuffers,
-                            shared_.tuning.big_receive_bytes, static_cast<uint16_t>(buffer_count));
+        large_buffers_.init(ring_, kLargeBufferGroup, large_count, shared_.tuning.big_receive_bytes,
+                            static_cast<uint16_t>(buffer_count));
     if (result < 0) return std::string("large buffer ring: ") + std::strerror(-result);
     buffers_.add_larger(large_buffers_);
     ctx_.large_buffers = &large_buffers_;
