@@ -1,7 +1,8 @@
 # Bulk transfer through L4 tunnels with large receives and two buffers in flight per direction
 # (docs/perf2-plan.md, levers 1 and 2): multi-MiB bodies arrive intact through a sink that
 # stalls mid-body, a backend reset mid-body reaches the client, and clients that reset mid-body
-# leave no buffer behind in a worker whose buffer rings are shrunk to 4 buffers each.
+# leave no buffer behind in a worker whose buffer rings are shrunk to 4 buffers each; through
+# HTTP/1.1, pipelined requests after a big body and an upload followed by a request.
 import hashlib
 import socket
 import struct
@@ -10,6 +11,9 @@ import time
 import unittest
 
 from harness import RinglbTestCase, _ThreadedServer, free_port, l4_config
+from http_backend import HttpBackend
+from http_client import HttpConn
+from http_harness import HttpTestCase
 from http_payloads import pattern_chunks, pattern_sha256
 
 MiB = 1 << 20
@@ -118,6 +122,36 @@ class BulkTunnelTest(RinglbTestCase):
         body, end = read_all(self.client(port, timeout=30))
         self.assertEqual((end, len(body)), ("eof", 8 * MiB))
         self.assertEqual(hashlib.sha256(body).hexdigest(), pattern_sha256(8 * MiB))
+
+
+class BulkHttpTest(HttpTestCase):
+    def test_pipelined_requests_after_an_8mib_body_get_their_own_answers(self):
+        # The big body's last large receive may carry the start of the next response: it must
+        # be parsed as that response, not forwarded as body.
+        backend = self.backend(HttpBackend)
+        port = self.start_http([backend.port])
+        conn = HttpConn(port, timeout=30)
+        self.addCleanup(conn.close)
+        conn.send(b"GET /stream/8388608 HTTP/1.1\r\nHost: a\r\n\r\n"
+                  b"GET /echo?after=1 HTTP/1.1\r\nHost: a\r\n\r\n"
+                  b"GET /stream/100000 HTTP/1.1\r\nHost: a\r\n\r\n")
+        big = conn.read_response(30)
+        self.assertEqual(hashlib.sha256(big.body).hexdigest(), pattern_sha256(8 * MiB))
+        echo = conn.read_response(10)
+        self.assertEqual(echo.json()["target"], "/echo?after=1")
+        small = conn.read_response(10)
+        self.assertEqual(hashlib.sha256(small.body).hexdigest(), pattern_sha256(100000))
+
+    def test_8mib_upload_arrives_intact_and_the_connection_serves_the_next_request(self):
+        backend = self.backend(HttpBackend)
+        port = self.start_http([backend.port])
+        body = pattern_prefix(8 * MiB)
+        conn = HttpConn(port, timeout=30)
+        self.addCleanup(conn.close)
+        echoed = conn.request("POST", "/echo", body=body).json()
+        self.assertEqual((echoed["body_len"], echoed["body_sha256"]),
+                         (8 * MiB, pattern_sha256(8 * MiB)))
+        self.assertEqual(conn.request("GET", "/echo?next=1").json()["target"], "/echo?next=1")
 
 
 if __name__ == "__main__":
