@@ -107,10 +107,17 @@ class BufferRing {
 
   // 0 or -errno. `count` must be a power of two. The buffers get the ids first_id and up.
   int init(Ring& ring, uint16_t group, uint32_t count, uint32_t buffer_size, uint16_t first_id = 0);
-  // A second group of larger buffers (RINGLB_LEVER_BIG_RECV) whose ids follow this ring's: a
-  // completion's buffer id then tells which ring it came from, so take() and note_taken() serve
-  // both and no caller needs to know which group its receive used.
+  // A second group of larger buffers (adaptive receives, Tuning::big_receive_bytes) whose ids
+  // follow this ring's: a completion's buffer id then tells which ring it came from, so take()
+  // and note_taken() serve both and no caller needs to know which group its receive used.
   void add_larger(BufferRing& larger) { larger_ = &larger; }
+  // Sets `larger` up as that group (the next group number, the next ids) and adds it. 0/-errno.
+  int init_larger(BufferRing& larger, uint32_t count, uint32_t buffer_size) {
+    const int result = larger.init(*ring_, static_cast<uint16_t>(group_ + 1), count, buffer_size,
+                                   static_cast<uint16_t>(first_id_ + count_));
+    if (result == 0) add_larger(larger);
+    return result;
+  }
 
   uint16_t group() const { return group_; }
   uint32_t buffer_size() const { return buffer_size_; }

@@ -95,8 +95,8 @@ void HttpSession::arm_receive(Side from) {
   if (from == kClient && client_multishot_) {
     return wait_multishot(client_receive_, client_fd_, kind);
   }
-  receiving_large_[from] = large_receive_[from];
-  if (large_receive_[from]) return submit_large_receive(fd_of(from), kind);
+  receiving_large_[from] = large_receive_[from] && role_ == Role::kHttp1;  // h2 keeps 16 KiB
+  if (receiving_large_[from]) return submit_large_receive(fd_of(from), kind);
   submit_receive(fd_of(from), kind);
 }
 

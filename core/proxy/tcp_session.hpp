@@ -1,6 +1,8 @@
 // A layer-4 session: one client connection tunnelled byte for byte to one backend. Each
 // direction holds at most one buffer, and a new receive is armed only once that buffer has been
-// fully sent: the slower side sets the pace (backpressure). A send the sink cannot take at once
+// fully sent: the slower side sets the pace (backpressure). A plain socket that fills its buffer
+// receives into the worker's larger buffers next (tcp_session_gather.cpp); the bench-only
+// two-in-flight lever lets a direction hold two. A send the sink cannot take at once
 // moves its rest into an owned chunk and gives the provided buffer back, so a slow reader holds
 // none of the buffers the worker shares. Receives are single-shot: a multishot receive would
 // keep draining the source into shared buffers while the sink is stalled. FINs are carried

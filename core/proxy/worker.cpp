@@ -21,9 +21,7 @@ constexpr uint32_t kRingEntries = 4096;
 constexpr uint32_t kReceiveBuffers = 512;  // per worker; idle connections hold none
 constexpr uint32_t kReceiveBufferBytes = 16 * 1024;
 constexpr uint16_t kBufferGroup = 0;
-// RINGLB_LEVER_BIG_RECV: for sockets whose last receive filled a buffer (docs/perf2-plan.md 2.2).
-constexpr uint32_t kLargeReceiveBuffers = 64;
-constexpr uint16_t kLargeBufferGroup = 1;
+constexpr uint32_t kLargeBuffers = 64;  // of Tuning::big_receive_bytes, for bulk receives
 constexpr auto kTick = std::chrono::milliseconds(10);
 constexpr uint32_t kWheelSlots = 4096;
 constexpr auto kLoopWait = std::chrono::milliseconds(50);
@@ -66,14 +64,10 @@ std::string Worker::init(const config::LogConfig& log) {
       shared_.tuning.receive_buffers ? shared_.tuning.receive_buffers : kReceiveBuffers;
   result = buffers_.init(ring_, kBufferGroup, buffer_count, kReceiveBufferBytes);
   if (result < 0) return std::string("provided buffer ring: ") + std::strerror(-result);
-  if (shared_.tuning.big_receive_bytes > 0) {
-    // RINGLB_LEVER_RECEIVE_BUFFERS (tests) shrinks this group too, so it can run dry as well.
-    const uint32_t large_count = std::min(kLargeReceiveBuffers, buffer_count);
-    result =
-        large_buffers_.init(ring_, kLargeBufferGroup, large_count, shared_.tuning.big_receive_bytes,
-                            static_cast<uint16_t>(buffer_count));
+  if (const uint32_t bytes = shared_.tuning.big_receive_bytes) {
+    // RINGLB_LEVER_RECEIVE_BUFFERS (tests) shrinks the large group too: it can run dry as well.
+    result = buffers_.init_larger(large_buffers_, std::min(kLargeBuffers, buffer_count), bytes);
     if (result < 0) return std::string("large buffer ring: ") + std::strerror(-result);
-    buffers_.add_larger(large_buffers_);
     ctx_.large_buffers = &large_buffers_;
   }
   std::string why;
