@@ -38,6 +38,12 @@ Tuning read_levers() {
   const std::string_view memory_bios = env("RINGLB_LEVER_TLS_MEMORY_BIOS");
   if (!memory_bios.empty()) result.tls_memory_bios = memory_bios != "0";
   result.tls_gather_plan = env_flag("RINGLB_LEVER_TLS_GATHER");
+  result.two_in_flight = env_flag("RINGLB_LEVER_TWO_IN_FLIGHT");
+  if (const char* bytes = std::getenv("RINGLB_LEVER_BIG_RECV")) {
+    const long size = std::atol(bytes);
+    if (size == 0) result.big_receive_bytes = 0;
+    if (size > 16384 && size <= (1 << 20)) result.big_receive_bytes = static_cast<uint32_t>(size);
+  }
   result.allocate_per_request = env_flag("RINGLB_LEVER_ALLOC_PER_REQUEST");
   if (const char* micros = std::getenv("RINGLB_LEVER_BUSY_POLL_US")) {
     result.busy_poll_us = std::atoi(micros);

@@ -95,9 +95,11 @@ BufferRing::~BufferRing() {
   if (memory_ != nullptr) munmap(memory_, memory_bytes_);
 }
 
-int BufferRing::init(Ring& ring, uint16_t group, uint32_t count, uint32_t buffer_size) {
+int BufferRing::init(Ring& ring, uint16_t group, uint32_t count, uint32_t buffer_size,
+                     uint16_t first_id) {
   ring_ = &ring;
   group_ = group;
+  first_id_ = first_id;
   count_ = count;
   buffer_size_ = buffer_size;
   ring_bytes_ = count * sizeof(io_uring_buf);
@@ -123,8 +125,9 @@ int BufferRing::init(Ring& ring, uint16_t group, uint32_t count, uint32_t buffer
   }
   io_uring_buf_ring_init(buf_ring_);
   const int mask = io_uring_buf_ring_mask(count);
-  for (uint32_t id = 0; id < count; ++id) {
-    io_uring_buf_ring_add(buf_ring_, data(id), buffer_size, id, mask, id);
+  for (uint32_t i = 0; i < count; ++i) {
+    const auto id = static_cast<uint16_t>(first_id + i);
+    io_uring_buf_ring_add(buf_ring_, data(id), buffer_size, id, mask, static_cast<int>(i));
   }
   io_uring_buf_ring_advance(buf_ring_, count);
   return 0;

@@ -105,19 +105,30 @@ class BufferRing {
   BufferRing(const BufferRing&) = delete;
   BufferRing& operator=(const BufferRing&) = delete;
 
-  // 0 or -errno. `count` must be a power of two.
-  int init(Ring& ring, uint16_t group, uint32_t count, uint32_t buffer_size);
+  // 0 or -errno. `count` must be a power of two. The buffers get the ids first_id and up.
+  int init(Ring& ring, uint16_t group, uint32_t count, uint32_t buffer_size, uint16_t first_id = 0);
+  // A second group of larger buffers (adaptive receives, Tuning::big_receive_bytes) whose ids
+  // follow this ring's: a completion's buffer id then tells which ring it came from, so take()
+  // and note_taken() serve both and no caller needs to know which group its receive used.
+  void add_larger(BufferRing& larger) { larger_ = &larger; }
+  // Sets `larger` up as that group (the next group number, the next ids) and adds it. 0/-errno.
+  int init_larger(BufferRing& larger, uint32_t count, uint32_t buffer_size) {
+    const int result = larger.init(*ring_, static_cast<uint16_t>(group_ + 1), count, buffer_size,
+                                   static_cast<uint16_t>(first_id_ + count_));
+    if (result == 0) add_larger(larger);
+    return result;
+  }
 
   uint16_t group() const { return group_; }
   uint32_t buffer_size() const { return buffer_size_; }
-  char* data(uint16_t id) { return memory_ + static_cast<size_t>(id) * buffer_size_; }
+  char* data(uint16_t id) { return memory_ + static_cast<size_t>(id - first_id_) * buffer_size_; }
   // A completion handed out a buffer (IORING_CQE_F_BUFFER); the worker calls this once for each.
-  void note_taken() { ++taken_; }
+  void note_taken(const io_uring_cqe& cqe) { owner(cqe).taken_++; }
   // The buffer `cqe` carries, or an empty lease when it carries none. Take it once per
   // completion: whoever holds the lease owns the buffer.
   BufferLease take(const io_uring_cqe& cqe) {
     if ((cqe.flags & IORING_CQE_F_BUFFER) == 0) return {};
-    return {this, static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT)};
+    return {&owner(cqe), static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT)};
   }
   // Buffers the kernel can pick from now: the ring's count less those handed out and not yet
   // given back. A buffer leaves the ring only through a completion, so this is exact.
@@ -126,6 +137,10 @@ class BufferRing {
  private:
   friend class BufferLease;
   void give_back(uint16_t id);
+  BufferRing& owner(const io_uring_cqe& cqe) {
+    const uint32_t id = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
+    return larger_ != nullptr && id >= uint32_t{first_id_} + count_ ? *larger_ : *this;
+  }
 
   Ring* ring_ = nullptr;
   io_uring_buf_ring* buf_ring_ = nullptr;
@@ -136,6 +151,8 @@ class BufferRing {
   uint32_t taken_ = 0;
   uint32_t buffer_size_ = 0;
   uint16_t group_ = 0;
+  uint16_t first_id_ = 0;
+  BufferRing* larger_ = nullptr;
 };
 
 inline char* BufferLease::data() const { return ring_->data(id_); }

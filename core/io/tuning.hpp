@@ -46,6 +46,15 @@ struct Tuning {
   // A send plan toward a TLS peer is encrypted piece by piece, large pieces where they lie;
   // RINGLB_LEVER_TLS_GATHER=1 copies the whole plan into one string first, as before.
   bool tls_gather_plan = false;
+  // L4 tunnels between plain sockets: the next receive is armed as soon as a filled buffer is
+  // handed to its send, so a direction holds up to two provided buffers, and a send after a
+  // short one gathers both (SENDMSG). RINGLB_LEVER_TWO_IN_FLIGHT=1 (docs/perf2-plan.md, 2.1).
+  bool two_in_flight = false;
+  // Adaptive receives: a second buffer group of 64 buffers of this size per worker, which a
+  // plain L4 or HTTP/1.1 socket receives into after a receive that filled its 16 KiB buffer,
+  // and leaves after one that did not (docs/perf2-plan.md, 2.2). RINGLB_LEVER_BIG_RECV=0 turns
+  // it off, =BYTES (16 KiB < BYTES <= 1 MiB) sets the size.
+  uint32_t big_receive_bytes = 64 * 1024;
 };
 
 }  // namespace ringlb

@@ -115,6 +115,10 @@ void HttpSession::retry_receive(OpKind kind) {
 
 void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
   receiving_[from] = false;
+  if (!adapt_receive_size(from, cqe.res)) {  // no large buffer was free: a small one, now
+    if (!closing_ && phase_ != Phase::kClosingAfterSend) arm_receive(from);
+    return;
+  }
   const bool has_buffer = (cqe.flags & IORING_CQE_F_BUFFER) != 0;
   if (close_when_flushed_.armed()) return give_back_received(cqe);
   if (tls_[from] && !closing_ && phase_ != Phase::kClosingAfterSend && cqe.res > 0 && has_buffer) {

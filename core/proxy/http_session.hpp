@@ -79,6 +79,9 @@ class HttpSession final : public Session {
   // A receive whose bytes nobody will parse: gives its buffer back, if it has one.
   void give_back_received(const io_uring_cqe& cqe);
   void arm_receive(Side from);
+  // RINGLB_LEVER_BIG_RECV: picks the next receive's buffer group from `result`; false when a
+  // large receive found its group empty and is to be re-armed in the small one.
+  bool adapt_receive_size(Side from, int result);
   void send_output(Side to);
   // Submits the plan's pieces from piece_offset on; `flags`: MSG_DONTWAIT for a first attempt.
   void submit_send(Side to, int flags);
@@ -252,6 +255,10 @@ class HttpSession final : public Session {
   bool close_when_idle_ = false;     // draining, and idle is the end (drain() says when)
   bool served_ = false;              // a response was completed on this connection
   std::array<bool, 2> receiving_{};  // by Side: waiting for the next received bytes
+  // RINGLB_LEVER_BIG_RECV, by Side: the next receive uses the worker's larger buffers (the last
+  // one filled a small buffer), and the one in flight does.
+  std::array<bool, 2> large_receive_{};
+  std::array<bool, 2> receiving_large_{};
   // One socket of the tunnel: the FIN its peer sent us, and ours toward it.
   struct TunnelEnd {
     bool eof = false;  // the peer sent FIN (or close_notify); no more receives

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "core/base/log.hpp"
 #include "core/http/http_serializer.hpp"
@@ -94,7 +95,24 @@ void HttpSession::arm_receive(Side from) {
   if (from == kClient && client_multishot_) {
     return wait_multishot(client_receive_, client_fd_, kind);
   }
+  receiving_large_[from] = large_receive_[from] && role_ == Role::kHttp1;  // h2 keeps 16 KiB
+  if (receiving_large_[from]) return submit_large_receive(fd_of(from), kind);
   submit_receive(fd_of(from), kind);
+}
+
+// RINGLB_LEVER_BIG_RECV on a plain HTTP/1.1 socket: a receive that filled a small buffer sends
+// the next one to the larger group, one that did not brings it back. False when a large receive
+// found its group empty: the caller re-arms at once in the small one (never parked for it).
+bool HttpSession::adapt_receive_size(Side from, int result) {
+  const bool was_large = std::exchange(receiving_large_[from], false);
+  if (result == -ENOBUFS && was_large) {
+    large_receive_[from] = false;
+    return false;
+  }
+  if (result > 0 && ctx_->large_buffers != nullptr && !tls_[from] && role_ == Role::kHttp1) {
+    large_receive_[from] = static_cast<uint32_t>(result) >= ctx_->buffers.buffer_size();
+  }
+  return true;
 }
 
 void HttpSession::add_body(Side to, std::string_view bytes, http::Framing framing) {

@@ -42,6 +42,14 @@ void Session::submit_receive(int fd, OpKind kind, bool multishot) {
   submit(sqe, kind);
 }
 
+void Session::submit_large_receive(int fd, OpKind kind) {
+  io_uring_sqe* sqe = ctx_->ring.sqe();
+  io_uring_prep_recv(sqe, fd, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = ctx_->large_buffers->group();
+  submit(sqe, kind);
+}
+
 void Session::wait_multishot(MultishotReceive& receive, int fd, OpKind kind) {
   if (receive.has_arrival()) {
     hand_over_next_turn(kind);

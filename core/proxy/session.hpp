@@ -83,6 +83,8 @@ class Session {
   // Submits a receive on `fd` into a buffer the kernel picks from the worker's buffer ring;
   // `multishot`: one that stays armed (multishot_receive.hpp).
   void submit_receive(int fd, OpKind kind, bool multishot = false);
+  // The same from the worker's larger buffers (ctx_->large_buffers, which must be set).
+  void submit_large_receive(int fd, OpKind kind);
   // Completes a receive of `kind` as the peer's FIN does (res 0, no buffer), without reading the
   // socket: for a TLS peer whose close_notify ended its data, so the session meets the end
   // where it would meet a FIN and nothing it sends later is read.

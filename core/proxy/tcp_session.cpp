@@ -108,12 +108,11 @@ void TcpSession::start_pumping() {
 
 void TcpSession::arm_receive(Direction direction) {
   Pipe& pipe = pipes_[direction];
-  if (closing_ || pipe.receiving || pipe.sending || pipe.buffer || pipe.spill || pipe.eof) {
-    return;
-  }
+  if (closing_ || pipe.receiving || pipe.eof || pipe.spill || pipe.queued.length > 0) return;
+  // One buffer per direction; two in flight, the one being sent and the one being received.
+  if ((pipe.sending || pipe.buffer) && !overlaps()) return;
   pipe.receiving = true;
-  submit_receive(source_fd(direction),
-                 direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
+  submit_pipe_receive(direction);
 }
 
 void TcpSession::retry_receive(OpKind kind) {
@@ -123,11 +122,9 @@ void TcpSession::retry_receive(OpKind kind) {
 void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
   Pipe& pipe = pipes_[direction];
   pipe.receiving = false;
-  if (cqe.flags & IORING_CQE_F_BUFFER) {
-    pipe.buffer = ctx_->buffers.take(cqe);
-    pipe.length = cqe.res > 0 ? static_cast<uint32_t>(cqe.res) : 0;
-    pipe.sent = 0;
-    if (closing_ || cqe.res <= 0) return_buffer(pipe);
+  if (!adapt_receive_size(pipe, cqe.res)) return arm_receive(direction);
+  if (BufferLease buffer = ctx_->buffers.take(cqe); buffer && !closing_ && cqe.res > 0) {
+    keep_received(pipe, std::move(buffer), static_cast<uint32_t>(cqe.res));
   }
   if (closing_) return;
   TlsChannel* tls = tls_[source_of(direction)].get();
@@ -148,6 +145,7 @@ void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
   }
   if (cqe.res > 0) {
     last_activity_ = ctx_->now;
+    if (overlaps()) return on_overlapped_receive(direction);
     send_pending(direction);
   } else if (cqe.res == 0 && tls != nullptr && !tls->established()) {
     begin_close("client closed during the handshake");  // a truncated ClientHello, a probe
@@ -176,6 +174,7 @@ void TcpSession::send_pending(Direction direction) {
     if (!pipe.more) return_buffer(pipe);
     return flush_tls(sink);
   }
+  if (overlaps()) return send_gathered(direction);
   // Bytes in a provided buffer go out with MSG_DONTWAIT first: a sink that cannot take them
   // at once completes the send short (or -EAGAIN) instead of waiting with the buffer held.
   io_uring_sqe* sqe = ctx_->ring.sqe();
@@ -200,9 +199,10 @@ void TcpSession::on_send(Direction direction, int result) {
     begin_close(direction == kUpstream ? "backend error" : "client error", false);
     return;
   }
-  pipe.sent += static_cast<uint32_t>(result);
   pipe.bytes += static_cast<uint64_t>(result);
   if (result > 0) last_activity_ = ctx_->now;
+  if (overlaps()) return on_gathered_sent(direction, static_cast<uint32_t>(result));
+  pipe.sent += static_cast<uint32_t>(result);
   if (pipe.sent < pipe.length) {
     if (pipe.buffer) spill_unsent(pipe);
     send_pending(direction);  // short send: the rest, in order; now waiting for the sink
@@ -223,7 +223,10 @@ void TcpSession::on_pipe_sent(Direction direction) {
 
 void TcpSession::finish_direction_if_drained(Direction direction) {
   Pipe& pipe = pipes_[direction];
-  if (!pipe.eof || pipe.buffer || pipe.spill || pipe.sending || pipe.fin.begun()) return;
+  if (!pipe.eof || pipe.buffer || pipe.spill || pipe.queued.length > 0 || pipe.sending ||
+      pipe.fin.begun()) {
+    return;
+  }
   const Socket sink = direction == kUpstream ? kBackendSocket : kClientSocket;
   // on_tls_sent() comes back here once a TLS sink's close_notify has gone out.
   if (pipe.fin.close_notify_first(tls_[sink], [&] { flush_tls(sink); })) return;
@@ -303,6 +306,9 @@ void TcpSession::begin_close(const char* cause, bool graceful) {
 void TcpSession::return_buffer(Pipe& pipe) {
   if (pipe.spill) ctx_->spill_chunks.give_back(std::move(pipe.spill));
   pipe.buffer.reset();
+  if (pipe.queued.spill) ctx_->spill_chunks.give_back(std::move(pipe.queued.spill));
+  pipe.queued.buffer.reset();
+  pipe.queued.length = 0;
 }
 
 char* TcpSession::pipe_data(const Pipe& pipe) const {
@@ -313,7 +319,7 @@ char* TcpSession::pipe_data(const Pipe& pipe) const {
 // The chunk is as large as a provided buffer, so a TLS source can decrypt its next plaintext
 // into it (read_plaintext) as it would into the buffer.
 void TcpSession::spill_unsent(Pipe& pipe) {
-  pipe.spill = ctx_->spill_chunks.take(ctx_->buffers.buffer_size());
+  pipe.spill = ctx_->spill_chunks.take(chunk_bytes());
   const char* data = pipe.buffer.data();
   std::memcpy(pipe.spill.get(), data + pipe.sent, pipe.length - pipe.sent);
   pipe.length -= pipe.sent;

@@ -1,6 +1,8 @@
 // A layer-4 session: one client connection tunnelled byte for byte to one backend. Each
 // direction holds at most one buffer, and a new receive is armed only once that buffer has been
-// fully sent: the slower side sets the pace (backpressure). A send the sink cannot take at once
+// fully sent: the slower side sets the pace (backpressure). A plain socket that fills its buffer
+// receives into the worker's larger buffers next (tcp_session_gather.cpp); the bench-only
+// two-in-flight lever lets a direction hold two. A send the sink cannot take at once
 // moves its rest into an owned chunk and gives the provided buffer back, so a slow reader holds
 // none of the buffers the worker shares. Receives are single-shot: a multishot receive would
 // keep draining the source into shared buffers while the sink is stalled. FINs are carried
@@ -16,6 +18,8 @@
 
 #include <liburing.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <array>
 #include <chrono>
@@ -48,6 +52,12 @@ class TcpSession final : public Session {
   void release() override;
 
  private:
+  // A buffer received while the one before it is still being sent (two in flight only).
+  struct Queued {
+    BufferLease buffer;             // the provided buffer it came in...
+    std::unique_ptr<char[]> spill;  // ...or the owned chunk it moved to when the sink stalled
+    uint32_t length = 0;
+  };
   // One direction of the tunnel: bytes received from one socket, sent to the other.
   struct Pipe {
     BufferLease buffer;             // provided buffer held while its bytes are being sent...
@@ -61,6 +71,16 @@ class TcpSession final : public Session {
     HalfClose fin;            // the FIN carried on to the sink, after a TLS sink's close_notify
     uint64_t flush_mark = 0;  // TLS sink: the pipe's bytes are sent once this much ciphertext is
     uint64_t bytes = 0;
+    // Two in flight (Tuning::two_in_flight): the buffer behind this one, and the send in flight,
+    // which gathers the rest of this buffer and the queued one.
+    Queued queued;
+    uint32_t in_send = 0;  // bytes the send in flight carries
+    // Big receives (Tuning::big_receive_bytes): the next receive, and the one in flight, use
+    // the worker's larger buffers.
+    bool large = false;
+    bool receiving_large = false;
+    std::array<iovec, 2> pieces{};
+    msghdr message{};
   };
   // A direction (client→backend, backend→client) indexes pipes_, a socket indexes tls_. Neither
   // converts to the other: a direction reads from its source socket and writes to the other one.
@@ -99,6 +119,23 @@ class TcpSession final : public Session {
   void on_shutdown(Direction direction, int result);
   void start_pumping();
   void on_pipe_sent(Direction direction);
+  // ---- two buffers in flight per direction (tcp_session_gather.cpp) ----
+  // Plain sockets both sides and the lever on: receive while sending.
+  bool overlaps() const;
+  // Keeps a received buffer: as the pipe's buffer, or queued behind the one being sent.
+  void keep_received(Pipe& pipe, BufferLease buffer, uint32_t length);
+  void on_overlapped_receive(Direction direction);
+  void send_gathered(Direction direction);
+  void on_gathered_sent(Direction direction, uint32_t result);
+  // Moves the queued buffer's bytes into an owned chunk (the sink stalled).
+  void spill_queued(Pipe& pipe);
+  // ---- big receives (tcp_session_gather.cpp) ----
+  void submit_pipe_receive(Direction direction);
+  // After a receive of `result`: whether the next one is to use the larger buffers. False when
+  // the large group ran dry and the receive is to be re-armed at once in the small one.
+  bool adapt_receive_size(Pipe& pipe, int result);
+  // The size of a spill chunk: the largest buffer a pipe can hold.
+  uint32_t chunk_bytes() const;
   // ---- TLS ----
   void start_tls(Socket socket, SSL_CTX* context);
   void advance_handshake(Socket socket);

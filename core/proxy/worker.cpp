@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +21,7 @@ constexpr uint32_t kRingEntries = 4096;
 constexpr uint32_t kReceiveBuffers = 512;  // per worker; idle connections hold none
 constexpr uint32_t kReceiveBufferBytes = 16 * 1024;
 constexpr uint16_t kBufferGroup = 0;
+constexpr uint32_t kLargeBuffers = 64;  // of Tuning::big_receive_bytes, for bulk receives
 constexpr auto kTick = std::chrono::milliseconds(10);
 constexpr uint32_t kWheelSlots = 4096;
 constexpr auto kLoopWait = std::chrono::milliseconds(50);
@@ -62,6 +64,12 @@ std::string Worker::init(const config::LogConfig& log) {
       shared_.tuning.receive_buffers ? shared_.tuning.receive_buffers : kReceiveBuffers;
   result = buffers_.init(ring_, kBufferGroup, buffer_count, kReceiveBufferBytes);
   if (result < 0) return std::string("provided buffer ring: ") + std::strerror(-result);
+  if (const uint32_t bytes = shared_.tuning.big_receive_bytes) {
+    // RINGLB_LEVER_RECEIVE_BUFFERS (tests) shrinks the large group too: it can run dry as well.
+    result = buffers_.init_larger(large_buffers_, std::min(kLargeBuffers, buffer_count), bytes);
+    if (result < 0) return std::string("large buffer ring: ") + std::strerror(-result);
+    ctx_.large_buffers = &large_buffers_;
+  }
   std::string why;
   if (!access_log_.open(log.access, log.format, why)) return why;
   return "";
@@ -410,7 +418,7 @@ void Worker::dispatch(const io_uring_cqe& cqe) {
     default:
       break;
   }
-  if (cqe.flags & IORING_CQE_F_BUFFER) buffers_.note_taken();
+  if (cqe.flags & IORING_CQE_F_BUFFER) buffers_.note_taken(cqe);
   Session* session = live_session(tag);
   if (session == nullptr) {
     LOG_ERROR("stale completion for slot %u dropped", tag.slot);  // a lifetime bug if ever seen

@@ -111,6 +111,7 @@ class Worker final : private SessionSlots {
   WorkerShared shared_;
   Ring ring_;
   BufferRing buffers_;
+  BufferRing large_buffers_;  // RINGLB_LEVER_BIG_RECV only
   TimerWheel timers_;
   AccessLog access_log_;
   IdleUpstreams upstreams_;

@@ -84,6 +84,9 @@ struct WorkerContext {
   std::string tls_plaintext{};  // where a send plan is gathered before it is encrypted, reused
   std::string spill{};          // where a stalled send's rest is gathered (HttpSession), reused
   SpillChunks spill_chunks{};   // where a stalled send's rest waits (TcpSession)
+  // RINGLB_LEVER_BIG_RECV: larger buffers for an L4 socket that keeps filling its buffer; null
+  // when off. Their leases come from `buffers.take()` like the others.
+  BufferRing* large_buffers = nullptr;
   SessionSlots* slots = nullptr;
   // Sessions another session closed (an h2 connection and its streams close each other): the
   // worker frees those that have finished after the completion or timer it is handling, never

@@ -108,13 +108,13 @@ TEST(MultishotReceive, AWaitingArrivalKeepsItsBytesButGivesItsBufferBackAtOnce) 
   ASSERT_EQ(buffers.init(ring, 0, 4, 64), 0);
   MultishotReceive receive = armed();
   std::memcpy(buffers.data(2), "hello", 5);
-  buffers.note_taken();  // as the worker does for each completion that carries a buffer
+  buffers.note_taken(data(5, 2));  // as the worker does for each completion with a buffer
   ASSERT_EQ(receive.on_completion(data(5, 2), false), Route::kQueued);
   receive.hold_last(buffers);
   EXPECT_EQ(buffers.available(), 4u);
   std::memcpy(buffers.data(2), "XXXXX", 5);  // the kernel may fill the buffer again at once
   std::memcpy(buffers.data(1), " world", 6);
-  buffers.note_taken();
+  buffers.note_taken(data(6, 1));
   ASSERT_EQ(receive.on_completion(data(6, 1), false), Route::kQueued);
   receive.hold_last(buffers);
   EXPECT_EQ(buffers.available(), 4u);

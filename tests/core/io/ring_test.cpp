@@ -26,7 +26,7 @@ class BufferLeaseTest : public ::testing::Test {
   }
   // As the worker does for each completion that carries a buffer.
   BufferLease take(uint16_t buffer) {
-    buffers_.note_taken();
+    buffers_.note_taken(carrying(buffer));
     return buffers_.take(carrying(buffer));
   }
 
@@ -67,6 +67,25 @@ TEST_F(BufferLeaseTest, ACompletionWithoutABufferGivesAnEmptyLease) {
   io_uring_cqe cqe{};
   cqe.res = -ENOBUFS;
   EXPECT_FALSE(buffers_.take(cqe));
+  EXPECT_EQ(buffers_.available(), 4u);
+}
+
+// Adaptive receives: a larger group whose ids follow the small ring's. A completion's id alone
+// routes its lease and its count to the ring it came from.
+TEST_F(BufferLeaseTest, ALargerGroupsIdsRouteTheLeaseToItsOwnRing) {
+  BufferRing larger;
+  ASSERT_EQ(larger.init(ring_, 1, 2, 256, 4), 0);
+  buffers_.add_larger(larger);
+  {
+    const BufferLease big = take(5);
+    const BufferLease small = take(3);
+    EXPECT_EQ(big.data(), larger.data(5));
+    EXPECT_EQ(larger.data(5) - larger.data(4), 256);
+    EXPECT_EQ(small.data(), buffers_.data(3));
+    EXPECT_EQ(larger.available(), 1u);
+    EXPECT_EQ(buffers_.available(), 3u);
+  }
+  EXPECT_EQ(larger.available(), 2u);
   EXPECT_EQ(buffers_.available(), 4u);
 }
 
