@@ -14,6 +14,8 @@ namespace ringlb::config::detail {
 void read_listener(Section& section, const std::string& name, Config& config);
 // [pools.NAME], appended to config.pools.
 void read_pool(Section& section, const std::string& name, Config& config);
+// One `{ address = ..., weight = ... }` of a pool's backends (inline or in its backends_file).
+BackendConfig read_backend(Section& section);
 // [pools.NAME.health]: the active checks.
 HealthConfig read_health(Section& section);
 // [pools.NAME.passive]: ejection on the signals of real traffic.
