@@ -217,12 +217,24 @@ class AdminMembershipTest(MembershipTestCase):
         def slow():
             result["response"] = get(self.port, "/delay/1500", timeout=10)
 
+        from http_client import HttpConn
+        kept = HttpConn(self.port)  # a keep-alive connection from before the change
+        self.assertEqual(kept.request("GET", "/").header("X-Backend"), "b0")
         thread = threading.Thread(target=slow)
         thread.start()
         time.sleep(0.3)
         self.assertEqual(self.put(self.address[1])[0], 201)
         self.assertEqual(self.delete(self.address[0])[0], 202)
         self.assertEqual(self.served_by(), {"b1"})
+        # Its next request goes to the new set: answered by b1, or the connection was closed
+        # after its last response (as on a reload) and a new one is.
+        time.sleep(0.2)
+        try:
+            response = kept.request("GET", "/", timeout=3)
+        except Exception:  # noqa: BLE001 - closed by the drain: a client reconnects
+            response = get(self.port, "/")
+        kept.close()
+        self.assertEqual((response.status, response.header("X-Backend")), (200, "b1"))
         thread.join(10)
         self.assertEqual(result["response"].status, 200)
         self.assertEqual(result["response"].header("X-Backend"), "b0")
