@@ -122,16 +122,21 @@ void BackendsFileWatch::run(Clock::time_point now) {
 void BackendsFileWatch::reread(File& file) {
   config::BackendsFileResult result = config::load_backends_file(file.path);
   if (!result.backends) {
-    std::string problem;
-    for (const config::Diagnostic& diagnostic : result.diagnostics) {
-      if (diagnostic.severity == config::Severity::kError) problem += diagnostic.to_string() + "\n";
+    std::string problem = std::to_string(result.diagnostics.size());
+    for (size_t i = 0; i < result.diagnostics.size() && i < 10; ++i) {
+      problem += "\n" + result.diagnostics[i].to_string();
     }
     if (problem == file.last_problem) return;
     file.last_problem = problem;
     LOG_ERROR("pool %s: backends_file %s refused, keeping the running set:", file.pool.c_str(),
               file.path.c_str());
-    for (const config::Diagnostic& diagnostic : result.diagnostics) {
-      LOG_ERROR("%s", diagnostic.to_string().c_str());
+    // A file with thousands of mistakes: the first few say enough, the count says the rest.
+    constexpr size_t kLogged = 10;
+    for (size_t i = 0; i < result.diagnostics.size() && i < kLogged; ++i) {
+      LOG_ERROR("%s", result.diagnostics[i].to_string().c_str());
+    }
+    if (result.diagnostics.size() > kLogged) {
+      LOG_ERROR("... and %zu more", result.diagnostics.size() - kLogged);
     }
     return;
   }
