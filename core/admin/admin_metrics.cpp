@@ -359,8 +359,7 @@ void pool_families(Exposition& out, const Snapshot& snapshot, const HealthChecke
              "every instance with the same set.");
   for (const auto& pool : snapshot.pools) {
     out.sample("pool=\"" + escape_label(pool->config->name) + "\",fingerprint=\"" +
-                   balancers::table_fingerprint(pool->config->backends) + "\",backends=\"" +
-                   std::to_string(pool->config->backends.size()) + "\"",
+                   balancers::table_fingerprint(pool->config->backends) + "\"",
                uint64_t{1});
   }
 }

@@ -122,10 +122,12 @@ class HealthChecker {
     uint64_t ejections_count = 0;
   };
 
-  // A backend that left its pool (membership, reload): no probe, drained, its history kept until
-  // `until` (health::kRemovedHold) in case it comes back (health_checker_members.cpp).
+  // A backend that left its pool (membership, reload): no probe, drained from `drain_at`, its
+  // history kept until `until` (health::kRemovedHold) in case it comes back
+  // (health_checker_members.cpp).
   struct Parked {
     std::unique_ptr<Target> target;
+    TimePoint drain_at;  // a second after it left (kParkedDrainDelay)
     TimePoint until;
   };
 

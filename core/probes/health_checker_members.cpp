@@ -1,7 +1,8 @@
 // The health checker's side of membership (docs/architecture.md, "Membership"): a backend that
 // joins a running pool starts in its initial_state and ramps up under slow start; one that leaves
-// is drained and parked with its history for health::kRemovedHold; one that comes back within the
-// hold is taken out of the parking with its state machine, ejections and counters as they were.
+// is parked with its history for health::kRemovedHold and drained a second later; one that comes
+// back within the hold is taken out of the parking with its state machine, ejections and counters
+// as they were.
 #include <algorithm>
 
 #include "core/base/log.hpp"
@@ -37,26 +38,39 @@ std::unique_ptr<HealthChecker::Target> HealthChecker::take_parked(const health::
   return target;  // adopt_pools attaches a probe and sync_flags() lifts the drain
 }
 
+// Sessions on older snapshots still list a backend that left. Workers adopt the new snapshot
+// within a loop turn and close those HTTP connections after their current response, but a request
+// picked in between, on a set where every backend left (a reload that swaps them all), would find
+// none eligible and get a 503. So the drain flag, which keeps older snapshots' balancers (even in
+// panic) from giving it new work, is set only this long after it left: by then only sessions that
+// outlive a drain (a retry, an HTTP/2 connection finishing its streams) still pick from them.
+constexpr std::chrono::seconds kParkedDrainDelay{1};
+
 void HealthChecker::park(std::unique_ptr<Target> target, TimePoint now) {
   retire_probe(*target);
-  // Sessions on older snapshots still list it: the drain flag keeps their balancers from giving
-  // it new work (even in panic), while what it is serving finishes.
-  target->state->set_draining(true);
   target->ramping = false;
-  const TimePoint until = now + health::kRemovedHold;
-  next_parked_expiry_ = std::min(next_parked_expiry_, until);
+  const TimePoint drain_at = now + kParkedDrainDelay;
+  next_parked_expiry_ = std::min(next_parked_expiry_, drain_at);
   const health::BackendState* key = target->state.get();
-  parked_[key] = Parked{std::move(target), until};
+  parked_[key] = Parked{std::move(target), drain_at, now + health::kRemovedHold};
 }
 
 void HealthChecker::expire_parked(TimePoint now) {
   next_parked_expiry_ = TimePoint::max();
   const size_t before = parked_.size();
-  std::erase_if(parked_, [&](const auto& entry) {
-    if (entry.second.until <= now) return true;
-    next_parked_expiry_ = std::min(next_parked_expiry_, entry.second.until);
-    return false;
-  });
+  for (auto it = parked_.begin(); it != parked_.end();) {
+    Parked& parked = it->second;
+    if (parked.until <= now) {
+      it = parked_.erase(it);
+      continue;
+    }
+    if (parked.drain_at <= now) {
+      parked.target->state->set_draining(true);
+      parked.drain_at = TimePoint::max();
+    }
+    next_parked_expiry_ = std::min({next_parked_expiry_, parked.drain_at, parked.until});
+    ++it;
+  }
   if (parked_.size() == before) return;
   LOG_DEBUG("forgot %zu backend(s) gone for longer than the hold", before - parked_.size());
   registry_.forget_unused();
