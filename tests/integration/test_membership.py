@@ -23,7 +23,7 @@ def listed(addresses, weights=None):
 
 
 def pool_config(port, admin_port, *, inline=(), backends_file=None, balance="round_robin",
-                check=None, workers=2):
+                check=None, workers=2, pool_lines=()):
     lines = [
         "[runtime]", f"workers = {workers}", 'grace_period = "2s"', *runtime_user_lines(),
         "[admin]", f'listen = "{HOST}:{admin_port}"',
@@ -33,6 +33,7 @@ def pool_config(port, admin_port, *, inline=(), backends_file=None, balance="rou
     ]
     if balance == "consistent_hash":
         lines.append('hash_key = "header:X-Key"')
+    lines += pool_lines
     if inline or backends_file is None:
         lines.append(f"backends = [ {listed(inline)} ]")
     if backends_file:
@@ -265,6 +266,25 @@ class AdminMembershipTest(MembershipTestCase):
 
     def backend_status(self, address):
         return next(b for b in self.pool_status()["backends"] if b["address"] == address)
+
+    def test_a_backend_that_joins_ramps_under_slow_start(self):
+        self.start(inline=self.address[:1], pool_lines=['slow_start = "2s"'], workers=1)
+        self.assertEqual(self.put(self.address[1])[0], 201)
+        joined = time.monotonic()
+        from http_client import HttpConn
+        buckets = {}
+        with HttpConn(self.port, 3.0) as conn:
+            while (elapsed := time.monotonic() - joined) < 2.6:
+                name = conn.request("GET", "/ramp").header("X-Backend")
+                buckets.setdefault(int(elapsed / 0.5), []).append(name)
+                time.sleep(0.002)
+
+        def share(bucket):
+            names = buckets.get(bucket, [])
+            return names.count("b1") / max(1, len(names))
+
+        self.assertLess(share(0), 0.2, f"first half second: {share(0):.2f} to the joiner")
+        self.assertGreater(share(4), 0.4, f"after the ramp: {share(4):.2f} to the joiner")
 
     def test_reload_undoes_the_admin_changes(self):
         self.start(inline=self.address[:2])
