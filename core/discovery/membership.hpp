@@ -16,6 +16,13 @@
 // one turn cost one rebuild. A backend that left is drained, not cut, and its health state is
 // kept for a hold (health::kRemovedHold, 60 s) in case it comes back.
 //
+// In the server: `Server::membership_` (core/server_internal.hpp), constructed before the control
+// ring's users; a source that lives on the control ring (BackendsFileWatch, DNS) is a member of
+// Server constructed with `membership_` and `control_ring_`, and its completions are dispatched in
+// run_control_ring_until_signal() (core/control_loop.cpp). A reload calls reset() through
+// merge_configured_sources(): a source then gives its list again for the pools it still serves,
+// and an empty list for a pool it no longer serves.
+//
 // The pool's set is the union of its sources. When two sources name the same address, the one
 // earlier in BackendSource wins for its weight: admin, then the inline `backends`, then
 // `backends_file`, then DNS. An admin removal hides the address whatever source names it, until
