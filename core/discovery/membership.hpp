@@ -20,8 +20,9 @@
 // ring's users; a source that lives on the control ring (BackendsFileWatch, DNS) is a member of
 // Server constructed with `membership_` and `control_ring_`, and its completions are dispatched in
 // run_control_ring_until_signal() (core/control_loop.cpp). A reload calls reset() through
-// merge_configured_sources(): a source then gives its list again for the pools it still serves,
-// and an empty list for a pool it no longer serves.
+// merge_configured_sources(): the last file and DNS lists of the pools that remain are kept (the
+// file's is then replaced by what the reload read); a source must give an empty list for a pool
+// it no longer serves.
 //
 // The pool's set is the union of its sources. When two sources name the same address, the one
 // earlier in BackendSource wins for its weight: admin, then the inline `backends`, then
@@ -31,7 +32,6 @@
 #pragma once
 
 #include <array>
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <set>
