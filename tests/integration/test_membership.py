@@ -23,7 +23,7 @@ def listed(addresses, weights=None):
 
 
 def pool_config(port, admin_port, *, inline=(), backends_file=None, balance="round_robin",
-                check=None, workers=2, pool_lines=()):
+                check=None, workers=2, pool_lines=(), health_lines=(), interval="100ms"):
     lines = [
         "[runtime]", f"workers = {workers}", 'grace_period = "2s"', *runtime_user_lines(),
         "[admin]", f'listen = "{HOST}:{admin_port}"',
@@ -39,8 +39,8 @@ def pool_config(port, admin_port, *, inline=(), backends_file=None, balance="rou
     if backends_file:
         lines.append(f'backends_file = "{backends_file}"')
     if check:
-        lines += ["[pools.app.health]", f'check = "{check}"', 'interval = "100ms"',
-                  'timeout = "200ms"', "rise = 1", "fall = 1"]
+        lines += ["[pools.app.health]", f'check = "{check}"', f'interval = "{interval}"',
+                  'timeout = "200ms"', "rise = 1", "fall = 1", *health_lines]
     return "\n".join(lines) + "\n"
 
 
@@ -285,6 +285,19 @@ class AdminMembershipTest(MembershipTestCase):
 
         self.assertLess(share(0), 0.2, f"first half second: {share(0):.2f} to the joiner")
         self.assertGreater(share(4), 0.4, f"after the ramp: {share(4):.2f} to the joiner")
+
+    def test_a_backend_that_joins_starts_in_initial_state(self):
+        self.start(inline=self.address[:1], check="http", interval="1500ms",
+                   health_lines=['initial_state = "unknown"'])
+        self.assertTrue(wait_until(lambda: self.backend_status(self.address[0])["state"] == "up",
+                                   5))  # b0 itself starts unknown
+        with Traffic(self.port) as traffic:
+            self.assertEqual(self.put(self.address[1])[0], 201)
+            # Unknown until its first check passes (up to 1.5 s): no traffic meanwhile.
+            self.assertEqual(self.served_by(rounds=20), {"b0"})
+            self.assertEqual(self.backend_status(self.address[1])["state"], "unknown")
+            self.assertTrue(wait_until(lambda: "b1" in self.served_by(rounds=10), 5))
+        self.assertEqual(traffic.failed, [])
 
     def test_reload_undoes_the_admin_changes(self):
         self.start(inline=self.address[:2])
