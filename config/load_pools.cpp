@@ -5,7 +5,6 @@
 #include "config/load_sections.hpp"
 
 namespace ringlb::config::detail {
-namespace {
 
 BackendConfig read_backend(Section& section) {
   BackendConfig backend;
@@ -21,6 +20,8 @@ BackendConfig read_backend(Section& section) {
   section.require("address", "this backend has no 'address'");
   return backend;
 }
+
+namespace {
 
 PoolTls read_pool_tls(Section& section) {
   PoolTls tls;
@@ -113,9 +114,13 @@ void read_pool(Section& section, const std::string& name, Config& config) {
   read_section(section, "tls", [&](Section& tls) { pool.tls = read_pool_tls(tls); });
   read_section(section, "timeouts",
                [&](Section& timeouts) { read_pool_timeouts(timeouts, pool.timeouts); });
-  section.require("backends", "pool '" + name + "' has no 'backends'");
+  // A pool fed by a backends_file may start with no inline backend (and the file may be empty).
+  const bool other_source = section.read_string("backends_file", pool.backends_file, false);
+  pool.backends_file_position = section.at("backends_file");
+  if (!other_source) section.require("backends", "pool '" + name + "' has no 'backends'");
   const toml::node* backends = section.peek("backends");
-  if (backends != nullptr && backends->is_array() && backends->as_array()->empty()) {
+  if (!other_source && backends != nullptr && backends->is_array() &&
+      backends->as_array()->empty()) {
     section.error(section.at("backends"), "pool '" + name +
                                               "' has no backends; add one like { address = "
                                               "\"10.0.0.1:8080\" }");

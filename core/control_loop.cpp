@@ -66,7 +66,9 @@ bool Server::run_control_ring_until_signal(std::chrono::milliseconds timeout) {
     Clock::time_point now = Clock::now();
     health_.run(now);
     if (now >= deadline) return false;
-    const Clock::time_point until = std::min(deadline, health_.next_wakeup());
+    backends_files_.run(now);
+    const Clock::time_point until =
+        std::min({deadline, health_.next_wakeup(), backends_files_.next_wakeup()});
     control_ring_.submit_and_wait(std::max(until - now, Clock::duration::zero()));
     bool signalled = false;
     control_ring_.for_each_completion([&](const io_uring_cqe& cqe) {
@@ -80,8 +82,12 @@ bool Server::run_control_ring_until_signal(std::chrono::milliseconds timeout) {
       } else if (tag.kind == OpKind::kAdminAccept || tag.kind == OpKind::kAdminRecv ||
                  tag.kind == OpKind::kAdminSend) {
         admin_.on_completion(tag, cqe.res);
+      } else if (tag.kind == OpKind::kWatchFiles) {
+        backends_files_.on_completion(cqe.res);
       }
     });
+    backends_files_.run(Clock::now());
+    apply_membership();  // what the admin API, the files or DNS changed in this turn
     admin_.sweep(AdminServer::Clock::now());
     if (signalled) {
       health_.run(Clock::now());  // results that arrived with the signal take effect first

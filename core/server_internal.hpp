@@ -1,7 +1,8 @@
 // Server, the control thread's one object: it owns the configuration, the backend registry,
 // the workers, the health checks and the admin API. Split over server.cpp (start-up, reload, the
-// admin API's changes) and control_loop.cpp (the loop that waits for signals while it runs the
-// health checks and the admin API); only those two files include this header.
+// admin API's changes), server_membership.cpp (backends that come and go) and control_loop.cpp
+// (the loop that waits for signals while it runs the health checks and the admin API); only those
+// files include this header.
 #pragma once
 
 #include <atomic>
@@ -19,6 +20,8 @@
 #include "config/config.hpp"
 #include "core/admin/admin_api.hpp"
 #include "core/admin/admin_server.hpp"
+#include "core/discovery/backends_file_watch.hpp"
+#include "core/discovery/membership.hpp"
 #include "core/levers.hpp"
 #include "core/privileges.hpp"
 #include "core/probes/health_checker.hpp"
@@ -45,6 +48,9 @@ class Server final : public AdminControl {
   AdminInfo info() const override;
   void set_draining(const Pool& pool, uint32_t backend, bool draining) override;
   std::string set_weight(const Pool& pool, uint32_t backend, uint32_t weight) override;
+  MemberChange add_backend(const std::string& pool, const config::Address& address,
+                           uint32_t weight) override;
+  MemberChange remove_backend(const std::string& pool, const std::string& address) override;
 
  private:
   using BackendKey = std::pair<std::string, std::string>;  // pool, address
@@ -58,6 +64,11 @@ class Server final : public AdminControl {
   void reload();
   void reset_admin_changes();
   void join_workers();
+
+  // Membership (server_membership.cpp): every source's list, and the snapshot that follows.
+  void adopt_membership(config::Config& config);
+  void apply_membership();
+  void watch_backends_files();
 
   // The control loop, from the first READY=1 to the workers' end (control_loop.cpp).
   void run_control_loop();
@@ -96,6 +107,9 @@ class Server final : public AdminControl {
   AdminServer admin_{control_ring_, [this](const AdminRequest& request) {
                        return handle_admin_request(request, *this);
                      }};
+  // Each pool's backends from every source; a change is applied after the ring's turn.
+  discovery::Membership membership_;
+  discovery::BackendsFileWatch backends_files_{control_ring_, membership_};
   bool admin_on_loopback_ = true;
   std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();
   std::chrono::system_clock::time_point loaded_at_ = started_at_;

@@ -28,6 +28,7 @@ enum class OpKind : uint8_t {
   kAdminAccept,   // the admin listener (core/admin/admin_server.cpp)
   kAdminRecv,     // slot = admin connection, for this kind and the next
   kAdminSend,
+  kWatchFiles,  // the inotify fd of the backends files (core/discovery/backends_file_watch.cpp)
 };
 
 struct OpTag {

@@ -307,11 +307,17 @@ class MetricsTest(AdminTestCase):
         self.assertEqual(total, 26)
         self.assertEqual(value(families, "ringlb_pool_panic", pool="app"), 0)
         self.assertEqual(value(families, "ringlb_reloads_total", result="ok"), 0)
+        # The pool's table fingerprint, as /status shows it (one series per pool).
+        fingerprint = admin.status()["pools"][0]["table_fingerprint"]
+        self.assertRegex(fingerprint, "^[0-9a-f]{16}$")
+        self.assertEqual(value(families, "ringlb_pool_table_info", pool="app",
+                               fingerprint=fingerprint), 1)
         # Labels stay bounded: nothing names a path or a client.
         for family in families.values():
             for _, labels, _ in family["samples"]:
                 self.assertLessEqual(set(labels), {"listener", "pool", "backend", "code_class",
-                                                    "state", "result", "reason", "le"})
+                                                    "state", "result", "reason", "le",
+                                                    "fingerprint"})
 
     def test_a_refused_connect_is_a_retry_and_a_connect_failure(self):
         backends = [self.backend(HttpBackend, "a"), self.backend(HttpBackend, "b")]
