@@ -39,6 +39,15 @@ struct Tuning {
   // receive buffers instead of 512, so a test can run the buffer ring dry with a few
   // connections (tests/integration/test_faults_starvation.py). 0: the default.
   uint32_t receive_buffers = 0;
+  // L4 tunnels (plain TCP on both sides) that keep filling their receive buffers move their
+  // bytes by splice(2) through a pipe lent from the worker's pool (core/io/pipe_pool.hpp,
+  // core/proxy/tcp_splice.cpp). RINGLB_LEVER_SPLICE=uring: IORING_OP_SPLICE, which the kernel
+  // runs on an io-wq thread; =sync: splice(2) from the worker once a ring poll says ready;
+  // =off: copy through user space.
+  enum class Splice : uint8_t { kOff, kUring, kSync };
+  Splice splice = Splice::kOff;
+  uint32_t splice_pipes = 256;          // RINGLB_LEVER_SPLICE_PIPES=N: per worker, at most
+  uint32_t splice_pipe_bytes = 262144;  // RINGLB_LEVER_SPLICE_PIPE_BYTES=N: F_SETPIPE_SZ
 };
 
 }  // namespace ringlb

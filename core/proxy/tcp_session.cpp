@@ -101,18 +101,22 @@ void TcpSession::arm_receive(Direction direction) {
   if (closing_ || pipe.receiving || pipe.sending || pipe.buffer || pipe.spill || pipe.eof) {
     return;
   }
+  if (splices_[direction].active || start_splice(direction)) return;
   pipe.receiving = true;
   submit_receive(source_fd(direction),
                  direction == kUpstream ? OpKind::kRecvClient : OpKind::kRecvBackend);
 }
 
 void TcpSession::retry_receive(OpKind kind) {
-  arm_receive(kind == OpKind::kRecvClient ? kUpstream : kDownstream);
+  const Direction direction = kind == OpKind::kRecvClient ? kUpstream : kDownstream;
+  if (splices_[direction].active) return pump(direction);  // resumed after its turn's rounds
+  arm_receive(direction);
 }
 
 void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
   Pipe& pipe = pipes_[direction];
   pipe.receiving = false;
+  splices_[direction].note_receive(cqe.res);
   if (cqe.flags & IORING_CQE_F_BUFFER) {
     pipe.buffer = ctx_->buffers.take(cqe);
     pipe.length = cqe.res > 0 ? static_cast<uint32_t>(cqe.res) : 0;
@@ -254,6 +258,12 @@ void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
     case OpKind::kShutdownClient:
       on_shutdown(kDownstream, cqe.res);
       break;
+    case OpKind::kSpliceFromClient:
+    case OpKind::kSpliceToBackend:
+    case OpKind::kSpliceFromBackend:
+    case OpKind::kSpliceToClient:
+      on_splice_completion(kind, cqe.res);
+      break;
     default:
       break;  // link timeouts and cancels carry nothing to act on
   }
@@ -315,6 +325,7 @@ void TcpSession::release() {
   for (Pipe& pipe : pipes_) {
     return_buffer(pipe);
   }
+  for (SpliceDirection& splice : splices_) splice.pipe.reset();  // a pipe holding bytes closes
   for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel
   attempt_.finish();
   count_connection();
@@ -329,6 +340,7 @@ void TcpSession::count_connection() {
   listener.active_down.add();
   listener.bytes_from_client.add(pipes_[kUpstream].bytes);
   listener.bytes_to_client.add(pipes_[kDownstream].bytes);
+  listener.bytes_spliced.add(splices_[kUpstream].bytes + splices_[kDownstream].bytes);
   listener.request_duration.observe(
       std::chrono::duration_cast<std::chrono::microseconds>(ctx_->now - started_));
   if (!attempt_.has_backend()) return;

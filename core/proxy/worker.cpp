@@ -62,6 +62,9 @@ std::string Worker::init(const config::LogConfig& log) {
       shared_.tuning.receive_buffers ? shared_.tuning.receive_buffers : kReceiveBuffers;
   result = buffers_.init(ring_, kBufferGroup, buffer_count, kReceiveBufferBytes);
   if (result < 0) return std::string("provided buffer ring: ") + std::strerror(-result);
+  if (shared_.tuning.splice != Tuning::Splice::kOff) {
+    ctx_.pipes.configure(shared_.tuning.splice_pipes, shared_.tuning.splice_pipe_bytes);
+  }
   std::string why;
   if (!access_log_.open(log.access, log.format, why)) return why;
   return "";

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/io/op_tag.hpp"
+#include "core/io/pipe_pool.hpp"
 #include "core/io/ring.hpp"
 #include "core/io/slot_table.hpp"
 #include "core/io/spill_chunks.hpp"
@@ -84,6 +85,7 @@ struct WorkerContext {
   std::string tls_plaintext{};  // where a send plan is gathered before it is encrypted, reused
   std::string spill{};          // where a stalled send's rest is gathered (HttpSession), reused
   SpillChunks spill_chunks{};   // where a stalled send's rest waits (TcpSession)
+  PipePool pipes{};             // lent to L4 directions that splice (core/proxy/tcp_splice.cpp)
   SessionSlots* slots = nullptr;
   // Sessions another session closed (an h2 connection and its streams close each other): the
   // worker frees those that have finished after the completion or timer it is handling, never
