@@ -23,6 +23,9 @@ bool TcpSession::start_splice(Direction direction) {
   SpliceDirection& splice = splices_[direction];
   if (ctx_->tuning.splice == Tuning::Splice::kOff || !splice.wants_pipe() || closing_) return false;
   if (tls_[kClientSocket] || tls_[kBackendSocket]) return false;  // the pipe would carry ciphertext
+  // Bytes received into a provided buffer go out by a normal send first, in order.
+  const Pipe& held = pipes_[direction];
+  if (held.sending || held.buffer || held.spill) return false;
   splice.pipe = ctx_->pipes.take();
   if (!splice.pipe) return false;  // the pool is exhausted: copy
   splice.active = true;
