@@ -93,7 +93,7 @@ class SpliceCase(RinglbTestCase):
     def start(self, pipes=None, backend=None):
         config = l4_config(self.port, [(backend or self.bulk).port]).replace(
             "[log]", f'[admin]\nlisten = "{HOST}:{self.admin_port}"\n\n[log]', 1)
-        env = {"RINGLB_LEVER_SPLICE": self.variant}
+        env = {} if self.variant == "default" else {"RINGLB_LEVER_SPLICE": self.variant}
         if pipes is not None:
             env["RINGLB_LEVER_SPLICE_PIPES"] = str(pipes)
         self.start_ringlb(config, self.port, env=env)
@@ -277,6 +277,16 @@ class UringSpliceTest(SpliceCase):
 
 class SyncSpliceTest(SpliceCase):
     variant = "sync"
+
+
+class DefaultSpliceTest(SpliceCase):
+    """With no lever set, a plain tcp listener splices (sync is the default)."""
+    variant = "default"
+
+    def setUp(self):
+        if self._testMethodName != "test_download_32mib_arrives_intact_and_spliced":
+            self.skipTest("the two variants run the rest")
+        super().setUp()
 
 
 if __name__ == "__main__":
