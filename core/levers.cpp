@@ -17,6 +17,21 @@ bool env_flag(const char* name) {
   return !value.empty() && value != "0";
 }
 
+void read_splice_levers(Tuning& result) {
+  const std::string_view splice = env("RINGLB_LEVER_SPLICE");
+  if (splice == "uring") result.splice = Tuning::Splice::kUring;
+  if (splice == "sync") result.splice = Tuning::Splice::kSync;
+  if (splice == "off" || splice == "0") result.splice = Tuning::Splice::kOff;
+  if (const char* count = std::getenv("RINGLB_LEVER_SPLICE_PIPES")) {
+    result.splice_pipes = static_cast<uint32_t>(std::strtoul(count, nullptr, 10));
+  }
+  if (const char* bytes = std::getenv("RINGLB_LEVER_SPLICE_PIPE_BYTES")) {
+    const unsigned long value = std::strtoul(bytes, nullptr, 10);
+    if (value >= 4096 && value <= (1ul << 20))
+      result.splice_pipe_bytes = static_cast<uint32_t>(value);
+  }
+}
+
 Tuning read_levers() {
   Tuning result;
   const std::string_view submit = env("RINGLB_LEVER_SUBMIT_EACH");
@@ -54,6 +69,7 @@ Tuning read_levers() {
       result.receive_buffers = static_cast<uint32_t>(buffers);
     }
   }
+  read_splice_levers(result);
   return result;
 }
 

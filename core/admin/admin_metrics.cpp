@@ -132,6 +132,10 @@ void listener_families(Exposition& out, const Snapshot& snapshot) {
        [](const ListenerSlot& s) { return s.bytes_from_client.get(); }},
       {"ringlb_sent_bytes_total", "Bytes sent to clients.",
        [](const ListenerSlot& s) { return s.bytes_to_client.get(); }},
+      {"ringlb_spliced_bytes_total",
+       "Of the bytes received from and sent to clients, those moved by splice through a kernel "
+       "pipe, never copied to user space (tcp listeners).",
+       [](const ListenerSlot& s) { return s.bytes_spliced.get(); }},
       {"ringlb_retries_total",
        "Attempts on another backend after a failed connect, or on a fresh connection after a "
        "stale pooled one.",

@@ -20,6 +20,12 @@ enum class OpKind : uint8_t {
   kShutdownClient,   // FIN toward the client (downstream pipe drained)
   kShutdownBackend,  // FIN toward the backend (upstream pipe drained)
   kPeekBackend,      // is a connection taken from the idle pool still clean? (never waits)
+  // An L4 direction moving by splice (core/proxy/tcp_splice.cpp): a readiness poll on, or a
+  // splice from/into, the named socket.
+  kSpliceFromClient,
+  kSpliceToBackend,
+  kSpliceFromBackend,
+  kSpliceToClient,
   kCancel,
   // The control thread's ring (core/control_loop.cpp, core/probes/health_checker.cpp).
   kSignal,        // the signalfd is readable

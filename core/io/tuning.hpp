@@ -55,6 +55,16 @@ struct Tuning {
   // and leaves after one that did not (docs/perf2-plan.md, 2.2). RINGLB_LEVER_BIG_RECV=0 turns
   // it off, =BYTES (16 KiB < BYTES <= 1 MiB) sets the size.
   uint32_t big_receive_bytes = 64 * 1024;
+  // L4 tunnels (plain TCP on both sides) that keep filling their receive buffers move their
+  // bytes by splice(2) through a pipe lent from the worker's pool (core/io/pipe_pool.hpp,
+  // core/proxy/tcp_splice.cpp). Default kSync: splice(2) from the worker once a ring poll says
+  // ready (0.42x the CPU per MiB of copying, docs/performance.md "Splice");
+  // RINGLB_LEVER_SPLICE=uring: IORING_OP_SPLICE, which the kernel runs on an io-wq thread
+  // (0.83x); =off: copy through user space.
+  enum class Splice : uint8_t { kOff, kUring, kSync };
+  Splice splice = Splice::kSync;
+  uint32_t splice_pipes = 64;           // RINGLB_LEVER_SPLICE_PIPES=N: per worker, at most
+  uint32_t splice_pipe_bytes = 262144;  // RINGLB_LEVER_SPLICE_PIPE_BYTES=N: F_SETPIPE_SZ
 };
 
 }  // namespace ringlb

@@ -111,18 +111,22 @@ void TcpSession::arm_receive(Direction direction) {
   if (closing_ || pipe.receiving || pipe.eof || pipe.spill || pipe.queued.length > 0) return;
   // One buffer per direction; two in flight, the one being sent and the one being received.
   if ((pipe.sending || pipe.buffer) && !overlaps()) return;
+  if (splices_[direction].active || start_splice(direction)) return;
   pipe.receiving = true;
   submit_pipe_receive(direction);
 }
 
 void TcpSession::retry_receive(OpKind kind) {
-  arm_receive(kind == OpKind::kRecvClient ? kUpstream : kDownstream);
+  const Direction direction = kind == OpKind::kRecvClient ? kUpstream : kDownstream;
+  if (splices_[direction].active) return pump(direction);  // resumed after its turn's rounds
+  arm_receive(direction);
 }
 
 void TcpSession::on_receive(Direction direction, const io_uring_cqe& cqe) {
   Pipe& pipe = pipes_[direction];
   pipe.receiving = false;
   if (!adapt_receive_size(pipe, cqe.res)) return arm_receive(direction);
+  splices_[direction].note_receive(cqe.res);
   if (BufferLease buffer = ctx_->buffers.take(cqe); buffer && !closing_ && cqe.res > 0) {
     keep_received(pipe, std::move(buffer), static_cast<uint32_t>(cqe.res));
   }
@@ -267,6 +271,12 @@ void TcpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
     case OpKind::kShutdownClient:
       on_shutdown(kDownstream, cqe.res);
       break;
+    case OpKind::kSpliceFromClient:
+    case OpKind::kSpliceToBackend:
+    case OpKind::kSpliceFromBackend:
+    case OpKind::kSpliceToClient:
+      on_splice_completion(kind, cqe.res);
+      break;
     default:
       break;  // link timeouts and cancels carry nothing to act on
   }
@@ -331,6 +341,7 @@ void TcpSession::release() {
   for (Pipe& pipe : pipes_) {
     return_buffer(pipe);
   }
+  for (SpliceDirection& splice : splices_) splice.pipe.reset();  // a pipe holding bytes closes
   for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel
   attempt_.finish();
   count_connection();
@@ -345,6 +356,7 @@ void TcpSession::count_connection() {
   listener.active_down.add();
   listener.bytes_from_client.add(pipes_[kUpstream].bytes);
   listener.bytes_to_client.add(pipes_[kDownstream].bytes);
+  listener.bytes_spliced.add(splices_[kUpstream].bytes + splices_[kDownstream].bytes);
   listener.request_duration.observe(
       std::chrono::duration_cast<std::chrono::microseconds>(ctx_->now - started_));
   if (!attempt_.has_backend()) return;

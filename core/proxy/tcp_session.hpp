@@ -33,6 +33,7 @@
 #include "core/proxy/close_when_flushed.hpp"
 #include "core/proxy/half_close.hpp"
 #include "core/proxy/session.hpp"
+#include "core/proxy/tcp_splice.hpp"
 #include "core/proxy/worker_context.hpp"
 #include "core/runtime/snapshot.hpp"
 
@@ -149,6 +150,21 @@ class TcpSession final : public Session {
   bool close_tls_gracefully(const char* cause);
   // Closes the session; `graceful` first lets a TLS client's close_notify go out.
   void begin_close(const char* cause, bool graceful = true);
+  // ---- splice (tcp_splice.cpp) ----
+  // Called where the direction would arm a receive with nothing held: true when it now splices.
+  bool start_splice(Direction direction);
+  // Moves what it can (a few pipe-fulls at most), then waits on a poll or a completion.
+  void pump(Direction direction);
+  bool fill(Direction direction);   // source → pipe; true when bytes moved or the source ended
+  bool drain(Direction direction);  // pipe → sink; true when bytes moved
+  bool on_filled(Direction direction, int result);
+  bool on_drained(Direction direction, int result);
+  // A splice now (sync) or submitted (uring: false, the result arrives as a `kind` completion).
+  bool splice_now(int in, int out, uint32_t length, OpKind kind, int& result);
+  void poll_for(Direction direction, bool source);
+  void wait_for_source(Direction direction);
+  void stop_splicing(Direction direction);  // back to copying; the pipe is empty
+  void on_splice_completion(OpKind kind, int result);
   health::BackendState& backend_state() const { return attempt_.state(); }
   // Gives back the pipe's provided buffer and its spill chunk, whichever it holds.
   void return_buffer(Pipe& pipe);
@@ -177,6 +193,7 @@ class TcpSession final : public Session {
   const Listener* listener_ = nullptr;
   BackendAttempt attempt_;  // the backend connected to, or being tried
   By<Direction, Pipe> pipes_;
+  By<Direction, SpliceDirection> splices_;
   const char* end_cause_ = "";
   TimerWheel::Clock::time_point started_;
   TimerWheel::Clock::time_point last_activity_;

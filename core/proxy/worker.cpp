@@ -70,6 +70,9 @@ std::string Worker::init(const config::LogConfig& log) {
     if (result < 0) return std::string("large buffer ring: ") + std::strerror(-result);
     ctx_.large_buffers = &large_buffers_;
   }
+  if (shared_.tuning.splice != Tuning::Splice::kOff) {
+    ctx_.pipes.configure(shared_.tuning.splice_pipes, shared_.tuning.splice_pipe_bytes);
+  }
   std::string why;
   if (!access_log_.open(log.access, log.format, why)) return why;
   return "";
