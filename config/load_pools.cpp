@@ -112,9 +112,11 @@ void read_pool(Section& section, const std::string& name, Config& config) {
   read_section(section, "tls", [&](Section& tls) { pool.tls = read_pool_tls(tls); });
   read_section(section, "timeouts",
                [&](Section& timeouts) { read_pool_timeouts(timeouts, pool.timeouts); });
-  section.require("backends", "pool '" + name + "' has no 'backends'");
+  read_section(section, "dns", [&](Section& dns) { pool.dns = read_pool_dns(dns); });
+  // A pool fed by DNS may start empty: its backends arrive with the first answer.
+  if (!pool.dns) section.require("backends", "pool '" + name + "' has no 'backends'");
   const toml::node* backends = section.peek("backends");
-  if (backends != nullptr && backends->is_array() && backends->as_array()->empty()) {
+  if (!pool.dns && backends != nullptr && backends->is_array() && backends->as_array()->empty()) {
     section.error(section.at("backends"), "pool '" + name +
                                               "' has no backends; add one like { address = "
                                               "\"10.0.0.1:8080\" }");

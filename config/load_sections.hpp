@@ -14,6 +14,8 @@ namespace ringlb::config::detail {
 void read_listener(Section& section, const std::string& name, Config& config);
 // [pools.NAME], appended to config.pools.
 void read_pool(Section& section, const std::string& name, Config& config);
+// [pools.NAME.dns]: backends from DNS (load_dns.cpp).
+DnsDiscoveryConfig read_pool_dns(Section& section);
 // [pools.NAME.health]: the active checks.
 HealthConfig read_health(Section& section);
 // [pools.NAME.passive]: ejection on the signals of real traffic.

@@ -65,8 +65,10 @@ bool Server::run_control_ring_until_signal(std::chrono::milliseconds timeout) {
     }
     Clock::time_point now = Clock::now();
     health_.run(now);
+    run_dns(now);
     if (now >= deadline) return false;
-    const Clock::time_point until = std::min(deadline, health_.next_wakeup());
+    Clock::time_point until = std::min(deadline, health_.next_wakeup());
+    if (auto dns_due = dns_.next_wakeup(now)) until = std::min(until, *dns_due);
     control_ring_.submit_and_wait(std::max(until - now, Clock::duration::zero()));
     bool signalled = false;
     control_ring_.for_each_completion([&](const io_uring_cqe& cqe) {
@@ -77,6 +79,9 @@ bool Server::run_control_ring_until_signal(std::chrono::milliseconds timeout) {
         signalled = signalled || (cqe.res > 0 && (cqe.res & POLLIN) != 0);
       } else if (tag.kind == OpKind::kProbe || tag.kind == OpKind::kProbeTimeout) {
         health_.on_completion(tag, cqe.res);
+      } else if (tag.kind == OpKind::kDnsReady) {
+        dns_poll_armed_ = false;
+        dns_.on_ready();
       } else if (tag.kind == OpKind::kAdminAccept || tag.kind == OpKind::kAdminRecv ||
                  tag.kind == OpKind::kAdminSend) {
         admin_.on_completion(tag, cqe.res);
@@ -88,6 +93,16 @@ bool Server::run_control_ring_until_signal(std::chrono::milliseconds timeout) {
       return true;
     }
   }
+}
+
+// DNS lookups that are due or timed out, and the poll that tells when c-ares has a reply.
+void Server::run_dns(HealthChecker::Clock::time_point now) {
+  dns_.run(now);
+  if (dns_poll_armed_) return;
+  io_uring_sqe* sqe = control_ring_.sqe();
+  io_uring_prep_poll_add(sqe, dns_.fd(), POLLIN);
+  io_uring_sqe_set_data64(sqe, OpTag{OpKind::kDnsReady, 0, 0}.encode());
+  dns_poll_armed_ = true;
 }
 
 // Makes `snapshot` (built as generation_ + 1) the running one: every worker loads it at its

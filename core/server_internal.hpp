@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "config/config.hpp"
 #include "core/admin/admin_api.hpp"
 #include "core/admin/admin_server.hpp"
+#include "core/discovery/dns_discovery.hpp"
 #include "core/levers.hpp"
 #include "core/privileges.hpp"
 #include "core/probes/health_checker.hpp"
@@ -31,6 +33,12 @@ namespace ringlb {
 
 inline constexpr int kExitConfig = 1;
 inline constexpr int kExitStart = 2;
+
+// The random source of DNS refresh jitter: seeded once, control thread only.
+inline std::mt19937& jitter_random() {
+  static std::mt19937 random{std::random_device{}()};
+  return random;
+}
 
 // Lives on the control thread's stack for the whole run (run_server) and is used by that thread
 // only; the workers reach just snapshots_, the atomic counters and their worker_done_ flags.
@@ -67,6 +75,11 @@ class Server final : public AdminControl {
   void on_stop_signal();
   void reopen_access_logs();
   void republish_for_health();
+  // DNS discovery (server.cpp): a pool's new answer, and the answers kept across a reload.
+  void on_dns_answer(const std::string& pool, const std::vector<discovery::DnsBackend>& answer);
+  std::map<std::string, std::set<std::string>> add_dns_backends(config::Config& config) const;
+  void run_dns(HealthChecker::Clock::time_point now);
+  std::vector<AdminDnsStatus> dns_status() const;
   void install(std::shared_ptr<const Snapshot> snapshot);
   std::string status_line() const;
   void shut_down();
@@ -96,6 +109,15 @@ class Server final : public AdminControl {
   AdminServer admin_{control_ring_, [this](const AdminRequest& request) {
                        return handle_admin_request(request, *this);
                      }};
+  // Every pool's DNS lookups, driven from the control ring: a poll on its epoll descriptor.
+  discovery::DnsDiscovery dns_{
+      [this](const std::string& pool, const std::vector<discovery::DnsBackend>& answer) {
+        on_dns_answer(pool, answer);
+      },
+      [] { return std::uniform_real_distribution<double>(0.0, 1.0)(jitter_random()); }};
+  bool dns_poll_armed_ = false;
+  // Per pool, the addresses DNS put in the running configuration (the rest came from the file).
+  std::map<std::string, std::set<std::string>> dns_added_;
   bool admin_on_loopback_ = true;
   std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();
   std::chrono::system_clock::time_point loaded_at_ = started_at_;

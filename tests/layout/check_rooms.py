@@ -27,8 +27,9 @@ ALLOWED = {
                    "core/runtime"},
     "core/admin": {"config", "balancers", "health", "core/base", "core/io", "core/http",
                    "core/runtime", "core/probes"},
+    "core/discovery": {"config", "core/base"},
     "core": {"config", "balancers", "health", "core/base", "core/io", "core/http", "core/runtime",
-             "core/probes", "core/proxy", "core/admin"},
+             "core/probes", "core/proxy", "core/admin", "core/discovery"},
 }
 # Libraries linked PRIVATE to ringlb_http: their headers may appear in core/http/ only.
 HTTP_PRIVATE = {"boost/": "Boost", "nghttp2/": "nghttp2"}
