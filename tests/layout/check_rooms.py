@@ -27,7 +27,7 @@ ALLOWED = {
                    "core/runtime"},
     "core/admin": {"config", "balancers", "health", "core/base", "core/io", "core/http",
                    "core/runtime", "core/probes"},
-    "core/discovery": {"config", "core/base"},
+    "core/discovery": {"config", "balancers", "health", "core/base", "core/io", "core/runtime"},
     "core": {"config", "balancers", "health", "core/base", "core/io", "core/http", "core/runtime",
              "core/probes", "core/proxy", "core/admin", "core/discovery"},
 }
