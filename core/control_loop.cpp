@@ -95,16 +95,6 @@ bool Server::run_control_ring_until_signal(std::chrono::milliseconds timeout) {
   }
 }
 
-// DNS lookups that are due or timed out, and the poll that tells when c-ares has a reply.
-void Server::run_dns(HealthChecker::Clock::time_point now) {
-  dns_.run(now);
-  if (dns_poll_armed_) return;
-  io_uring_sqe* sqe = control_ring_.sqe();
-  io_uring_prep_poll_add(sqe, dns_.fd(), POLLIN);
-  io_uring_sqe_set_data64(sqe, OpTag{OpKind::kDnsReady, 0, 0}.encode());
-  dns_poll_armed_ = true;
-}
-
 // Makes `snapshot` (built as generation_ + 1) the running one: every worker loads it at its
 // next loop turn, and sessions already under way keep the one they began with.
 void Server::install(std::shared_ptr<const Snapshot> snapshot) {

@@ -7,7 +7,7 @@ namespace ringlb {
 
 std::set<std::string> replace_dns_backends(config::PoolConfig& pool,
                                            const std::set<std::string>& previous,
-                                           const std::vector<discovery::DnsBackend>& answer) {
+                                           const std::vector<config::BackendConfig>& answer) {
   std::erase_if(pool.backends, [&](const config::BackendConfig& backend) {
     return previous.contains(backend.address.to_string());
   });
@@ -16,10 +16,10 @@ std::set<std::string> replace_dns_backends(config::PoolConfig& pool,
     listed.insert(backend.address.to_string());
   }
   std::set<std::string> added;
-  for (const discovery::DnsBackend& found : answer) {
+  for (const config::BackendConfig& found : answer) {
     std::string address = found.address.to_string();
     if (listed.contains(address)) continue;
-    pool.backends.push_back({found.address, found.weight, pool.dns->position});
+    pool.backends.push_back(found);
     added.insert(std::move(address));
   }
   return added;

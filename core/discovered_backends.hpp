@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "core/discovery/dns_answer.hpp"
 
 namespace ringlb {
 
@@ -18,6 +17,6 @@ namespace ringlb {
 // to pass as `previous` next time.
 std::set<std::string> replace_dns_backends(config::PoolConfig& pool,
                                            const std::set<std::string>& previous,
-                                           const std::vector<discovery::DnsBackend>& answer);
+                                           const std::vector<config::BackendConfig>& answer);
 
 }  // namespace ringlb

@@ -16,7 +16,6 @@
 
 #include "config/loader.hpp"
 #include "core/base/log.hpp"
-#include "core/discovered_backends.hpp"
 #include "core/reload_changes.hpp"
 #include "core/server_internal.hpp"
 #include "core/uring_support.hpp"
@@ -241,15 +240,6 @@ void Server::reload() {
 
 // ---- admin API ----
 
-std::vector<AdminDnsStatus> Server::dns_status() const {
-  std::vector<AdminDnsStatus> out;
-  for (const discovery::DnsPoolStatus& pool : dns_.status()) {
-    out.push_back({pool.pool, pool.source, pool.lookups, pool.failures, pool.backends, pool.failing,
-                   pool.last_success});
-  }
-  return out;
-}
-
 AdminInfo Server::info() const {
   char resolved[PATH_MAX];
   return {.config_path = realpath(path_.c_str(), resolved) != nullptr ? resolved : path_,
@@ -298,44 +288,6 @@ std::string Server::set_weight(const Pool& pool, uint32_t backend, uint32_t weig
   LOG_INFO("admin: pool %s: backend %s weight %u -> %u (until the next reload)", key.first.c_str(),
            key.second.c_str(), before, weight);
   return {};
-}
-
-// ---- DNS discovery ----
-
-// A pool's DNS answer changed: its DNS-sourced backends are swapped in the running configuration,
-// built again like an admin weight change (same sockets and backend states, no drain of HTTP
-// connections), and published. A backend new to the pool starts as `initial_state` says.
-void Server::on_dns_answer(const std::string& pool_name,
-                           const std::vector<discovery::DnsBackend>& answer) {
-  config::Config changed = current_->config;
-  auto pool = std::find_if(changed.pools.begin(), changed.pools.end(),
-                           [&](const config::PoolConfig& p) { return p.name == pool_name; });
-  if (pool == changed.pools.end() || !pool->dns) return;
-  std::set<std::string> added = replace_dns_backends(*pool, dns_added_[pool_name], answer);
-  std::string error;
-  auto snapshot = build_snapshot(std::move(changed), worker_count_, generation_ + 1,
-                                 {balancers_, backends_, current_.get(), true, tuning_}, error);
-  if (!snapshot) {
-    LOG_ERROR("dns: pool %s: cannot apply the new backends: %s", pool_name.c_str(), error.c_str());
-    return;
-  }
-  dns_added_[pool_name] = std::move(added);
-  install(std::move(snapshot));
-  health_.on_reload(*current_);
-}
-
-// A reloaded configuration gets the answers of the pools whose [dns] table did not change, so a
-// reload never empties a DNS-fed pool until its next lookup.
-std::map<std::string, std::set<std::string>> Server::add_dns_backends(
-    config::Config& config) const {
-  std::map<std::string, std::set<std::string>> added;
-  for (config::PoolConfig& pool : config.pools) {
-    if (!pool.dns) continue;
-    if (const auto* answer = dns_.answer(pool.name, *pool.dns)) {
-      added[pool.name] = replace_dns_backends(pool, {}, *answer);
-    }
-  }
-  return added;
 }
 
 // After a reload the file is the truth again: drains undone, weights as configured.

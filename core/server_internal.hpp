@@ -75,8 +75,8 @@ class Server final : public AdminControl {
   void on_stop_signal();
   void reopen_access_logs();
   void republish_for_health();
-  // DNS discovery (server.cpp): a pool's new answer, and the answers kept across a reload.
-  void on_dns_answer(const std::string& pool, const std::vector<discovery::DnsBackend>& answer);
+  // DNS discovery (server_dns.cpp): a pool's new answer, and the answers kept across a reload.
+  void on_dns_answer(const std::string& pool, std::vector<config::BackendConfig> backends);
   std::map<std::string, std::set<std::string>> add_dns_backends(config::Config& config) const;
   void run_dns(HealthChecker::Clock::time_point now);
   std::vector<AdminDnsStatus> dns_status() const;
@@ -111,8 +111,8 @@ class Server final : public AdminControl {
                      }};
   // Every pool's DNS lookups, driven from the control ring: a poll on its epoll descriptor.
   discovery::DnsDiscovery dns_{
-      [this](const std::string& pool, const std::vector<discovery::DnsBackend>& answer) {
-        on_dns_answer(pool, answer);
+      [this](const std::string& pool, std::vector<config::BackendConfig> backends) {
+        on_dns_answer(pool, std::move(backends));
       },
       [] { return std::uniform_real_distribution<double>(0.0, 1.0)(jitter_random()); }};
   bool dns_poll_armed_ = false;

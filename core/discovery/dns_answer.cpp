@@ -76,8 +76,11 @@ std::vector<DnsRecord> preferred_srv(const std::vector<DnsRecord>& answers) {
 
 DnsBackends backends_from_addresses(const std::vector<DnsRecord>& records, uint16_t port) {
   Collector collector;
+  std::set<std::string> seen;  // an address twice (through a CNAME chain, say) is one backend
   for (const DnsRecord& record : records) {
-    if (is_address(record)) collector.add(record, port, 1, record.ttl);
+    if (is_address(record) && seen.insert(record.address).second) {
+      collector.add(record, port, 1, record.ttl);
+    }
   }
   return collector.finish();
 }
@@ -113,6 +116,20 @@ std::vector<std::string> unresolved_targets(const std::vector<DnsRecord>& srv,
     if (!have.contains(record.target)) wanted.insert(record.target);
   }
   return {wanted.begin(), wanted.end()};
+}
+
+std::vector<config::BackendConfig> backend_configs(const std::vector<DnsBackend>& backends,
+                                                   const config::DnsDiscoveryConfig& dns) {
+  std::vector<config::BackendConfig> out;
+  out.reserve(backends.size());
+  for (const DnsBackend& backend : backends) {
+    config::BackendConfig entry;
+    entry.address = backend.address;
+    entry.weight = backend.weight;
+    entry.position = dns.position;
+    out.push_back(std::move(entry));
+  }
+  return out;
 }
 
 }  // namespace ringlb::discovery

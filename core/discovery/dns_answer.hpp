@@ -48,4 +48,9 @@ DnsBackends backends_from_srv(const std::vector<DnsRecord>& srv,
 std::vector<std::string> unresolved_targets(const std::vector<DnsRecord>& srv,
                                             const std::vector<DnsRecord>& known);
 
+// The backends as configuration entries (what Membership::replace takes), each positioned at the
+// pool's [dns] table so a message about one points there.
+std::vector<config::BackendConfig> backend_configs(const std::vector<DnsBackend>& backends,
+                                                   const config::DnsDiscoveryConfig& dns);
+
 }  // namespace ringlb::discovery

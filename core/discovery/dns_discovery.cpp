@@ -105,7 +105,7 @@ class DnsDiscovery::Source {
     if (schedule_.failed(Clock::now(), owner_.jitter_())) {
       LOG_WARN(
           "dns: pool %s: lookup of %s failed (%s); keeping the last %zu backend(s); logged once "
-          "until it answers again, counted in ringlb_dns_failures_total",
+          "per outage, counted in ringlb_dns_failures_total",
           pool_.c_str(), describe(dns_).c_str(), round_.error.c_str(), answer_.size());
     }
   }
@@ -126,7 +126,7 @@ class DnsDiscovery::Source {
              describe(dns_).c_str(), found.backends.size(), answer_.size());
     answer_ = std::move(found.backends);
     has_answer_ = true;
-    owner_.publish_(pool_, answer_);
+    owner_.publish_(pool_, backend_configs(answer_, dns_));
   }
 
   const std::string pool_;

@@ -33,8 +33,10 @@ struct DnsPoolStatus {
 class DnsDiscovery {
  public:
   using Clock = std::chrono::steady_clock;
-  // A pool's new set of backends from DNS (only when it differs from the last one handed on).
-  using Publish = std::function<void(const std::string& pool, const std::vector<DnsBackend>&)>;
+  // A pool's new set of backends from DNS (only when it differs from the last one handed on),
+  // in the form Membership::replace(pool, BackendSource::kDns, ...) takes.
+  using Publish =
+      std::function<void(const std::string& pool, std::vector<config::BackendConfig> backends)>;
 
   // `jitter` returns a number in [0, 1) for each schedule (tests pass a fixed one).
   DnsDiscovery(Publish publish, std::function<double()> jitter);
