@@ -44,23 +44,23 @@ def srv_table(entries) -> dict:
 
 
 class Client:
-    """One keep-alive connection; reconnects when ringlb closes it."""
+    """A new connection per request: an HTTP keep-alive connection keeps the snapshot it was
+    accepted under, so it sees a membership change only once it reconnects (see the report)."""
 
     def __init__(self, port: int):
         self.port = port
-        self.conn = http.client.HTTPConnection(HOST, port, timeout=5)
 
     def get(self, path: str = "/") -> str:
-        for _ in range(3):
-            try:
-                self.conn.request("GET", path)
-                response = self.conn.getresponse()
-                body = response.read().decode()
-                return body if response.status == 200 else str(response.status)
-            except (OSError, http.client.HTTPException):
-                self.conn.close()
-                self.conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
-        return "error"
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
+        try:
+            conn.request("GET", path, headers={"Connection": "close"})
+            response = conn.getresponse()
+            body = response.read().decode()
+            return body if response.status == 200 else str(response.status)
+        except (OSError, http.client.HTTPException):
+            return "error"
+        finally:
+            conn.close()
 
 
 def change_to_traffic(dns: DnsServer, workdir: str, changes: int, refresh: str) -> list[float]:
@@ -82,6 +82,7 @@ def change_to_traffic(dns: DnsServer, workdir: str, changes: int, refresh: str) 
             while client.get() != current.name:
                 pass
             times.append(time.monotonic() - start)
+            print(f"change {len(times)}: {times[-1] * 1000:.0f} ms", flush=True)
         return times
     finally:
         proc.terminate()
