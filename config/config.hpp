@@ -247,6 +247,12 @@ struct PoolConfig {
   uint32_t choices = 0;  // least_connections: 0 = every backend, d = least loaded of d random ones
   std::vector<BackendConfig> backends;
   std::optional<DnsDiscoveryConfig> dns;  // more backends, from DNS at run time
+  // `backends_file`: a watched file of `backends = [...]` (core/discovery/backends_file.hpp),
+  // resolved against the configuration's directory; "" = none. `file_backends` is what it held
+  // when the configuration was loaded.
+  std::string backends_file;
+  SourcePosition backends_file_position;
+  std::vector<BackendConfig> file_backends;
   std::optional<HealthConfig> health;
   std::optional<PassiveConfig> passive;
   // Panic: when fewer than this percent of the backends are eligible, `panic` decides. 0 = never.

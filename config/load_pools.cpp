@@ -5,7 +5,6 @@
 #include "config/load_sections.hpp"
 
 namespace ringlb::config::detail {
-namespace {
 
 BackendConfig read_backend(Section& section) {
   BackendConfig backend;
@@ -21,6 +20,8 @@ BackendConfig read_backend(Section& section) {
   section.require("address", "this backend has no 'address'");
   return backend;
 }
+
+namespace {
 
 PoolTls read_pool_tls(Section& section) {
   PoolTls tls;
@@ -113,10 +114,15 @@ void read_pool(Section& section, const std::string& name, Config& config) {
   read_section(section, "timeouts",
                [&](Section& timeouts) { read_pool_timeouts(timeouts, pool.timeouts); });
   read_section(section, "dns", [&](Section& dns) { pool.dns = read_pool_dns(dns); });
-  // A pool fed by DNS may start empty: its backends arrive with the first answer.
-  if (!pool.dns) section.require("backends", "pool '" + name + "' has no 'backends'");
+  // A pool fed by a backends_file or DNS may start with no inline backend (and the file may be
+  // empty): its backends arrive from those sources.
+  const bool has_file = section.read_string("backends_file", pool.backends_file, false);
+  const bool other_source = has_file || pool.dns.has_value();
+  pool.backends_file_position = section.at("backends_file");
+  if (!other_source) section.require("backends", "pool '" + name + "' has no 'backends'");
   const toml::node* backends = section.peek("backends");
-  if (!pool.dns && backends != nullptr && backends->is_array() && backends->as_array()->empty()) {
+  if (!other_source && backends != nullptr && backends->is_array() &&
+      backends->as_array()->empty()) {
     section.error(section.at("backends"), "pool '" + name +
                                               "' has no backends; add one like { address = "
                                               "\"10.0.0.1:8080\" }");

@@ -16,6 +16,8 @@ void read_listener(Section& section, const std::string& name, Config& config);
 void read_pool(Section& section, const std::string& name, Config& config);
 // [pools.NAME.dns]: backends from DNS (load_dns.cpp).
 DnsDiscoveryConfig read_pool_dns(Section& section);
+// One `{ address = ..., weight = ... }` of a pool's backends (inline or in its backends_file).
+BackendConfig read_backend(Section& section);
 // [pools.NAME.health]: the active checks.
 HealthConfig read_health(Section& section);
 // [pools.NAME.passive]: ejection on the signals of real traffic.

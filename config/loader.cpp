@@ -1,10 +1,12 @@
 // Reads a TOML configuration into the config structs, reporting every problem with its
 // file:line:col. toml++ is included only here and in the readers it calls (toml_section,
-// load_*.cpp; docs/architecture.md): the parse is here, the checks across sections are in validate.cpp.
+// load_*.cpp; docs/architecture.md): the parse is here, the checks across sections are in
+// validate.cpp.
 #include "config/loader.hpp"
 
 #include <toml++/toml.h>
 
+#include "config/backends_file.hpp"
 #include "config/file_read.hpp"
 #include "config/load_sections.hpp"
 #include "config/tls_files.hpp"
@@ -139,6 +141,10 @@ LoadResult load_config_file(const std::string& path, const LoadOptions& options)
     if (!file) return failure(path, "cannot read " + path + ": " + why);
     LoadResult result = load_config_text(file->bytes, path, options);
     if (result.config) check_access_log_file(result);
+    if (result.config) {
+      load_backends_files(*result.config, result.diagnostics);
+      if (has_errors(result.diagnostics)) result.config.reset();
+    }
     return result;
   } catch (const std::exception& error) {
     return failure(path, std::string("internal error while loading: ") + error.what());

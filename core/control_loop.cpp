@@ -67,7 +67,9 @@ bool Server::run_control_ring_until_signal(std::chrono::milliseconds timeout) {
     health_.run(now);
     run_dns(now);
     if (now >= deadline) return false;
-    Clock::time_point until = std::min(deadline, health_.next_wakeup());
+    backends_files_.run(now);
+    Clock::time_point until =
+        std::min({deadline, health_.next_wakeup(), backends_files_.next_wakeup()});
     if (auto dns_due = dns_.next_wakeup(now)) until = std::min(until, *dns_due);
     control_ring_.submit_and_wait(std::max(until - now, Clock::duration::zero()));
     bool signalled = false;
@@ -85,8 +87,12 @@ bool Server::run_control_ring_until_signal(std::chrono::milliseconds timeout) {
       } else if (tag.kind == OpKind::kAdminAccept || tag.kind == OpKind::kAdminRecv ||
                  tag.kind == OpKind::kAdminSend) {
         admin_.on_completion(tag, cqe.res);
+      } else if (tag.kind == OpKind::kWatchFiles) {
+        backends_files_.on_completion(cqe.res);
       }
     });
+    backends_files_.run(Clock::now());
+    apply_membership();  // what the admin API, the files or DNS changed in this turn
     admin_.sweep(AdminServer::Clock::now());
     if (signalled) {
       health_.run(Clock::now());  // results that arrived with the signal take effect first

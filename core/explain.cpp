@@ -8,9 +8,11 @@
 #include <optional>
 
 #include "balancers/explain.hpp"
+#include "balancers/fingerprint.hpp"
 #include "balancers/registry.hpp"
 #include "config/loader.hpp"
 #include "config/units.hpp"
+#include "core/discovery/membership.hpp"
 #include "core/runtime/snapshot.hpp"
 #include "health/backend_registry.hpp"
 
@@ -54,6 +56,8 @@ std::unique_ptr<LoadedPool> load_pool(const char* command, const std::string& pa
   if (!loaded.config) return nullptr;
   auto result = std::make_unique<LoadedPool>();
   result->config = std::move(*loaded.config);
+  discovery::Membership membership;  // the inline backends and the backends_file's, as at start
+  discovery::merge_configured_sources(result->config, membership);
   result->pool = result->config.find_pool(name);
   if (result->pool == nullptr) {
     fail(command,
@@ -108,6 +112,8 @@ int explain_command(const std::string& config_path, const std::string& pool,
   }
   const balancers::PickTrace trace = balancers::explain_pick(*loaded->balancer, key_hash);
   std::printf("pool:      %s\n", pool.c_str());
+  std::printf("table:     %s (fingerprint of the sorted backends and weights)\n",
+              balancers::table_fingerprint(loaded->pool->backends).c_str());
   std::printf("algorithm: %s\n", trace.algorithm.c_str());
   std::printf("key:       %s\n", key_line.c_str());
   if (!trace.method.empty()) std::printf("lookup:    %s\n", trace.method.c_str());

@@ -106,6 +106,7 @@ int Server::run() {
 int Server::publish_first_snapshot(config::Config config) {
   worker_count_ = resolve_workers(config);
   backends_.set_workers(worker_count_);
+  adopt_membership(config);
   std::string error;
   current_ = build_snapshot(std::move(config), worker_count_, ++generation_,
                             {balancers_, backends_, nullptr, false, tuning_}, error);
@@ -148,6 +149,7 @@ int Server::start_control_ring() {
   }
   health_.on_reload(*current_);
   dns_.configure(current_->config);
+  watch_backends_files();
   if (admin_.listening()) {
     admin_.start();
     LOG_INFO("admin API on %s%s", current_->config.admin.listen->to_string().c_str(),
@@ -217,17 +219,26 @@ void Server::reload() {
     LOG_ERROR("reload failed, keeping the running configuration: %s", error.c_str());
     return;
   }
-  std::map<std::string, std::set<std::string>> dns_added = add_dns_backends(*loaded.config);
+  const bool admin_members = membership_.admin_changed();
+  discovery::Membership running = membership_;
+  forget_dns_of_pools_without_dns(*loaded.config);
+  adopt_membership(*loaded.config);
   auto snapshot = build_snapshot(std::move(*loaded.config), worker_count_, generation_ + 1,
                                  {balancers_, backends_, current_.get(), false, tuning_}, error);
   if (!snapshot) {
+    membership_ = std::move(running);
     LOG_ERROR("reload failed, keeping the running configuration: %s", error.c_str());
     return;
   }
   install(std::move(snapshot));
-  dns_added_ = std::move(dns_added);
   dns_.configure(current_->config);
   health_.on_reload(*current_);
+  watch_backends_files();
+  if (admin_members) {
+    LOG_INFO(
+        "reload reset the backends the admin API added or removed: each pool has its "
+        "configured sources' backends again");
+  }
   reset_admin_changes();
   backends_.forget_unused();
   log::set_level(log_after.level);

@@ -1,7 +1,8 @@
 // Server, the control thread's one object: it owns the configuration, the backend registry,
 // the workers, the health checks and the admin API. Split over server.cpp (start-up, reload, the
-// admin API's changes) and control_loop.cpp (the loop that waits for signals while it runs the
-// health checks and the admin API); only those two files include this header.
+// admin API's changes), server_membership.cpp (backends that come and go) and control_loop.cpp
+// (the loop that waits for signals while it runs the health checks and the admin API); only those
+// files include this header.
 #pragma once
 
 #include <atomic>
@@ -20,7 +21,9 @@
 #include "config/config.hpp"
 #include "core/admin/admin_api.hpp"
 #include "core/admin/admin_server.hpp"
+#include "core/discovery/backends_file_watch.hpp"
 #include "core/discovery/dns_discovery.hpp"
+#include "core/discovery/membership.hpp"
 #include "core/levers.hpp"
 #include "core/privileges.hpp"
 #include "core/probes/health_checker.hpp"
@@ -53,6 +56,9 @@ class Server final : public AdminControl {
   AdminInfo info() const override;
   void set_draining(const Pool& pool, uint32_t backend, bool draining) override;
   std::string set_weight(const Pool& pool, uint32_t backend, uint32_t weight) override;
+  MemberChange add_backend(const std::string& pool, const config::Address& address,
+                           uint32_t weight) override;
+  MemberChange remove_backend(const std::string& pool, const std::string& address) override;
 
  private:
   using BackendKey = std::pair<std::string, std::string>;  // pool, address
@@ -67,6 +73,11 @@ class Server final : public AdminControl {
   void reset_admin_changes();
   void join_workers();
 
+  // Membership (server_membership.cpp): every source's list, and the snapshot that follows.
+  void adopt_membership(config::Config& config);
+  void apply_membership();
+  void watch_backends_files();
+
   // The control loop, from the first READY=1 to the workers' end (control_loop.cpp).
   void run_control_loop();
   bool run_control_ring_until_signal(std::chrono::milliseconds timeout);
@@ -75,9 +86,9 @@ class Server final : public AdminControl {
   void on_stop_signal();
   void reopen_access_logs();
   void republish_for_health();
-  // DNS discovery (server_dns.cpp): a pool's new answer, and the answers kept across a reload.
+  // DNS discovery (server_dns.cpp): a pool's new answer, and a reload that drops a [dns] table.
   void on_dns_answer(const std::string& pool, std::vector<config::BackendConfig> backends);
-  std::map<std::string, std::set<std::string>> add_dns_backends(config::Config& config) const;
+  void forget_dns_of_pools_without_dns(const config::Config& loaded);
   void run_dns(HealthChecker::Clock::time_point now);
   std::vector<AdminDnsStatus> dns_status() const;
   void install(std::shared_ptr<const Snapshot> snapshot);
@@ -109,6 +120,9 @@ class Server final : public AdminControl {
   AdminServer admin_{control_ring_, [this](const AdminRequest& request) {
                        return handle_admin_request(request, *this);
                      }};
+  // Each pool's backends from every source; a change is applied after the ring's turn.
+  discovery::Membership membership_;
+  discovery::BackendsFileWatch backends_files_{control_ring_, membership_};
   // Every pool's DNS lookups, driven from the control ring: a poll on its epoll descriptor.
   discovery::DnsDiscovery dns_{
       [this](const std::string& pool, std::vector<config::BackendConfig> backends) {
@@ -116,8 +130,6 @@ class Server final : public AdminControl {
       },
       [] { return std::uniform_real_distribution<double>(0.0, 1.0)(jitter_random()); }};
   bool dns_poll_armed_ = false;
-  // Per pool, the addresses DNS put in the running configuration (the rest came from the file).
-  std::map<std::string, std::set<std::string>> dns_added_;
   bool admin_on_loopback_ = true;
   std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();
   std::chrono::system_clock::time_point loaded_at_ = started_at_;

@@ -3,6 +3,7 @@
 // keeps its panic state. Control thread only.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,6 +13,12 @@
 #include "health/pool_health.hpp"
 
 namespace ringlb::health {
+
+// How long the health state of a backend that left its pool (a membership change or a reload) is
+// kept, so that one that comes back within it (a DNS answer that flaps, a pod that restarts)
+// keeps its health history instead of starting afresh (docs/choices.md). The health checker
+// holds it that long (core/probes/health_checker_members.cpp); then the registry forgets it.
+inline constexpr std::chrono::seconds kRemovedHold{60};
 
 class BackendRegistry {
  public:

@@ -51,6 +51,16 @@ class AdminControl {
   virtual void set_draining(const Pool& pool, uint32_t backend, bool draining) = 0;
   // Returns an empty string, or why the weight could not be applied.
   virtual std::string set_weight(const Pool& pool, uint32_t backend, uint32_t weight) = 0;
+  // PUT and DELETE /pools/NAME/backends/ADDR: a backend added or removed at run time (until the
+  // next reload). The answer's status: 201/202 done, 404 no such pool, 409 already present (add),
+  // 404 absent (remove); with a message for the JSON body.
+  struct MemberChange {
+    unsigned status = 0;
+    std::string message;
+  };
+  virtual MemberChange add_backend(const std::string& pool, const config::Address& address,
+                                   uint32_t weight) = 0;
+  virtual MemberChange remove_backend(const std::string& pool, const std::string& address) = 0;
 };
 
 // The self-contained dashboard page (core/admin_dashboard.html, embedded at build time).

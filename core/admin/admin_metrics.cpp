@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "balancers/fingerprint.hpp"
 #include "core/admin/admin_api.hpp"
 #include "health/check_result.hpp"
 
@@ -352,6 +353,15 @@ void pool_families(Exposition& out, const Snapshot& snapshot, const HealthChecke
   for (const auto& pool : snapshot.pools) {
     out.sample("pool=\"" + escape_label(pool->config->name) + "\"",
                uint64_t{health.in_panic(pool->config->name)});
+  }
+  out.family("ringlb_pool_table_info", "gauge",
+             "Always 1; the fingerprint of the pool's sorted backends and weights, the same on "
+             "every instance with the same set.");
+  for (const auto& pool : snapshot.pools) {
+    out.sample("pool=\"" + escape_label(pool->config->name) + "\",fingerprint=\"" +
+                   balancers::table_fingerprint(pool->config->backends) + "\",backends=\"" +
+                   std::to_string(pool->config->backends.size()) + "\"",
+               uint64_t{1});
   }
 }
 

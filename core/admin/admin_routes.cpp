@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/units.hpp"
 #include "core/admin/admin_access.hpp"
 #include "core/admin/admin_api.hpp"
 
@@ -144,6 +145,70 @@ AdminResponse serve_drain(const AdminCall& call) { return change_backend(call, d
 AdminResponse serve_enable(const AdminCall& call) { return change_backend(call, enable); }
 AdminResponse serve_weight(const AdminCall& call) { return change_backend(call, set_weight); }
 
+// The body of PUT /pools/NAME/backends/ADDR: empty, or {"weight": N} (N from 0 to 1000).
+std::optional<uint32_t> weight_from_body(std::string_view body) {
+  auto skip_space = [&] {
+    while (!body.empty() && (body.front() == ' ' || body.front() == '\t' || body.front() == '\r' ||
+                             body.front() == '\n')) {
+      body.remove_prefix(1);
+    }
+  };
+  auto take = [&](std::string_view word) {
+    skip_space();
+    if (!body.starts_with(word)) return false;
+    body.remove_prefix(word.size());
+    return true;
+  };
+  skip_space();
+  if (body.empty()) return 1;
+  uint32_t weight = 0;
+  if (!take("{") || !take("\"weight\"") || !take(":")) return std::nullopt;
+  skip_space();
+  const auto [end, error] = std::from_chars(body.data(), body.data() + body.size(), weight);
+  if (error != std::errc() || weight > 1000) return std::nullopt;
+  body.remove_prefix(static_cast<size_t>(end - body.data()));
+  if (!take("}")) return std::nullopt;
+  skip_space();
+  if (!body.empty()) return std::nullopt;
+  return weight;
+}
+
+AdminResponse member_answer(const AdminControl::MemberChange& change, const std::string& pool,
+                            const std::string& address) {
+  if (change.status >= 400) return json_error(change.status, change.message);
+  return {change.status, "application/json",
+          "{\"pool\":\"" + pool + "\",\"backend\":\"" + address + "\",\"result\":\"" +
+              change.message + "\"}\n"};
+}
+
+// PUT /pools/NAME/backends/ADDR: adds ADDR until the next reload (201), or 409 when present.
+AdminResponse serve_add(const AdminCall& call) {
+  const std::optional<std::string> pool_name = percent_decode(call.parts[1]);
+  const std::optional<std::string> text = percent_decode(call.parts[3]);
+  if (!pool_name || !text) return json_error(400, "malformed percent-encoding in the path");
+  std::string why;
+  const std::optional<config::Address> address = config::parse_address(*text, &why);
+  if (!address || address->host == "0.0.0.0" || address->host == "::") {
+    return json_error(400, "'" + *text + "' is not a backend address (IP:PORT)" +
+                               (why.empty() ? "" : ": " + why));
+  }
+  const std::optional<uint32_t> weight = weight_from_body(call.request.body);
+  if (!weight)
+    return json_error(400, "the body must be empty or {\"weight\": N}, N from 0 to 1000");
+  return member_answer(call.control.add_backend(*pool_name, *address, *weight), *pool_name,
+                       address->to_string());
+}
+
+// DELETE /pools/NAME/backends/ADDR: drains ADDR, then forgets it (202).
+AdminResponse serve_remove(const AdminCall& call) {
+  const std::optional<std::string> pool_name = percent_decode(call.parts[1]);
+  const std::optional<std::string> text = percent_decode(call.parts[3]);
+  if (!pool_name || !text) return json_error(400, "malformed percent-encoding in the path");
+  const std::optional<config::Address> address = config::parse_address(*text, nullptr);
+  const std::string normal = address ? address->to_string() : *text;
+  return member_answer(call.control.remove_backend(*pool_name, normal), *pool_name, normal);
+}
+
 AdminResponse serve_status(const AdminCall& call) {
   return {200, "application/json",
           render_status(call.control.snapshot(), call.control.health(), call.info)};
@@ -172,7 +237,7 @@ enum class Access {
 };
 
 struct Endpoint {
-  std::string_view method;  // "GET" (HEAD too) or "POST"
+  std::string_view method;  // "GET" (HEAD too), "POST", "PUT" or "DELETE"
   // Fixed, or with parameters in capitals (NAME, ADDR) that match any one segment.
   std::string_view path;
   std::string_view usage;  // what the index adds after the path ("?value=N")
@@ -190,6 +255,8 @@ constexpr std::array kEndpoints = {
     Endpoint{"POST", "/pools/NAME/backends/ADDR/drain", "", Access::kChange, serve_drain},
     Endpoint{"POST", "/pools/NAME/backends/ADDR/enable", "", Access::kChange, serve_enable},
     Endpoint{"POST", "/pools/NAME/backends/ADDR/weight", "?value=N", Access::kChange, serve_weight},
+    Endpoint{"PUT", "/pools/NAME/backends/ADDR", " {\"weight\": N}", Access::kChange, serve_add},
+    Endpoint{"DELETE", "/pools/NAME/backends/ADDR", "", Access::kChange, serve_remove},
     Endpoint{"GET", "/", "", Access::kRead, serve_index},
 };
 
@@ -226,17 +293,22 @@ bool matches(const Endpoint& endpoint, std::string_view path,
   return true;
 }
 
-const Endpoint* find_endpoint(std::string_view path, std::span<const std::string_view> parts) {
-  for (const Endpoint& endpoint : kEndpoints) {
-    if (matches(endpoint, path, parts)) return &endpoint;
-  }
-  return nullptr;
-}
-
 // GET endpoints answer HEAD as well (AdminServer drops the body).
 bool allows(const Endpoint& endpoint, std::string_view method) {
   if (endpoint.method == "GET") return method == "GET" || method == "HEAD";
   return method == endpoint.method;
+}
+
+// The row for this path and method; else the first row for the path (which answers 405).
+const Endpoint* find_endpoint(std::string_view path, std::span<const std::string_view> parts,
+                              std::string_view method) {
+  const Endpoint* same_path = nullptr;
+  for (const Endpoint& endpoint : kEndpoints) {
+    if (!matches(endpoint, path, parts)) continue;
+    if (allows(endpoint, method)) return &endpoint;
+    if (same_path == nullptr) same_path = &endpoint;
+  }
+  return same_path;
 }
 
 }  // namespace
@@ -244,7 +316,7 @@ bool allows(const Endpoint& endpoint, std::string_view method) {
 AdminResponse handle_admin_request(const AdminRequest& request, AdminControl& control) {
   const AdminInfo info = control.info();
   const std::vector<std::string_view> parts = split_path(request.path);
-  const Endpoint* endpoint = find_endpoint(request.path, parts);
+  const Endpoint* endpoint = find_endpoint(request.path, parts, request.method);
   const AdminCall call{request, parts, control, info};
   const std::string& token = control.snapshot().config.admin.token;
   if (auto refusal = refuse_rebound_host(request, token, info.admin_on_loopback)) return *refusal;

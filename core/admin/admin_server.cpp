@@ -49,7 +49,8 @@ bool is_loopback(const sockaddr_storage& peer) {
 
 std::string render_answer(const AdminResponse& response, bool with_body) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " +
-                    std::string(http::reason_phrase(response.status)) + "\r\nContent-Type: " + response.content_type +
+                    std::string(http::reason_phrase(response.status)) +
+                    "\r\nContent-Type: " + response.content_type +
                     "\r\nContent-Length: " + std::to_string(response.body.size()) +
                     "\r\nCache-Control: no-store\r\nConnection: close\r\n";
   if (response.status == 401) out += "WWW-Authenticate: Bearer realm=\"ringlb\"\r\n";
@@ -207,7 +208,8 @@ void AdminServer::on_receive(Connection& connection, int result) {
         break;
       }
       case http::ParseEvent::kBody:
-        break;  // no endpoint takes a body: read and dropped
+        connection.request.body.append(connection.parser.body());  // PUT's {"weight": N}
+        break;
       case http::ParseEvent::kDone:
         return respond(connection, handler_(connection.request));
       case http::ParseEvent::kError: {

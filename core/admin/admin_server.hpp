@@ -33,6 +33,7 @@ struct AdminRequest {
   std::string origin;      // sent by browsers on a POST
   std::string fetch_site;  // Sec-Fetch-Site, sent by current browsers
   bool from_loopback = false;
+  std::string body;  // at most the parser's max_body_bytes (64 KiB)
 };
 
 struct AdminResponse {

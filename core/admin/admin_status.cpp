@@ -3,6 +3,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "balancers/fingerprint.hpp"
 #include "core/admin/admin_api.hpp"
 #include "health/check_result.hpp"
 
@@ -119,6 +120,8 @@ json pool_json(const Pool& pool, const HealthChecker& health, HealthChecker::Tim
       {"health_check",
        config::word(config.health ? config.health->check : config::ProbeKind::kNone)},
       {"tls", pool.tls != nullptr},
+      // The same on every instance with the same backends and weights (a fleet check).
+      {"table_fingerprint", balancers::table_fingerprint(config.backends)},
   };
   if (config.balance == "consistent_hash") {
     out["hash_method"] = config.hash_method;

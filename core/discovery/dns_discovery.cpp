@@ -19,7 +19,6 @@ class DnsDiscovery::Source {
         channel_(std::move(channel)) {}
 
   const config::DnsDiscoveryConfig& dns() const { return dns_; }
-  const std::vector<DnsBackend>* answer() const { return has_answer_ ? &answer_ : nullptr; }
 
   void run(Clock::time_point now) {
     channel_->process_timeouts();
@@ -186,13 +185,6 @@ std::optional<DnsDiscovery::Clock::time_point> DnsDiscovery::next_wakeup(
     if (at && (!earliest || *at < *earliest)) earliest = at;
   }
   return earliest;
-}
-
-const std::vector<DnsBackend>* DnsDiscovery::answer(const std::string& pool,
-                                                    const config::DnsDiscoveryConfig& dns) const {
-  auto found = sources_.find(pool);
-  if (found == sources_.end() || !same_lookup(found->second->dns(), dns)) return nullptr;
-  return found->second->answer();
 }
 
 std::vector<DnsPoolStatus> DnsDiscovery::status() const {

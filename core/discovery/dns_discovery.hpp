@@ -54,10 +54,6 @@ class DnsDiscovery {
   // When run() has work next: a due refresh or a c-ares timeout.
   std::optional<Clock::time_point> next_wakeup(Clock::time_point now) const;
 
-  // The last good answer of `pool`'s source when it resolves exactly `dns` (so a reload that
-  // keeps the table keeps the backends), else nullptr.
-  const std::vector<DnsBackend>* answer(const std::string& pool,
-                                        const config::DnsDiscoveryConfig& dns) const;
   std::vector<DnsPoolStatus> status() const;
 
  private:

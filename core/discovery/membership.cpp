@@ -22,11 +22,22 @@ std::string_view source_name(BackendSource source) {
 
 namespace {
 
+// Where the merged list puts each source's backends: the configuration's own first, so a pool
+// without other sources keeps its file order (round robin, /status); the admin's precedence is
+// applied by skipping, not by order.
+constexpr BackendSource kListOrder[] = {BackendSource::kInline, BackendSource::kFile,
+                                        BackendSource::kDns, BackendSource::kAdmin};
+
+std::map<std::string, uint32_t> weights_by_address(const std::vector<config::BackendConfig>& list) {
+  std::map<std::string, uint32_t> weights;
+  for (const config::BackendConfig& backend : list)
+    weights[backend.address.to_string()] = backend.weight;
+  return weights;
+}
+
 bool same_members(const std::vector<config::BackendConfig>& a,
                   const std::vector<config::BackendConfig>& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
-    return x.address == y.address && x.weight == y.weight;
-  });
+  return weights_by_address(a) == weights_by_address(b);
 }
 
 }  // namespace
@@ -100,18 +111,25 @@ AdminRemove Membership::admin_remove(const std::string& pool, const std::string&
 std::vector<config::BackendConfig> Membership::members(const std::string& pool) const {
   auto it = pools_.find(pool);
   if (it == pools_.end()) return {};
-  std::map<std::string, config::BackendConfig> by_address;
-  for (const auto& list : it->second.lists) {  // in order of precedence: the first one wins
+  // The weight: from the first source, in order of precedence (the enum's), to name the address.
+  std::map<std::string, uint32_t> weight;
+  for (const auto& list : it->second.lists) {
     for (const config::BackendConfig& backend : list) {
-      const std::string address = backend.address.to_string();
-      if (it->second.admin_removed.contains(address)) continue;
-      by_address.try_emplace(address, backend);
+      weight.try_emplace(backend.address.to_string(), backend.weight);
     }
   }
-  std::vector<config::BackendConfig> sorted;
-  sorted.reserve(by_address.size());
-  for (auto& [address, backend] : by_address) sorted.push_back(std::move(backend));
-  return sorted;
+  // The place: kListOrder. The hash tables sort what they are given, so it moves no key.
+  std::set<std::string> seen;
+  std::vector<config::BackendConfig> merged;
+  for (const BackendSource source : kListOrder) {
+    for (const config::BackendConfig& backend : it->second.lists[static_cast<size_t>(source)]) {
+      const std::string address = backend.address.to_string();
+      if (it->second.admin_removed.contains(address) || !seen.insert(address).second) continue;
+      merged.push_back(backend);
+      merged.back().weight = weight[address];
+    }
+  }
+  return merged;
 }
 
 bool Membership::admin_changed() const {
@@ -122,5 +140,13 @@ bool Membership::admin_changed() const {
 }
 
 std::set<std::string> Membership::take_changed() { return std::exchange(changed_, {}); }
+
+void merge_configured_sources(config::Config& config, Membership& membership) {
+  membership.reset(config);
+  for (config::PoolConfig& pool : config.pools) {
+    membership.replace(pool.name, BackendSource::kFile, pool.file_backends);
+    pool.backends = membership.members(pool.name);
+  }
+}
 
 }  // namespace ringlb::discovery

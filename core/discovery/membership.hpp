@@ -14,7 +14,7 @@
 // configuration again with `members()` as each pool's `backends`, rebuilds the snapshot (new
 // hash tables, built on the control thread off the data path) and installs it. Several calls in
 // one turn cost one rebuild. A backend that left is drained, not cut, and its health state is
-// kept for a hold (kRemovedHold) in case it comes back (health::BackendRegistry).
+// kept for a hold (health::kRemovedHold, 60 s) in case it comes back.
 //
 // The pool's set is the union of its sources. When two sources name the same address, the one
 // earlier in BackendSource wins for its weight: admin, then the inline `backends`, then
@@ -41,10 +41,6 @@ enum class BackendSource : uint8_t { kAdmin, kInline, kFile, kDns };
 inline constexpr size_t kBackendSources = 4;
 std::string_view source_name(BackendSource source);
 
-// How long the health state of a backend that left its pool is kept, so that one that comes back
-// within it (a DNS answer that flaps, a pod that restarts) keeps its history (docs/choices.md).
-inline constexpr std::chrono::seconds kRemovedHold{60};
-
 enum class AdminAdd { kAdded, kPresent, kNoPool };
 enum class AdminRemove { kRemoved, kAbsent, kNoPool };
 
@@ -52,7 +48,8 @@ class Membership {
  public:
   // Start-up and every reload: the pools of `config`, each with its inline `backends`. The admin
   // API's adds and removals end here (a reload makes the file the truth again); the file and DNS
-  // lists of pools that remain are kept until their source speaks again. Marks every pool changed.
+  // lists of pools that remain are kept until their source speaks again (a pool that no longer
+  // has that source must be given an empty list). Marks every pool changed.
   void reset(const config::Config& config);
 
   // See the header comment. A pool the configuration does not have is ignored (false).
@@ -63,7 +60,8 @@ class Membership {
   AdminAdd admin_add(const std::string& pool, const config::BackendConfig& backend);
   AdminRemove admin_remove(const std::string& pool, const std::string& address);
 
-  // The pool's set: one entry per address, sorted by address, so two instances with the same
+  // The pool's set: one entry per address; inline backends first in file order, then the file's,
+  // DNS's, the admin's. The hash tables sort what they are given, so two instances with the same
   // set build the same tables whatever the order or source. Empty for an unknown pool.
   std::vector<config::BackendConfig> members(const std::string& pool) const;
   bool has_pool(const std::string& pool) const { return pools_.contains(pool); }
@@ -86,5 +84,10 @@ class Membership {
   std::map<std::string, PoolSources> pools_;
   std::set<std::string> changed_;
 };
+
+// Start-up, reload and `ringlb explain`: `membership.reset(config)`, the file lists the loader
+// read (pool.file_backends) as BackendSource::kFile, then each pool's `backends` set to its
+// members, so the configuration the snapshot is built from holds the whole set.
+void merge_configured_sources(config::Config& config, Membership& membership);
 
 }  // namespace ringlb::discovery

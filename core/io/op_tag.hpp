@@ -28,7 +28,8 @@ enum class OpKind : uint8_t {
   kAdminAccept,   // the admin listener (core/admin/admin_server.cpp)
   kAdminRecv,     // slot = admin connection, for this kind and the next
   kAdminSend,
-  kDnsReady,  // a c-ares socket is ready (core/discovery/dns_resolver.hpp's epoll descriptor)
+  kWatchFiles,  // the inotify fd of the backends files (core/discovery/backends_file_watch.cpp)
+  kDnsReady,    // a c-ares socket is ready (core/discovery/dns_resolver.hpp's epoll descriptor)
 };
 
 struct OpTag {

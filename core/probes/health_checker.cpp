@@ -101,9 +101,8 @@ void HealthChecker::adopt_pools(const Snapshot& snapshot, TimePoint now) {
       auto found = targets_.find(backend.state.get());
       std::unique_ptr<Target> target;
       if (found == targets_.end()) {
-        const State initial = entry.probe == nullptr ? State::kUp : entry.initial_state;
-        target = std::make_unique<Target>(backend.state,
-                                          health::BackendHealth(initial, entry.thresholds, now));
+        target = take_parked(backend.state.get(), now);
+        if (!target) target = new_target(backend, entry, !previous.empty(), now);
         target->next_check = health::first_check(entry.schedule, now, random_);
       } else {
         target = std::move(found->second);
@@ -136,7 +135,7 @@ void HealthChecker::adopt_pools(const Snapshot& snapshot, TimePoint now) {
       kept.emplace(backend.state.get(), std::move(target));
     }
   }
-  for (auto& [state, target] : targets_) retire_probe(*target);  // backends no longer listed
+  for (auto& [state, target] : targets_) park(std::move(target), now);  // no longer listed
   targets_ = std::move(kept);
   passive_targets_.clear();
   ramping_.clear();
@@ -207,6 +206,7 @@ void HealthChecker::run(TimePoint now) {
     read_passive_signals(now);
     next_passive_poll_ = now + kPassivePollInterval;
   }
+  if (now >= next_parked_expiry_) expire_parked(now);
   if (!ramping_.empty() && now >= next_ramp_step_) {
     ramp_slow_starts(now);
     next_ramp_step_ = now + kRampStep;
@@ -312,10 +312,9 @@ void HealthChecker::end_ejection_if_due(Target& target, TimePoint now) {
 
 void HealthChecker::ramp_slow_starts(TimePoint now) {
   std::erase_if(ramping_, [&](Target* target) {
-    const std::optional<TimePoint> since = target->machine.recovered_at();
     const uint32_t permille =
-        target->ramping && since
-            ? health::slow_start_permille(now - *since, pools_[target->pool].slow_start)
+        target->ramping
+            ? health::slow_start_permille(now - target->ramp_since, pools_[target->pool].slow_start)
             : health::kFullWeightPermille;
     if (target->ramping) target->state->set_weight_permille(permille);
     if (permille < health::kFullWeightPermille) return false;
@@ -387,12 +386,10 @@ void HealthChecker::publish(Target& target, const health::Transition& transition
     target.ejections.end(transition.at);
     target.state->reset_passive_counts();
   }
-  const bool comeback = target.machine.recovered_at() == transition.at;
+  const bool comeback = target.machine.recovered_at() == transition.at ||
+                        (target.appeared && transition.from == State::kUnknown);
   if (transition.to == State::kUp && comeback && pool.slow_start.count() > 0) {
-    if (!target.ramping) ramping_.push_back(&target);
-    target.ramping = true;
-    target.state->set_weight_permille(health::kSlowStartFloorPermille);
-    next_ramp_step_ = std::min(next_ramp_step_, transition.at + kRampStep);
+    start_ramp(target, transition.at);
   } else if (transition.to != State::kUp) {
     target.ramping = false;
     target.state->set_weight_permille(health::kFullWeightPermille);
@@ -409,6 +406,7 @@ void HealthChecker::compute_next_wakeup(TimePoint now) {
   TimePoint next = timers_.empty() ? TimePoint::max() : timers_.top().at + kTimerSlack;
   if (!passive_targets_.empty()) next = std::min(next, std::max(now, next_passive_poll_));
   if (!ramping_.empty()) next = std::min(next, std::max(now, next_ramp_step_));
+  next = std::min(next, next_parked_expiry_);
   next_wakeup_ = next;
 }
 

@@ -112,12 +112,21 @@ class HealthChecker {
     uint32_t probe_slot = kNoSlot;
     health::EjectionHistory ejections;
     bool ramping = false;        // slow start under way
+    TimePoint ramp_since;        // when the ramp began: a comeback, or an appearance at run time
+    bool appeared = false;       // joined a running pool: its first rise to up ramps too
     bool refusal_noted = false;  // an ejection refused by max_ejected_percent was logged
     // For the admin API.
     TimePoint check_started;
     std::chrono::microseconds last_latency{0};
     std::array<uint64_t, kResultKinds> checks{};
     uint64_t ejections_count = 0;
+  };
+
+  // A backend that left its pool (membership, reload): no probe, drained, its history kept until
+  // `until` (health::kRemovedHold) in case it comes back (health_checker_members.cpp).
+  struct Parked {
+    std::unique_ptr<Target> target;
+    TimePoint until;
   };
 
   struct ProbeSlot {
@@ -145,6 +154,13 @@ class HealthChecker {
   static bool same_probe(const PoolEntry& a, const PoolEntry& b);
   std::unique_ptr<Probe> make_probe(const PoolEntry& pool, const Target& target) const;
   void adopt_pools(const Snapshot& snapshot, TimePoint now);
+  // health_checker_members.cpp: a backend that joins, leaves, or comes back within the hold.
+  std::unique_ptr<Target> new_target(const balancers::BalancedBackend& backend,
+                                     const PoolEntry& entry, bool joins_running, TimePoint now);
+  std::unique_ptr<Target> take_parked(const health::BackendState* state, TimePoint now);
+  void park(std::unique_ptr<Target> target, TimePoint now);
+  void expire_parked(TimePoint now);
+  void start_ramp(Target& target, TimePoint since);
   void attach_probe(Target& target);
   void retire_probe(Target& target);
   void free_slot(uint32_t slot);
@@ -170,6 +186,8 @@ class HealthChecker {
   health::DefaultRandom random_;
   std::vector<PoolEntry> pools_;
   std::unordered_map<const health::BackendState*, std::unique_ptr<Target>> targets_;
+  std::unordered_map<const health::BackendState*, Parked> parked_;
+  TimePoint next_parked_expiry_ = TimePoint::max();
   SlotTable<ProbeSlot, 16> slots_;
   std::priority_queue<Timer, std::vector<Timer>, Later> timers_;
   std::vector<Target*> passive_targets_;  // in pools with [passive]: read every poll
