@@ -44,8 +44,9 @@ def srv_table(entries) -> dict:
 
 
 class Client:
-    """A new connection per request: an HTTP keep-alive connection keeps the snapshot it was
-    accepted under, so it sees a membership change only once it reconnects (see the report)."""
+    """A new connection per request, as the clients a DNS change is for: a keep-alive connection
+    sees a backend that joined only once it reconnects (one that left closes it after its
+    response: docs/choices.md, "Membership")."""
 
     def __init__(self, port: int):
         self.port = port

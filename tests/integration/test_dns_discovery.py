@@ -3,6 +3,7 @@
 # resolver fails, and when it answers with nothing.
 from __future__ import annotations
 
+import signal
 import time
 import unittest
 
@@ -150,6 +151,27 @@ class DnsDiscoveryTest(RinglbTestCase):
         lookups = metric(self.admin, "ringlb_dns_lookups_total")
         self.assertGreaterEqual(lookups, 2)  # the TTL of 0 shortened the 5s refresh ...
         self.assertLessEqual(lookups, 5)     # ... to the 1s floor, not a busy loop
+
+    def test_a_reload_keeps_the_answer_and_a_removed_table_its_backends(self):
+        one, two = self.named("one"), self.named("two")
+        self.dns.set(self.srv_table((1, one)))
+        port = free_port()
+        lines = [f'srv = "{SRV}"', 'refresh = "1s"', 'timeout = "300ms"',
+                 f'resolvers = ["{self.dns.address}"]']
+        self.start_ringlb(dns_config(port, self.admin, lines), port)
+        self.wait_names(port, {"one"})
+        self.dns.mode = "silent"  # the reload cannot look again: the last answer must carry over
+        self.ringlb.send_signal(signal.SIGHUP)
+        self.ringlb.wait_for_log("configuration reloaded")
+        self.assertEqual(names(port, 4), {"one": 4})
+        path = self.write_config(dns_config(port, self.admin, lines,
+                                            backends=[f"127.0.0.1:{two.port}"]).replace(
+            "[pools.app.dns]\n" + "\n".join(lines) + "\n", ""))
+        self.assertNotIn("[pools.app.dns]", open(path).read())
+        start = self.ringlb.log_size()
+        self.ringlb.send_signal(signal.SIGHUP)
+        self.ringlb.wait_for_log("configuration reloaded", start=start)
+        self.wait_names(port, {"two"})  # the DNS backends went with their table
 
     def test_check_refuses_what_the_server_refuses(self):
         from harness import run_ringlb
