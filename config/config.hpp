@@ -229,6 +229,22 @@ inline constexpr uint32_t kMaxRingPointsPerWeight = 10000;
 inline constexpr uint64_t kMaxRingPoints = uint64_t{1} << 24;  // over the whole ring
 inline constexpr uint32_t kMaxChoices = 16;
 
+// [pools.NAME.dns]: the pool's backends from DNS (core/discovery/), re-resolved every `refresh`.
+// Exactly one of `name` (A and AAAA records, each at `port`) or `srv` (SRV records: ports and
+// weights from DNS, targets resolved to A/AAAA).
+struct DnsDiscoveryConfig {
+  std::string name;
+  std::string srv;
+  uint16_t port = 0;
+  Duration refresh = std::chrono::seconds(5);  // jittered; a shorter TTL wins, down to 1s
+  Duration timeout = std::chrono::seconds(2);  // one lookup; a failure keeps the last answer
+  std::vector<Address> resolvers;              // empty = /etc/resolv.conf
+  SourcePosition position;
+};
+
+// The shortest re-resolution interval, whatever `refresh` or a TTL says.
+inline constexpr Duration kMinDnsRefresh = std::chrono::seconds(1);
+
 struct PoolConfig {
   std::string name;
   std::string balance = "round_robin";
@@ -239,6 +255,7 @@ struct PoolConfig {
   uint32_t hash_balance_factor = 0;  // percent of the mean load one backend may take; 0 = no bound
   uint32_t choices = 0;  // least_connections: 0 = every backend, d = least loaded of d random ones
   std::vector<BackendConfig> backends;
+  std::optional<DnsDiscoveryConfig> dns;  // more backends, from DNS at run time
   // `backends_file`: a watched file of `backends = [...]` (core/discovery/backends_file.hpp),
   // resolved against the configuration's directory; "" = none. `file_backends` is what it held
   // when the configuration was loaded.

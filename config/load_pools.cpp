@@ -114,8 +114,11 @@ void read_pool(Section& section, const std::string& name, Config& config) {
   read_section(section, "tls", [&](Section& tls) { pool.tls = read_pool_tls(tls); });
   read_section(section, "timeouts",
                [&](Section& timeouts) { read_pool_timeouts(timeouts, pool.timeouts); });
-  // A pool fed by a backends_file may start with no inline backend (and the file may be empty).
-  const bool other_source = section.read_string("backends_file", pool.backends_file, false);
+  read_section(section, "dns", [&](Section& dns) { pool.dns = read_pool_dns(dns); });
+  // A pool fed by a backends_file or DNS may start with no inline backend (and the file may be
+  // empty): its backends arrive from those sources.
+  const bool has_file = section.read_string("backends_file", pool.backends_file, false);
+  const bool other_source = has_file || pool.dns.has_value();
   pool.backends_file_position = section.at("backends_file");
   if (!other_source) section.require("backends", "pool '" + name + "' has no 'backends'");
   const toml::node* backends = section.peek("backends");

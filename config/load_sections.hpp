@@ -18,6 +18,8 @@ void read_pool(Section& section, const std::string& name, Config& config);
 void read_listener_proxy_protocol(Section& section, ListenerConfig& listener);
 // send_proxy_protocol of [pools.NAME] (load_proxy_protocol.cpp).
 void read_pool_proxy_protocol(Section& section, PoolConfig& pool);
+// [pools.NAME.dns]: backends from DNS (load_dns.cpp).
+DnsDiscoveryConfig read_pool_dns(Section& section);
 // One `{ address = ..., weight = ... }` of a pool's backends (inline or in its backends_file).
 BackendConfig read_backend(Section& section);
 // [pools.NAME.health]: the active checks.

@@ -65,10 +65,12 @@ bool Server::run_control_ring_until_signal(std::chrono::milliseconds timeout) {
     }
     Clock::time_point now = Clock::now();
     health_.run(now);
+    run_dns(now);
     if (now >= deadline) return false;
     backends_files_.run(now);
-    const Clock::time_point until =
+    Clock::time_point until =
         std::min({deadline, health_.next_wakeup(), backends_files_.next_wakeup()});
+    if (auto dns_due = dns_.next_wakeup(now)) until = std::min(until, *dns_due);
     control_ring_.submit_and_wait(std::max(until - now, Clock::duration::zero()));
     bool signalled = false;
     control_ring_.for_each_completion([&](const io_uring_cqe& cqe) {
@@ -79,6 +81,9 @@ bool Server::run_control_ring_until_signal(std::chrono::milliseconds timeout) {
         signalled = signalled || (cqe.res > 0 && (cqe.res & POLLIN) != 0);
       } else if (tag.kind == OpKind::kProbe || tag.kind == OpKind::kProbeTimeout) {
         health_.on_completion(tag, cqe.res);
+      } else if (tag.kind == OpKind::kDnsReady) {
+        dns_poll_armed_ = false;
+        dns_.on_ready();
       } else if (tag.kind == OpKind::kAdminAccept || tag.kind == OpKind::kAdminRecv ||
                  tag.kind == OpKind::kAdminSend) {
         admin_.on_completion(tag, cqe.res);

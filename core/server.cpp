@@ -148,6 +148,7 @@ int Server::start_control_ring() {
     return kExitStart;
   }
   health_.on_reload(*current_);
+  dns_.configure(current_->config);
   watch_backends_files();
   if (admin_.listening()) {
     admin_.start();
@@ -220,6 +221,7 @@ void Server::reload() {
   }
   const bool admin_members = membership_.admin_changed();
   discovery::Membership running = membership_;
+  forget_dns_of_pools_without_dns(*loaded.config);
   adopt_membership(*loaded.config);
   auto snapshot = build_snapshot(std::move(*loaded.config), worker_count_, generation_ + 1,
                                  {balancers_, backends_, current_.get(), false, tuning_}, error);
@@ -229,6 +231,7 @@ void Server::reload() {
     return;
   }
   install(std::move(snapshot));
+  dns_.configure(current_->config);
   health_.on_reload(*current_);
   watch_backends_files();
   if (admin_members) {
@@ -256,7 +259,8 @@ AdminInfo Server::info() const {
           .reloads = reloads_,
           .reloads_failed = reloads_failed_,
           .stopping = stop_signals_ > 0,
-          .admin_on_loopback = admin_on_loopback_};
+          .admin_on_loopback = admin_on_loopback_,
+          .dns = dns_status()};
 }
 
 void Server::set_draining(const Pool& pool, uint32_t backend, bool draining) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -21,6 +22,7 @@
 #include "core/admin/admin_api.hpp"
 #include "core/admin/admin_server.hpp"
 #include "core/discovery/backends_file_watch.hpp"
+#include "core/discovery/dns_discovery.hpp"
 #include "core/discovery/membership.hpp"
 #include "core/levers.hpp"
 #include "core/privileges.hpp"
@@ -34,6 +36,12 @@ namespace ringlb {
 
 inline constexpr int kExitConfig = 1;
 inline constexpr int kExitStart = 2;
+
+// The random source of DNS refresh jitter: seeded once, control thread only.
+inline std::mt19937& jitter_random() {
+  static std::mt19937 random{std::random_device{}()};
+  return random;
+}
 
 // Lives on the control thread's stack for the whole run (run_server) and is used by that thread
 // only; the workers reach just snapshots_, the atomic counters and their worker_done_ flags.
@@ -78,6 +86,11 @@ class Server final : public AdminControl {
   void on_stop_signal();
   void reopen_access_logs();
   void republish_for_health();
+  // DNS discovery (server_dns.cpp): a pool's new answer, and a reload that drops a [dns] table.
+  void on_dns_answer(const std::string& pool, std::vector<config::BackendConfig> backends);
+  void forget_dns_of_pools_without_dns(const config::Config& loaded);
+  void run_dns(HealthChecker::Clock::time_point now);
+  std::vector<AdminDnsStatus> dns_status() const;
   void install(std::shared_ptr<const Snapshot> snapshot);
   std::string status_line() const;
   void shut_down();
@@ -110,6 +123,13 @@ class Server final : public AdminControl {
   // Each pool's backends from every source; a change is applied after the ring's turn.
   discovery::Membership membership_;
   discovery::BackendsFileWatch backends_files_{control_ring_, membership_};
+  // Every pool's DNS lookups, driven from the control ring: a poll on its epoll descriptor.
+  discovery::DnsDiscovery dns_{
+      [this](const std::string& pool, std::vector<config::BackendConfig> backends) {
+        on_dns_answer(pool, std::move(backends));
+      },
+      [] { return std::uniform_real_distribution<double>(0.0, 1.0)(jitter_random()); }};
+  bool dns_poll_armed_ = false;
   bool admin_on_loopback_ = true;
   std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();
   std::chrono::system_clock::time_point loaded_at_ = started_at_;

@@ -15,7 +15,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build pkg-config \
   liburing-dev libboost1.81-dev libssl-dev libtomlplusplus-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libsystemd-dev libcli11-dev \
-  libnghttp2-dev \
+  libnghttp2-dev libc-ares-dev \
   nlohmann-json3-dev \
   python3 python3-h2 nghttp2-client curl procps valgrind openssl \
   systemd man-db \

@@ -7,13 +7,26 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/admin/admin_server.hpp"
 #include "core/probes/health_checker.hpp"
 #include "core/runtime/snapshot.hpp"
 
 namespace ringlb {
+
+// One pool's DNS discovery (core/discovery/), as /metrics and /status show it.
+struct AdminDnsStatus {
+  std::string pool;
+  std::string source;     // "SRV _http._tcp.app.example" or "app.example:8080"
+  uint64_t lookups = 0;   // refreshes started
+  uint64_t failures = 0;  // refreshes that failed and kept the last answer
+  uint64_t backends = 0;  // in the last good answer
+  bool failing = false;   // the last refresh failed
+  std::optional<std::chrono::system_clock::time_point> last_success;
+};
 
 // Facts about the process that no snapshot holds.
 struct AdminInfo {
@@ -22,8 +35,9 @@ struct AdminInfo {
   std::chrono::system_clock::time_point loaded_at;  // the running configuration's
   uint64_t reloads = 0;                             // succeeded since start
   uint64_t reloads_failed = 0;
-  bool stopping = false;          // SIGTERM received: /ready answers 503
-  bool admin_on_loopback = true;  // admin.listen is a loopback address
+  bool stopping = false;            // SIGTERM received: /ready answers 503
+  bool admin_on_loopback = true;    // admin.listen is a loopback address
+  std::vector<AdminDnsStatus> dns;  // pools with [dns]
 };
 
 // The running server as the admin API sees it. Control thread only.

@@ -386,6 +386,30 @@ void backend_families(Exposition& out, const Snapshot& snapshot, const HealthChe
   pool_families(out, snapshot, health);
 }
 
+// DNS discovery, per pool with [dns]: a failed refresh keeps the last answer, so the failure
+// counter and the last success's time are how an operator sees an outage.
+void dns_families(Exposition& out, const std::vector<AdminDnsStatus>& dns) {
+  const auto label = [](const AdminDnsStatus& pool) {
+    return "pool=\"" + escape_label(pool.pool) + "\"";
+  };
+  out.family("ringlb_dns_lookups_total", "counter", "DNS refreshes started, per pool.");
+  for (const AdminDnsStatus& pool : dns) out.sample(label(pool), pool.lookups);
+  out.family("ringlb_dns_failures_total", "counter",
+             "DNS refreshes that failed (timeout, SERVFAIL, malformed) and kept the last answer.");
+  for (const AdminDnsStatus& pool : dns) out.sample(label(pool), pool.failures);
+  out.family("ringlb_dns_failing", "gauge", "1 while the pool's last DNS refresh failed.");
+  for (const AdminDnsStatus& pool : dns) out.sample(label(pool), uint64_t{pool.failing});
+  out.family("ringlb_dns_backends", "gauge", "Backends in the pool's last good DNS answer.");
+  for (const AdminDnsStatus& pool : dns) out.sample(label(pool), pool.backends);
+  out.family("ringlb_dns_last_success_timestamp_seconds", "gauge",
+             "When the pool's DNS last answered (Unix time); absent before its first answer.");
+  for (const AdminDnsStatus& pool : dns) {
+    if (!pool.last_success) continue;
+    out.sample(label(pool),
+               std::chrono::duration<double>(pool.last_success->time_since_epoch()).count());
+  }
+}
+
 }  // namespace
 
 std::string render_metrics(const Snapshot& snapshot, const HealthChecker& health,
@@ -402,6 +426,7 @@ std::string render_metrics(const Snapshot& snapshot, const HealthChecker& health
   out.sample("", std::chrono::duration<double>(info.loaded_at.time_since_epoch()).count());
   out.family("ringlb_stopping", "gauge", "1 once a stop signal arrived (draining).");
   out.sample("", uint64_t{info.stopping});
+  if (!info.dns.empty()) dns_families(out, info.dns);
   return out.take();
 }
 

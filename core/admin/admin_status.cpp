@@ -146,6 +146,21 @@ json pool_json(const Pool& pool, const HealthChecker& health, HealthChecker::Tim
   return out;
 }
 
+json dns_json(const std::vector<AdminDnsStatus>& dns) {
+  json out = json::array();
+  for (const AdminDnsStatus& pool : dns) {
+    out.push_back(
+        {{"pool", pool.pool},
+         {"source", pool.source},
+         {"lookups", pool.lookups},
+         {"failures", pool.failures},
+         {"failing", pool.failing},
+         {"backends", pool.backends},
+         {"last_success", pool.last_success ? json(iso8601(*pool.last_success)) : json()}});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string render_status(const Snapshot& snapshot, const HealthChecker& health,
@@ -170,6 +185,7 @@ std::string render_status(const Snapshot& snapshot, const HealthChecker& health,
         {"reloads_failed", info.reloads_failed}}},
       {"listeners", std::move(listeners)},
       {"pools", std::move(pools)},
+      {"dns", dns_json(info.dns)},
   };
   // Invalid UTF-8 (a config path in another encoding) is replaced, never thrown.
   return status.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

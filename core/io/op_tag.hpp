@@ -35,6 +35,7 @@ enum class OpKind : uint8_t {
   kAdminRecv,     // slot = admin connection, for this kind and the next
   kAdminSend,
   kWatchFiles,  // the inotify fd of the backends files (core/discovery/backends_file_watch.cpp)
+  kDnsReady,    // a c-ares socket is ready (core/discovery/dns_resolver.hpp's epoll descriptor)
 };
 
 struct OpTag {
