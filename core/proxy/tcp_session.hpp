@@ -156,7 +156,7 @@ class TcpSession final : public Session {
   // Moves what it can (a few pipe-fulls at most), then waits on a poll or a completion.
   void pump(Direction direction);
   bool fill(Direction direction);   // source → pipe; true when bytes moved or the source ended
-  bool drain(Direction direction);  // pipe → sink; true when bytes moved
+  bool drain_pipe(Direction direction);  // pipe → sink; true when bytes moved
   bool on_filled(Direction direction, int result);
   bool on_drained(Direction direction, int result);
   // A splice now (sync) or submitted (uring: false, the result arrives as a `kind` completion).

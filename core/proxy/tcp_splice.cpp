@@ -39,7 +39,7 @@ void TcpSession::pump(Direction direction) {
   for (int round = 0; round < kRoundsPerWakeUp; ++round) {
     if (closing_ || !splice.active) return;
     bool moved = false;
-    if (splice.pipe.bytes() > 0 && !splice.draining) moved = drain(direction);
+    if (splice.pipe.bytes() > 0 && !splice.draining) moved = drain_pipe(direction);
     if (closing_ || !splice.active) return;
     if (splice.pipe && splice.pipe.room() > 0 && !pipes_[direction].eof && !splice.filling &&
         !splice.fill_blocked) {
@@ -68,7 +68,7 @@ bool TcpSession::fill(Direction direction) {
   return on_filled(direction, result);
 }
 
-bool TcpSession::drain(Direction direction) {
+bool TcpSession::drain_pipe(Direction direction) {
   SpliceDirection& splice = splices_[direction];
   splice.draining = true;
   int result = 0;
