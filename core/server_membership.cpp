@@ -40,7 +40,6 @@ void Server::apply_membership() {
   const std::set<std::string> changed = membership_.take_changed();
   if (changed.empty() || stop_signals_ > 0) return;
   config::Config next = current_->config;
-  bool any_left = false;
   for (config::PoolConfig& pool : next.pools) {
     if (!changed.contains(pool.name)) continue;
     std::vector<config::BackendConfig> members = membership_.members(pool.name);
@@ -55,13 +54,16 @@ void Server::apply_membership() {
     LOG_INFO("pool %s: %zu backend%s now%s%s%s%s", pool.name.c_str(), members.size(),
              members.size() == 1 ? "" : "s", added.empty() ? "" : "; joined: ", added.c_str(),
              removed.empty() ? "" : "; left (draining): ", removed.c_str());
-    any_left = any_left || !removed.empty();
     pool.backends = std::move(members);
   }
-  // A backend that left: keep-alive connections finish their current response and close, as on a
-  // reload, so their next request is balanced over the new set, not over an older snapshot's
-  // (where the drained backend may have been the only one). Joiners alone disturb nothing.
-  const bool same_configuration = !any_left;
+  // The same loaded configuration: no connection drains. Each HTTP session adopts the new
+  // snapshot at its next request (HttpSession::adopt_current_snapshot), so a keep-alive
+  // connection's next request is balanced over the new set, joiners included; a request already
+  // under way finishes on the backend it has, and the leaver's drain flag keeps older snapshots'
+  // retries off it (health_checker_members.cpp). Draining connections here would close idle
+  // keep-alive connections under clients about to send (a failed request each) on every
+  // listener.
+  const bool same_configuration = true;
   std::string error;
   auto snapshot =
       build_snapshot(std::move(next), worker_count_, generation_ + 1,

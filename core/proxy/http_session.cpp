@@ -226,6 +226,7 @@ void HttpSession::pump_request() {
 }
 
 bool HttpSession::on_request_head() {
+  adopt_current_snapshot();
   const http::Head& head = exchange_->request.head();
   current().pool = pick_pool(*listener_, head, exchange_->route_path);
   if (current().pool == nullptr) {

@@ -140,6 +140,10 @@ class HttpSession final : public Session {
   }
   void on_tunnel_close_notify_sent(Side to);
   bool on_request_head();
+  // A newer snapshot of the same loaded configuration (a rebuild for health, a weight or a
+  // membership change) replaces this session's before a request is balanced; a reload's never
+  // does: that session drains instead (http_session_drain.cpp).
+  void adopt_current_snapshot();
   void on_response_head();
   void on_response_done();
   void finish_exchange();

@@ -29,6 +29,22 @@ bool HttpSession::drain(bool stopping) {
   return false;
 }
 
+// Called before a request picks its pool, when nothing of this request points into the
+// snapshot yet. The listeners of two snapshots of one loaded configuration are the same list in
+// the same order; the old snapshot lives on while an in-flight stream or tunnel still holds it.
+void HttpSession::adopt_current_snapshot() {
+  if (ctx_->current_snapshot == nullptr) return;
+  const std::shared_ptr<const Snapshot>& current = *ctx_->current_snapshot;
+  if (!current || current == snapshot_ || current->loaded != snapshot_->loaded) return;
+  const auto index = static_cast<size_t>(listener_ - snapshot_->listeners.data());
+  if (index >= current->listeners.size() ||
+      current->listeners[index].config->name != listener_->config->name) {
+    return;
+  }
+  listener_ = &current->listeners[index];
+  snapshot_ = current;
+}
+
 void HttpSession::wait_for_next_request() {
   drop_input(kClient);
   drop_input(kBackend);

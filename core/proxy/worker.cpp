@@ -46,6 +46,7 @@ Worker::Worker(uint32_t id, WorkerShared shared)
       ctx_{ring_,      buffers_,       timers_, access_log_,  upstreams_,
            exchanges_, shared_.tuning, id,      Clock::now(), {}} {
   ctx_.slots = this;
+  ctx_.current_snapshot = &current_;
   ctx_.random_state ^= (static_cast<uint64_t>(id) << 32) ^
                        static_cast<uint64_t>(Clock::now().time_since_epoch().count());
   wake_fd_ = eventfd(0, EFD_CLOEXEC);

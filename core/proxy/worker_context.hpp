@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "core/proxy/access_log.hpp"
 #include "core/proxy/http_exchange.hpp"
 #include "core/proxy/idle_upstreams.hpp"
+#include "core/runtime/snapshot.hpp"
 #include "health/stats.hpp"
 
 namespace ringlb {
@@ -74,6 +76,11 @@ struct WorkerContext {
   const Tuning& tuning;  // the server's, for the whole run (core/io/tuning.hpp)
   uint32_t worker_id = 0;
   TimerWheel::Clock::time_point now;  // read once per loop turn
+  // The worker's newest snapshot. An HTTP session adopts it at its next request when it was
+  // built from the same loaded configuration (a health, weight or membership rebuild), so a
+  // keep-alive connection balances over the pool's current backends (HttpSession::
+  // adopt_current_snapshot). Null until the worker has one.
+  const std::shared_ptr<const Snapshot>* current_snapshot = nullptr;
   // Multishot completions queued for a session that now waits: handed over next turn (the
   // worker calls retry_receive).
   std::vector<OpTag> handovers{};
@@ -88,7 +95,7 @@ struct WorkerContext {
   // RINGLB_LEVER_BIG_RECV: larger buffers for an L4 socket that keeps filling its buffer; null
   // when off. Their leases come from `buffers.take()` like the others.
   BufferRing* large_buffers = nullptr;
-  PipePool pipes{};             // lent to L4 directions that splice (core/proxy/tcp_splice.cpp)
+  PipePool pipes{};  // lent to L4 directions that splice (core/proxy/tcp_splice.cpp)
   SessionSlots* slots = nullptr;
   // Sessions another session closed (an h2 connection and its streams close each other): the
   // worker frees those that have finished after the completion or timer it is handling, never

@@ -227,18 +227,35 @@ class AdminMembershipTest(MembershipTestCase):
         self.assertEqual(self.put(self.address[1])[0], 201)
         self.assertEqual(self.delete(self.address[0])[0], 202)
         self.assertEqual(self.served_by(), {"b1"})
-        # Its next request goes to the new set: answered by b1, or the connection was closed
-        # after its last response (as on a reload) and a new one is.
+        # Its next request goes to the new set, on the same connection (adopted, not drained).
         time.sleep(0.2)
-        try:
-            response = kept.request("GET", "/", timeout=3)
-        except Exception:  # noqa: BLE001 - closed by the drain: a client reconnects
-            response = get(self.port, "/")
+        response = kept.request("GET", "/", timeout=3)
         kept.close()
         self.assertEqual((response.status, response.header("X-Backend")), (200, "b1"))
         thread.join(10)
         self.assertEqual(result["response"].status, 200)
         self.assertEqual(result["response"].header("X-Backend"), "b0")
+
+    def test_keep_alive_connections_ride_through_changes_and_reach_joiners(self):
+        # A change is adopted at a connection's next request: no keep-alive connection is closed
+        # under its client (which would fail the request it was sending), and one opened before
+        # a backend joined reaches it.
+        self.start(inline=self.address[:2], workers=1)
+        from http_client import HttpConn
+        kept = HttpConn(self.port)
+        seen = set()
+        for change in range(10):
+            extra = self.address[2 + change % 2]
+            self.assertEqual(self.put(extra)[0], 201)
+            time.sleep(0.05)
+            for _ in range(4):
+                seen.add(kept.request("GET", "/", timeout=3).header("X-Backend"))
+            self.assertEqual(self.delete(extra)[0], 202)
+            time.sleep(0.05)
+            for _ in range(4):
+                seen.add(kept.request("GET", "/", timeout=3).header("X-Backend"))
+        kept.close()
+        self.assertEqual(seen, {"b0", "b1", "b2", "b3"})
 
     def test_delete_of_the_last_backend_then_put_again(self):
         self.start(inline=self.address[:1])
