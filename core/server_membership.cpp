@@ -63,11 +63,10 @@ void Server::apply_membership() {
   // retries off it (health_checker_members.cpp). Draining connections here would close idle
   // keep-alive connections under clients about to send (a failed request each) on every
   // listener.
-  const bool same_configuration = true;
   std::string error;
-  auto snapshot =
-      build_snapshot(std::move(next), worker_count_, generation_ + 1,
-                     {balancers_, backends_, current_.get(), same_configuration, tuning_}, error);
+  auto snapshot = build_snapshot(
+      std::move(next), worker_count_, generation_ + 1,
+      {balancers_, backends_, current_.get(), /*same_configuration=*/true, tuning_}, error);
   if (!snapshot) {
     LOG_ERROR("cannot apply the new backends: %s", error.c_str());
     return;
