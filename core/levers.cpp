@@ -70,6 +70,10 @@ Tuning read_levers() {
     }
   }
   read_splice_levers(result);
+  if (env("RINGLB_LEVER_HEAP_TRIM") == "0") {
+    result.heap_trim_bytes = 0;
+    result.heap_mmap_bytes = 0;
+  }
   return result;
 }
 

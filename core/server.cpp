@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "config/loader.hpp"
+#include "core/base/heap.hpp"
 #include "core/base/log.hpp"
 #include "core/reload_changes.hpp"
 #include "core/server_internal.hpp"
@@ -336,6 +337,8 @@ sigset_t block_control_signals() {
 }
 
 int run_server(const std::string& path) {
+  const Tuning& tuning = tuning_from_levers();
+  set_heap_thresholds(tuning.heap_trim_bytes, tuning.heap_mmap_bytes);  // before any thread
   Server server(path);
   return server.run();
 }

@@ -5,6 +5,7 @@
 // "Levers").
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace ringlb {
@@ -65,6 +66,11 @@ struct Tuning {
   Splice splice = Splice::kSync;
   uint32_t splice_pipes = 64;           // RINGLB_LEVER_SPLICE_PIPES=N: per worker, at most
   uint32_t splice_pipe_bytes = 262144;  // RINGLB_LEVER_SPLICE_PIPE_BYTES=N: F_SETPIPE_SZ
+  // malloc's trim and mmap thresholds, fixed at start (core/base/heap.hpp): freed memory stays
+  // in the arenas up to heap_trim_bytes, and allocations under heap_mmap_bytes come from them.
+  // RINGLB_LEVER_HEAP_TRIM=0 leaves both to glibc (dynamic thresholds, 128 KiB at first).
+  size_t heap_trim_bytes = size_t{16} << 20;
+  size_t heap_mmap_bytes = size_t{1} << 20;
 };
 
 }  // namespace ringlb
