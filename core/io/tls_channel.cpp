@@ -7,10 +7,20 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <new>
+
 namespace ringlb {
 namespace {
 
 constexpr size_t kKeptSendCapacity = size_t{64} * 1024;  // larger send buffers are freed once sent
+constexpr size_t kRecordPlaintext = 16384;               // the most one TLS record carries
+// What a record adds: header 5, AEAD tag 16, TLS 1.3's content type 1, TLS 1.2's explicit
+// nonce 8; rounded up. A CBC suite can add more, and then the queue just grows once more.
+constexpr size_t kRecordOverhead = 64;
+
+size_t ciphertext_bound(size_t plaintext) {
+  return plaintext + (plaintext / kRecordPlaintext + 1) * kRecordOverhead;
+}
 
 }  // namespace
 
@@ -112,6 +122,15 @@ TlsChannel::Status TlsChannel::read(char* out, size_t capacity, size_t& length) 
 }
 
 void TlsChannel::write(std::string_view plaintext) {
+  if (direct_) {
+    // Room for this write's records at once: appended record by record, the queue would double
+    // (copying what it holds) each time it outgrew its string, for a 64 KiB write from 64 KiB
+    // of capacity, 48 KiB copied again. Out of memory, the direct BIO refuses the write.
+    try {
+      queued_.reserve(queued_.size() + ciphertext_bound(plaintext.size()));
+    } catch (const std::bad_alloc&) {
+    }
+  }
   while (!plaintext.empty()) {
     size_t written = 0;
     if (SSL_write_ex(ssl_, plaintext.data(), plaintext.size(), &written) != 1) {
