@@ -1,0 +1,231 @@
+# A TLS peer that never reads cannot make ringlb hold its replies without bound: each TLS 1.3
+# KeyUpdate request (update_requested) makes ringlb's OpenSSL write a KeyUpdate back, and a peer
+# that sends hundreds of thousands of them and reads nothing must find ringlb stop reading it
+# (as a plain socket's sender would), not queue ~27 bytes a request until the connection closes.
+# Checked on a tls tcp listener, an https listener (HTTP/1.1 and h2), and toward a backend of a
+# TLS pool; each time ringlb's RSS stays flat, another client is served, and the stalled
+# connection ends at its idle timeout.
+import os
+import select
+import socket
+import threading
+import unittest
+
+from harness import (HOST, EchoBackend, RinglbTestCase, echo_roundtrip, free_port, rss_bytes,
+                     runtime_user_lines)
+from http_harness import HttpBackend, HttpTestCase, http_config
+from rss_sampler import RssSampler
+from test_tls_backend import pool_tls_section
+from test_tls_http import HttpsConn, tls_section
+from tls_harness import Pki, client_context, have_openssl, server_context, tls_connect
+from tls_key_update import KeyUpdatePeer
+
+REQUESTS = 400_000  # ~11 MB of replies (~27 bytes each), of which the kernel holds ~4 MB
+MAX_GROWTH = 3 << 20  # what ringlb may grow by while they are sent: buffers, not the replies
+# A worker's buffer ring is touched as it turns (512 x 16 KiB by default), which would show in
+# the RSS as growth however the replies are held: a small ring keeps the measure about them.
+SMALL_RING = {"RINGLB_LEVER_RECEIVE_BUFFERS": "32"}
+PEER_SOCKET_BUFFER = 4096  # the flooding peer's own buffers: the stall comes sooner
+# The client preface, empty SETTINGS, and HEADERS (END_STREAM | END_HEADERS) of stream 1 for
+# GET https://a.test/ (HPACK: static :method GET, :scheme https, :path /, :authority literal).
+_GET = bytes([0x82, 0x87, 0x84, 0x41, 6]) + b"a.test"
+H2_PREFACE_AND_GET = (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+                      + len(_GET).to_bytes(3, "big") + bytes([1, 5, 0, 0, 0, 1]) + _GET)
+IDLE = 3  # seconds: the listeners' client_idle, which ends a stalled connection
+
+
+def small_buffers(sock: socket.socket):
+    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        sock.setsockopt(socket.SOL_SOCKET, option, PEER_SOCKET_BUFFER)
+
+
+def assert_reset_by_peer(test, sock: socket.socket, within: float):
+    """The other end closed `sock` with a reset: it had not read what this side sent. (Polled,
+    not read: the replies this side never read still wait in its buffer.)"""
+    poller = select.poll()
+    poller.register(sock, select.POLLERR | select.POLLHUP)
+    test.assertTrue(poller.poll(within * 1000),
+                    f"the stalled connection is still open after {within}s")
+
+
+def assert_closed_by_peer(test, sock: socket.socket, within: float):
+    """The other end closed `sock`, which has nothing to read before the end."""
+    sock.settimeout(within)
+    try:
+        test.assertEqual(sock.recv(1), b"", "the connection carried bytes")
+    except ConnectionResetError:
+        pass
+    except TimeoutError:
+        test.fail(f"the stalled connection is still open after {within}s")
+
+
+class KeyUpdateFloodBackend:
+    """A TLS 1.3 backend whose second connection sends `count` KeyUpdate requests and never
+    reads; the others echo (through Python's ssl): the first warms ringlb up, later ones show
+    that it serves other clients."""
+
+    def __init__(self, cert: str, key: str, count: int):
+        self.cert, self.key, self.count = cert, key, count
+        self.echo_context = server_context(cert, key)
+        self.sent: int | None = None
+        self.flood_done = threading.Event()
+        self._listener = socket.create_server((HOST, 0))
+        small_buffers(self._listener)  # accepted sockets inherit them
+        self.port = self._listener.getsockname()[1]
+        self._conns: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._thread.start()
+
+    def _accept_loop(self):
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self._conns.append(conn)
+            target = self._flood if len(self._conns) == 2 else self._echo
+            threading.Thread(target=target, args=(conn,), daemon=True).start()
+
+    def _flood(self, conn: socket.socket):
+        try:
+            peer = KeyUpdatePeer(conn, server=True, cert=self.cert, key=self.key)
+            try:
+                self.sent = peer.flood(self.count)
+            finally:
+                peer.close()
+        except OSError:
+            pass
+        finally:
+            self.flood_done.set()
+
+    def _echo(self, conn: socket.socket):
+        try:
+            with self.echo_context.wrap_socket(conn, server_side=True) as tls:
+                while data := tls.recv(1 << 16):
+                    tls.sendall(data)
+        except OSError:
+            pass
+
+    def close(self):
+        self._listener.close()
+        for conn in self._conns:
+            conn.close()
+        self._thread.join(timeout=5)
+
+
+class FloodMixin:
+    def flood_from_client(self, port: int, first: bytes = b"", **options):
+        """A client that connects, completes a TLS 1.3 handshake, sends `first`, then KeyUpdate
+        requests, and never reads; returns its socket (left open) and how many were sent."""
+        sock = socket.socket()
+        self.addCleanup(sock.close)
+        small_buffers(sock)
+        sock.settimeout(10)
+        sock.connect((HOST, port))
+        peer = KeyUpdatePeer(sock, server_name="a.test", **options)
+        self.addCleanup(peer.close)
+        if first:
+            peer.write(first)
+        return sock, peer.flood(REQUESTS)
+
+    def assert_rss_flat(self, pid: int, before: int, flood):
+        with RssSampler(pid) as sampler:
+            result = flood()
+        growth = max(sampler.peak, rss_bytes(pid)) - before
+        self.assertLess(growth, MAX_GROWTH,
+                        f"ringlb grew by {growth >> 10} KiB while a peer that never reads sent "
+                        f"KeyUpdate requests")
+        return result
+
+
+@unittest.skipUnless(have_openssl(), "the openssl command line tool is not installed")
+class KeyUpdatesToTcpListenersTest(FloodMixin, RinglbTestCase):
+    def setUp(self):
+        super().setUp()
+        self.pki = Pki(os.path.join(self.tmpdir, "pki"))
+        self.port = free_port()
+
+    def config(self, backend_port: int, extra: str = "") -> str:
+        return "\n".join([
+            "[runtime]", "workers = 1", *runtime_user_lines(), "[log]", 'access = "off"',
+            "[listeners.l4]", f'bind = "{HOST}:{self.port}"', 'protocol = "tcp"', 'pool = "app"',
+            "[listeners.l4.timeouts]", f'client_idle = "{IDLE}s"',
+            "[pools.app]", f'backends = [ {{ address = "{HOST}:{backend_port}" }} ]',
+        ]) + "\n" + extra
+
+    def test_a_client_that_never_reads_stalls_and_others_are_served(self):
+        echo = self.backend(EchoBackend)
+        front = self.pki.leaf("a", ["a.test"])
+        ringlb = self.start_ringlb(self.config(echo.port, tls_section("l4", [front])), self.port,
+                                   env=SMALL_RING)
+        with tls_connect(self.port, client_context(self.pki), "a.test") as warm:
+            self.assertEqual(echo_roundtrip(warm, b"warm" * 4096), b"warm" * 4096)
+        before = ringlb.rss()
+        sock, sent = self.assert_rss_flat(ringlb.pid, before,
+                                          lambda: self.flood_from_client(self.port))
+        self.assertLess(sent, REQUESTS, "ringlb kept reading a client that reads nothing")
+        with tls_connect(self.port, client_context(self.pki), "a.test") as other:
+            payload = os.urandom(100_000)
+            self.assertEqual(echo_roundtrip(other, payload, timeout=10), payload)
+        assert_reset_by_peer(self, sock, IDLE + 3)
+
+    def test_a_tls_backend_that_never_reads_stalls_and_others_are_served(self):
+        cert, key = self.pki.leaf("app", ["app.internal"])
+        flooder = KeyUpdateFloodBackend(cert, key, REQUESTS)
+        self.addCleanup(flooder.close)
+        config = self.config(flooder.port, pool_tls_section("app", self.pki.ca, "app.internal"))
+        ringlb = self.start_ringlb(config, self.port, env=SMALL_RING)
+        warm = self.client(self.port, timeout=10)
+        self.assertEqual(echo_roundtrip(warm, b"warm" * 4096, timeout=10), b"warm" * 4096)
+        before = ringlb.rss()
+        client = self.client(self.port, timeout=10)
+
+        def flood():
+            self.assertTrue(flooder.flood_done.wait(60), "the backend's flood did not end")
+        self.assert_rss_flat(ringlb.pid, before, flood)
+        self.assertIsNotNone(flooder.sent, "the backend's TLS handshake failed")
+        self.assertLess(flooder.sent, REQUESTS, "ringlb kept reading a backend that reads nothing")
+        other = self.client(self.port, timeout=10)
+        payload = os.urandom(100_000)
+        self.assertEqual(echo_roundtrip(other, payload, timeout=10), payload)
+        assert_closed_by_peer(self, client, IDLE + 3)
+
+
+@unittest.skipUnless(have_openssl(), "the openssl command line tool is not installed")
+class KeyUpdatesToHttpsListenersTest(FloodMixin, HttpTestCase):
+    def setUp(self):
+        super().setUp()
+        self.pki = Pki(os.path.join(self.tmpdir, "pki"))
+        self.a = self.pki.leaf("a", ["a.test"])
+        self.backend_ = self.backend(HttpBackend, "plain")
+        self.port = free_port()
+        config = http_config(self.port, [self.backend_.port], client_idle=f"{IDLE}s",
+                             header_timeout=f"{IDLE}s")
+        self.ringlb_ = self.start_ringlb(config + tls_section("web", [self.a]), self.port,
+                                         env=SMALL_RING)
+
+    def assert_served(self):
+        conn = HttpsConn(self.port, client_context(self.pki, alpn=["http/1.1"]))
+        self.addCleanup(conn.close)
+        self.assertEqual(conn.request("GET", "/after").status, 200)
+
+    def flood(self, alpn: bytes, first: bytes = b""):
+        with HttpsConn(self.port, client_context(self.pki, alpn=["http/1.1"])) as warm:
+            self.assertEqual(warm.request("GET", "/warm").status, 200)
+        before = self.ringlb_.rss()
+        sock, sent = self.assert_rss_flat(
+            self.ringlb_.pid, before, lambda: self.flood_from_client(self.port, first, alpn=alpn))
+        self.assertLess(sent, REQUESTS, "ringlb kept reading a client that reads nothing")
+        self.assert_served()
+        assert_reset_by_peer(self, sock, IDLE + 3)
+
+    def test_an_http1_client_that_never_reads_stalls_and_others_are_served(self):
+        self.flood(b"http/1.1")
+
+    def test_an_h2_client_that_never_reads_stalls_and_others_are_served(self):
+        # A request first: an h2 connection that never opens a stream ends at the header timeout.
+        self.flood(b"h2", H2_PREFACE_AND_GET)
+
+
+if __name__ == "__main__":
+    unittest.main()
