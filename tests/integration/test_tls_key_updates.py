@@ -4,7 +4,7 @@
 # (as a plain socket's sender would), not queue ~27 bytes a request until the connection closes.
 # Checked on a tls tcp listener, an https listener (HTTP/1.1 and h2), and toward a backend of a
 # TLS pool; each time ringlb's RSS stays flat, another client is served, and the stalled
-# connection ends at its idle timeout.
+# connection ends at its idle timeout. A TLS health check that such a backend floods fails.
 import os
 import select
 import socket
@@ -15,6 +15,7 @@ from harness import (HOST, EchoBackend, RinglbTestCase, echo_roundtrip, free_por
                      runtime_user_lines)
 from http_harness import HttpBackend, HttpTestCase, http_config
 from rss_sampler import RssSampler
+from test_health import HealthTestCase, health_config
 from test_tls_backend import pool_tls_section
 from test_tls_http import HttpsConn, tls_section
 from tls_harness import Pki, client_context, have_openssl, server_context, tls_connect
@@ -60,12 +61,11 @@ def assert_closed_by_peer(test, sock: socket.socket, within: float):
 
 
 class KeyUpdateFloodBackend:
-    """A TLS 1.3 backend whose second connection sends `count` KeyUpdate requests and never
-    reads; the others echo (through Python's ssl): the first warms ringlb up, later ones show
-    that it serves other clients."""
+    """A TLS 1.3 backend whose connection number `flood_on` (1-based; 0: every one) sends
+    `count` KeyUpdate requests and never reads; the others echo (through Python's ssl)."""
 
-    def __init__(self, cert: str, key: str, count: int):
-        self.cert, self.key, self.count = cert, key, count
+    def __init__(self, cert: str, key: str, count: int, flood_on: int = 0):
+        self.cert, self.key, self.count, self.flood_on = cert, key, count, flood_on
         self.echo_context = server_context(cert, key)
         self.sent: int | None = None
         self.flood_done = threading.Event()
@@ -83,7 +83,8 @@ class KeyUpdateFloodBackend:
             except OSError:
                 return
             self._conns.append(conn)
-            target = self._flood if len(self._conns) == 2 else self._echo
+            floods = self.flood_on in (0, len(self._conns))
+            target = self._flood if floods else self._echo
             threading.Thread(target=target, args=(conn,), daemon=True).start()
 
     def _flood(self, conn: socket.socket):
@@ -171,7 +172,9 @@ class KeyUpdatesToTcpListenersTest(FloodMixin, RinglbTestCase):
 
     def test_a_tls_backend_that_never_reads_stalls_and_others_are_served(self):
         cert, key = self.pki.leaf("app", ["app.internal"])
-        flooder = KeyUpdateFloodBackend(cert, key, REQUESTS)
+        # The first connection warms ringlb up, the second floods, later ones show that ringlb
+        # serves other clients.
+        flooder = KeyUpdateFloodBackend(cert, key, REQUESTS, flood_on=2)
         self.addCleanup(flooder.close)
         config = self.config(flooder.port, pool_tls_section("app", self.pki.ca, "app.internal"))
         ringlb = self.start_ringlb(config, self.port, env=SMALL_RING)
@@ -189,6 +192,23 @@ class KeyUpdatesToTcpListenersTest(FloodMixin, RinglbTestCase):
         payload = os.urandom(100_000)
         self.assertEqual(echo_roundtrip(other, payload, timeout=10), payload)
         assert_closed_by_peer(self, client, IDLE + 3)
+
+
+@unittest.skipUnless(have_openssl(), "the openssl command line tool is not installed")
+class KeyUpdatesToHealthChecksTest(HealthTestCase):
+    def test_a_backend_that_floods_a_tls_check_fails_it_at_once(self):
+        pki = Pki(os.path.join(self.tmpdir, "pki"))
+        flooder = KeyUpdateFloodBackend(*pki.leaf("app", ["app.internal"]), REQUESTS)
+        self.addCleanup(flooder.close)
+        port = free_port()
+        config = health_config(port, [flooder.port], timeout="5s", interval="1s",
+                               health_lines=['initial_state = "unknown"'])
+        self.start_ringlb(config + pool_tls_section("app", pki.ca, "app.internal"), port,
+                          env=SMALL_RING)
+        # Without the bound the check would read KeyUpdates, queueing replies, until its 5 s.
+        line = self.wait_log("health check: TLS error: too many post-handshake messages",
+                             timeout=4)
+        self.assertIn(f"{HOST}:{flooder.port}", line)
 
 
 @unittest.skipUnless(have_openssl(), "the openssl command line tool is not installed")
