@@ -155,10 +155,16 @@ class KeyUpdatesToTcpListenersTest(FloodMixin, RinglbTestCase):
         ]) + "\n" + extra
 
     def test_a_client_that_never_reads_stalls_and_others_are_served(self):
+        self.flood_tls_listener(SMALL_RING)
+
+    def test_with_memory_bios_a_client_that_never_reads_stalls_too(self):
+        self.flood_tls_listener({**SMALL_RING, "RINGLB_LEVER_TLS_MEMORY_BIOS": "1"})
+
+    def flood_tls_listener(self, env):
         echo = self.backend(EchoBackend)
         front = self.pki.leaf("a", ["a.test"])
         ringlb = self.start_ringlb(self.config(echo.port, tls_section("l4", [front])), self.port,
-                                   env=SMALL_RING)
+                                   env=env)
         with tls_connect(self.port, client_context(self.pki), "a.test") as warm:
             self.assertEqual(echo_roundtrip(warm, b"warm" * 4096), b"warm" * 4096)
         before = ringlb.rss()
@@ -240,10 +246,13 @@ class KeyUpdatesToHttpsListenersTest(FloodMixin, HttpTestCase):
         assert_reset_by_peer(self, sock, IDLE + 3)
 
     def test_an_http1_client_that_never_reads_stalls_and_others_are_served(self):
-        self.flood(b"http/1.1")
+        # Mid-upload: the connection's deadline is then client_idle from its last byte (an idle
+        # keep-alive connection's runs from the start of the wait, flood or not).
+        self.flood(b"http/1.1", b"POST /up HTTP/1.1\r\nHost: a.test\r\nContent-Length: 9\r\n\r\n")
 
     def test_an_h2_client_that_never_reads_stalls_and_others_are_served(self):
-        # A request first: an h2 connection that never opens a stream ends at the header timeout.
+        # A request first: the stalled connection then ends at client_idle, not at the header
+        # timeout of an h2 connection that never opened a stream.
         self.flood(b"h2", H2_PREFACE_AND_GET)
 
 

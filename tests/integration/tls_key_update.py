@@ -67,6 +67,7 @@ class KeyUpdatePeer:
                  alpn: bytes = b"", cert: str = "", key: str = ""):
         lib = libssl()
         self.sock = sock
+        self.closed_by_peer = False  # flood() ended because the other side closed
         self.ctx = lib.SSL_CTX_new(lib.TLS_server_method() if server else lib.TLS_client_method())
         self.ssl = None
         if not self.ctx:
@@ -102,13 +103,18 @@ class KeyUpdatePeer:
 
     def flood(self, count: int, stall: float = 2.0) -> int:
         """Sends up to `count` KeyUpdate requests; stops early once the other side has taken
-        nothing for `stall` seconds (it stopped reading). Returns how many were sent whole."""
+        nothing for `stall` seconds (it stopped reading) or has closed the connection (a
+        timeout of its own). Returns how many were sent whole."""
         lib = libssl()
         sent = 0
         while sent < count:
             if lib.SSL_key_update(self.ssl, _SSL_KEY_UPDATE_REQUESTED) != 1:
                 raise OSError("SSL_key_update failed")
-            if not self._drive(lambda: lib.SSL_do_handshake(self.ssl), stall):
+            try:
+                if not self._drive(lambda: lib.SSL_do_handshake(self.ssl), stall):
+                    return sent
+            except OSError:
+                self.closed_by_peer = True
                 return sent
             sent += 1
         return sent
