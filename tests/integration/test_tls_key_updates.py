@@ -8,7 +8,9 @@
 import os
 import select
 import socket
+import ssl
 import threading
+import time
 import unittest
 
 from harness import (HOST, EchoBackend, RinglbTestCase, echo_roundtrip, free_port, rss_bytes,
@@ -16,7 +18,7 @@ from harness import (HOST, EchoBackend, RinglbTestCase, echo_roundtrip, free_por
 from http_harness import HttpBackend, HttpTestCase, http_config
 from rss_sampler import RssSampler
 from test_health import HealthTestCase, health_config
-from test_tls_backend import pool_tls_section
+from test_tls_backend import TlsEchoBackend, pool_tls_section
 from test_tls_http import HttpsConn, tls_section
 from tls_harness import Pki, client_context, have_openssl, server_context, tls_connect
 from tls_key_update import KeyUpdatePeer
@@ -146,11 +148,11 @@ class KeyUpdatesToTcpListenersTest(FloodMixin, RinglbTestCase):
         self.pki = Pki(os.path.join(self.tmpdir, "pki"))
         self.port = free_port()
 
-    def config(self, backend_port: int, extra: str = "") -> str:
+    def config(self, backend_port: int, extra: str = "", idle: int = IDLE) -> str:
         return "\n".join([
             "[runtime]", "workers = 1", *runtime_user_lines(), "[log]", 'access = "off"',
             "[listeners.l4]", f'bind = "{HOST}:{self.port}"', 'protocol = "tcp"', 'pool = "app"',
-            "[listeners.l4.timeouts]", f'client_idle = "{IDLE}s"',
+            "[listeners.l4.timeouts]", f'client_idle = "{idle}s"',
             "[pools.app]", f'backends = [ {{ address = "{HOST}:{backend_port}" }} ]',
         ]) + "\n" + extra
 
@@ -159,6 +161,15 @@ class KeyUpdatesToTcpListenersTest(FloodMixin, RinglbTestCase):
 
     def test_with_memory_bios_a_client_that_never_reads_stalls_too(self):
         self.flood_tls_listener({**SMALL_RING, "RINGLB_LEVER_TLS_MEMORY_BIOS": "1"})
+
+    def test_a_client_that_stalls_then_reads_is_read_again(self):
+        echo = self.backend(EchoBackend)
+        front = self.pki.leaf("a", ["a.test"])
+        config = self.config(echo.port, tls_section("l4", [front]), idle=30)
+        self.start_ringlb(config, self.port, env=SMALL_RING)
+        peer = stall_then_read(self, self.port)
+        peer.write(b"after the stall")
+        self.assertEqual(read_until(self, peer, b"after the stall"), b"after the stall")
 
     def flood_tls_listener(self, env):
         echo = self.backend(EchoBackend)
@@ -200,6 +211,80 @@ class KeyUpdatesToTcpListenersTest(FloodMixin, RinglbTestCase):
         assert_closed_by_peer(self, client, IDLE + 3)
 
 
+def stall_then_read(test, port: int) -> KeyUpdatePeer:
+    """A client that floods KeyUpdate requests until ringlb stops reading it, then reads every
+    reply: ringlb's send completes, and it reads the requests still waiting, and what follows."""
+    sock = socket.socket()
+    test.addCleanup(sock.close)
+    small_buffers(sock)
+    sock.connect((HOST, port))
+    peer = KeyUpdatePeer(sock, server_name="a.test")
+    test.addCleanup(peer.close)
+    test.assertLess(peer.flood(REQUESTS), REQUESTS,
+                    "ringlb kept reading a client that reads nothing")
+    while peer.read(patience=1.0):
+        pass
+    return peer
+
+
+def read_until(test, peer: KeyUpdatePeer, expected: bytes) -> bytes:
+    """Application data until it holds `expected` (10 s between reads at most)."""
+    received = b""
+    while expected not in received:
+        data = peer.read(patience=10)
+        test.assertTrue(data, f"ringlb did not read the client again after it read: {received!r}")
+        received += data
+    return received
+
+
+def full_duplex_echo(sock: ssl.SSLSocket, payload: bytes, timeout: float) -> bytes:
+    """Sends `payload` while reading the echo, both at once (one thread, non-blocking)."""
+    sock.setblocking(False)
+    sent, received = 0, bytearray()
+    deadline = time.monotonic() + timeout
+    while len(received) < len(payload) and time.monotonic() < deadline:
+        writing = [sock] if sent < len(payload) else []
+        readable, writable, _ = select.select([sock], writing, [], 1)
+        if readable or sock.pending():
+            try:
+                data = sock.recv(1 << 16)
+                if not data:
+                    break
+                received += data
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+        if writable:
+            try:  # a retry after SSLWantWrite passes the same bytes, as OpenSSL asks
+                sent += sock.send(payload[sent:sent + (64 << 10)])
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+    return bytes(received)
+
+
+@unittest.skipUnless(have_openssl(), "the openssl command line tool is not installed")
+class FullDuplexOverTlsTest(RinglbTestCase):
+    """The bound never pauses a peer that reads: both directions busy at once, TLS on both
+    sockets of a tcp listener (each channel then carries data one way and ringlb's part of the
+    records the other way)."""
+
+    def test_a_full_duplex_transfer_through_tls_on_both_sides_arrives_whole(self):
+        pki = Pki(os.path.join(self.tmpdir, "pki"))
+        echo = self.backend(TlsEchoBackend, server_context(*pki.leaf("app", ["app.internal"])))
+        front = pki.leaf("a", ["a.test"])
+        port = free_port()
+        config = "\n".join([
+            "[runtime]", "workers = 1", *runtime_user_lines(), "[log]", 'access = "off"',
+            "[listeners.l4]", f'bind = "{HOST}:{port}"', 'protocol = "tcp"', 'pool = "app"',
+            "[pools.app]", f'backends = [ {{ address = "{HOST}:{echo.port}" }} ]',
+        ]) + pool_tls_section("app", pki.ca, "app.internal") + tls_section("l4", [front])
+        self.start_ringlb(config, port)
+        payload = os.urandom(8 << 20)
+        with tls_connect(port, client_context(pki), "a.test") as sock:
+            received = full_duplex_echo(sock, payload, timeout=60)
+        self.assertEqual(len(received), len(payload))
+        self.assertEqual(received, payload)
+
+
 @unittest.skipUnless(have_openssl(), "the openssl command line tool is not installed")
 class KeyUpdatesToHealthChecksTest(HealthTestCase):
     def test_a_backend_that_floods_a_tls_check_fails_it_at_once(self):
@@ -225,8 +310,10 @@ class KeyUpdatesToHttpsListenersTest(FloodMixin, HttpTestCase):
         self.a = self.pki.leaf("a", ["a.test"])
         self.backend_ = self.backend(HttpBackend, "plain")
         self.port = free_port()
-        config = http_config(self.port, [self.backend_.port], client_idle=f"{IDLE}s",
-                             header_timeout=f"{IDLE}s")
+
+    def start(self, idle: int = IDLE):
+        config = http_config(self.port, [self.backend_.port], client_idle=f"{idle}s",
+                             header_timeout=f"{idle}s")
         self.ringlb_ = self.start_ringlb(config + tls_section("web", [self.a]), self.port,
                                          env=SMALL_RING)
 
@@ -236,6 +323,7 @@ class KeyUpdatesToHttpsListenersTest(FloodMixin, HttpTestCase):
         self.assertEqual(conn.request("GET", "/after").status, 200)
 
     def flood(self, alpn: bytes, first: bytes = b""):
+        self.start()
         with HttpsConn(self.port, client_context(self.pki, alpn=["http/1.1"])) as warm:
             self.assertEqual(warm.request("GET", "/warm").status, 200)
         before = self.ringlb_.rss()
@@ -244,6 +332,12 @@ class KeyUpdatesToHttpsListenersTest(FloodMixin, HttpTestCase):
         self.assertLess(sent, REQUESTS, "ringlb kept reading a client that reads nothing")
         self.assert_served()
         assert_reset_by_peer(self, sock, IDLE + 3)
+
+    def test_an_http1_client_that_stalls_then_reads_is_served_again(self):
+        self.start(idle=30)  # the wait for the stall must not end the connection
+        peer = stall_then_read(self, self.port)
+        peer.write(b"GET /again HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        self.assertIn(b"HTTP/1.1 200", read_until(self, peer, b"\r\n\r\n"))
 
     def test_an_http1_client_that_never_reads_stalls_and_others_are_served(self):
         # Mid-upload: the connection's deadline is then client_idle from its last byte (an idle

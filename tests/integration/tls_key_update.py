@@ -39,6 +39,7 @@ def _load():
         "SSL_get_error": ([p, ctypes.c_int], ctypes.c_int),
         "SSL_version": ([p], ctypes.c_int),
         "SSL_write": ([p, ctypes.c_char_p, ctypes.c_int], ctypes.c_int),
+        "SSL_read": ([p, ctypes.c_char_p, ctypes.c_int], ctypes.c_int),
     }
     for function, (arguments, result) in signatures.items():
         getattr(lib, function).argtypes = arguments
@@ -59,8 +60,8 @@ def libssl():
 class KeyUpdatePeer:
     """One TLS 1.3 connection over `sock` (connected; made non-blocking), client or server side.
 
-    The handshake runs in the constructor; then flood() sends KeyUpdate requests. The socket is
-    never read after the handshake.
+    The handshake runs in the constructor; then flood() sends KeyUpdate requests, never reading,
+    until read() is called.
     """
 
     def __init__(self, sock: socket.socket, *, server: bool = False, server_name: str = "",
@@ -101,6 +102,18 @@ class KeyUpdatePeer:
         if not self._drive(lambda: libssl().SSL_write(self.ssl, data, len(data)), 10):
             raise OSError("SSL_write timed out")
 
+    def read(self, patience: float) -> bytes:
+        """Application data, after whatever handshake messages came first; b"" when none came
+        for `patience` seconds."""
+        buffer = ctypes.create_string_buffer(1 << 16)
+        got = 0
+
+        def step():
+            nonlocal got
+            got = libssl().SSL_read(self.ssl, buffer, len(buffer))
+            return got
+        return buffer.raw[:got] if self._drive(step, patience) else b""
+
     def flood(self, count: int, stall: float = 2.0) -> int:
         """Sends up to `count` KeyUpdate requests; stops early once the other side has taken
         nothing for `stall` seconds (it stopped reading) or has closed the connection (a
@@ -121,8 +134,7 @@ class KeyUpdatePeer:
 
     def _drive(self, step, patience: float) -> bool:
         """Calls `step` (an SSL call) until it succeeds (> 0); False when the socket stayed
-        unready for `patience` seconds. Nothing is ever read after the handshake: a KeyUpdate
-        only writes."""
+        unready for `patience` seconds. A KeyUpdate only writes: it never waits to read."""
         lib = libssl()
         while True:
             result = step()
