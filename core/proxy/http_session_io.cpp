@@ -94,7 +94,8 @@ void HttpSession::arm_receive(Side from) {
     receiving_[from] = true;
     return submit_end_of_input(kind);
   }
-  // A TLS peer that leaves our replies unread is read again once they went out (on_tls_sent).
+  // A TLS peer with more than TlsStream::kMaxUnsent waiting to go to it (KeyUpdate replies it
+  // does not read) is read again once that went out (on_tls_sent).
   if (tls_[from] && !tls_[from].may_receive()) return;
   receiving_[from] = true;
   if (from == kClient && client_multishot_) {
