@@ -78,6 +78,8 @@ class TlsChannel {
   // Ciphertext bytes produced so far / handed to the kernel so far.
   uint64_t produced() const;
   uint64_t sent_total() const { return sent_total_; }
+  // Ciphertext produced and not yet handed to the kernel: queued, or in the send in flight.
+  uint64_t unsent() const { return produced() - sent_total_; }
 
   // Why the last kFailed happened, for a debug log line ("http request", "wrong version number",
   // "certificate verify failed: ...").

@@ -23,6 +23,11 @@ class TlsStream {
   // How long a closing connection waits for its close_notify (or last alert) to go out before it
   // closes anyway: a peer that reads nothing must not hold the connection open.
   static constexpr auto kCloseNotifyTimeout = std::chrono::seconds(1);
+  // Unsent ciphertext above which the socket is not read (may_receive). Four full records: above
+  // what one of ringlb's own writes leaves queued on a tcp listener (one 16 KiB buffer's
+  // records), so only a peer that does not read meets it; a larger http send plan just waits for
+  // its reader as a plain one would. Like kMaxBufferedInput, a per-connection bound.
+  static constexpr size_t kMaxUnsent = size_t{64} * 1024;
 
   TlsStream() = default;
   // Implicit: a channel made for a new connection, or one an idle pooled connection kept.
@@ -50,6 +55,22 @@ class TlsStream {
   // The send flush() submitted completed with `result` (bytes, or -errno: nothing was sent).
   void on_sent(int result) { channel_->on_sent(result > 0 ? static_cast<size_t>(result) : 0); }
 
+  // Whether the owner may arm a receive on the socket now: not while more than kMaxUnsent
+  // ciphertext waits to go out. Reading makes OpenSSL write on its own (a KeyUpdate answers a
+  // KeyUpdate request), so a peer that sends and never reads would otherwise grow the queue
+  // without bound; this is the backpressure a plain socket's slow reader gets. A refusal is
+  // remembered for receive_resumable().
+  bool may_receive() {
+    receive_withheld_ = channel_->unsent() > kMaxUnsent;
+    return !receive_withheld_;
+  }
+  // After on_sent(): true, once, when a receive may_receive() refused may be armed now.
+  bool receive_resumable() {
+    if (!receive_withheld_ || channel_->unsent() > kMaxUnsent) return false;
+    receive_withheld_ = false;
+    return true;
+  }
+
   // Decrypts into `space` until it is full or the channel holds no more plaintext; `filled`
   // says how many bytes. kOk when `space` filled up first (more may be waiting), else why it
   // stopped: kWantRead (receive more ciphertext), kClosed (close_notify), kFailed.
@@ -69,6 +90,7 @@ class TlsStream {
 
  private:
   std::unique_ptr<TlsChannel> channel_;
+  bool receive_withheld_ = false;
 };
 
 }  // namespace ringlb

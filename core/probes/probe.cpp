@@ -241,6 +241,10 @@ std::optional<CheckResult> Probe::decrypt(Ring& ring, TimePoint now) {
   if (total > 0) return on_transfer(ring, Step::kReceive, static_cast<int>(total), now);
   switch (status) {
     case TlsChannel::Status::kWantRead:
+      // What reading made OpenSSL write (KeyUpdates) goes out with the close_notify; a backend
+      // that keeps asking for more of it than TlsStream::kMaxUnsent fails the check instead of
+      // growing the prober until the timeout.
+      if (!tls_.may_receive()) return tls_failed(kTlsError, "too many post-handshake messages");
       return receive_bytes(ring, ciphertext_.data(), ciphertext_.size(), now);
     case TlsChannel::Status::kClosed:
       return on_transfer(ring, Step::kReceive, 0, now);

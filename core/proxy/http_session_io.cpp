@@ -89,9 +89,15 @@ void HttpSession::arm_receive(Side from) {
     return;
   }
   if (closing_ || receiving_[from] || fd_of(from) < 0) return;
-  receiving_[from] = true;
   const OpKind kind = from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend;
-  if (tls_[from] && tls_[from]->peer_closed()) return submit_end_of_input(kind);
+  if (tls_[from] && tls_[from]->peer_closed()) {
+    receiving_[from] = true;
+    return submit_end_of_input(kind);
+  }
+  // A TLS peer with more than TlsStream::kMaxUnsent waiting to go to it (KeyUpdate replies it
+  // does not read) is read again once that went out (on_tls_sent).
+  if (tls_[from] && !tls_[from].may_receive()) return;
+  receiving_[from] = true;
   if (from == kClient && client_multishot_) {
     return wait_multishot(client_receive_, client_fd_, kind);
   }

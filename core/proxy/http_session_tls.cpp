@@ -192,6 +192,7 @@ void HttpSession::on_tls_sent(Side to, int result) {
   }
   last_activity_ = ctx_->now;
   flush_tls(to);
+  if (phase_ != Phase::kClosingAfterSend && tls_[to].receive_resumable()) arm_receive(to);
   if (tunnel_close_notify_pending(to) && tls.flushed()) return on_tunnel_close_notify_sent(to);
   if (output == nullptr || !output->sending || tls.sent_total() < output->tls_mark) return;
   output->sending = false;

@@ -111,6 +111,9 @@ void TcpSession::arm_receive(Direction direction) {
   if (closing_ || pipe.receiving || pipe.eof || pipe.spill || pipe.queued.length > 0) return;
   // One buffer per direction; two in flight, the one being sent and the one being received.
   if ((pipe.sending || pipe.buffer) && !overlaps()) return;
+  // A TLS source with more than TlsStream::kMaxUnsent waiting to go to it (KeyUpdate replies
+  // it does not read) is read again once that went out (on_tls_sent).
+  if (TlsStream& tls = tls_[source_of(direction)]; tls && !tls.may_receive()) return;
   if (splices_[direction].active || start_splice(direction)) return;
   pipe.receiving = true;
   submit_pipe_receive(direction);

@@ -130,7 +130,8 @@ void TcpSession::on_tls_sent(Socket socket, int result) {
     if (tls.flushed()) begin_close(close_when_flushed_.cause(), false);
     return;
   }
-  const Direction into = socket == kClientSocket ? kDownstream : kUpstream;
+  if (tls_[socket].receive_resumable()) arm_receive(direction_from(socket));
+  const Direction into = direction_into(socket);
   Pipe& pipe = pipes_[into];
   if (pipe.sending && tls.sent_total() >= pipe.flush_mark) {
     pipe.sending = false;
