@@ -85,6 +85,10 @@ void HttpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
     case OpKind::kShutdownBackend:
       on_tunnel_shutdown(kBackend, cqe.res);
       break;
+    case OpKind::kSpliceFromBackend:
+    case OpKind::kSpliceToClient:
+      on_body_splice_completion(kind, cqe.res);
+      break;
     default:
       break;  // link timeouts and cancels carry nothing to act on
   }
@@ -107,6 +111,10 @@ void HttpSession::retry_receive(OpKind kind) {
       on_receive(kClient, next);
     }
     return;
+  }
+  if (kind == OpKind::kRecvBackend && body_splice_.active()) {  // its turn's rounds were used up
+    if (closing_) return;
+    return after_body_splice_turn(body_splice_.pump());
   }
   arm_receive(kind == OpKind::kRecvClient ? kClient : kBackend);
 }
@@ -300,6 +308,7 @@ void HttpSession::pump_response() {
   if (phase_ == Phase::kTunnel) return pump_tunnel(kBackend);
   if (current().response_done) return finish_exchange();
   release_consumed_input(kBackend);
+  if (start_body_splice()) return;
   arm_receive(kBackend);
 }
 
@@ -361,6 +370,7 @@ void HttpSession::finish_exchange() {
   log_access();
   const bool backend_idle = current().request_done && !exchange_->output[kBackend].sending &&
                             !receiving_[kBackend] && pending(kBackend).empty() &&
+                            !current().backend_overran &&
                             (!tls_[kBackend] || tls_[kBackend]->flushed());
   current().attempt.finish(health::Outcome::kSuccess);
   if (backend_fd_ >= 0 && backend_idle) {
@@ -451,6 +461,7 @@ void HttpSession::release() {
     ctx_->exchanges.release(std::move(exchange_));
   }
   client_receive_.drop_arrivals(ctx_->buffers);
+  body_splice_.release_pipe();  // nothing is in flight; a pipe holding bytes closes
   close_fd(client_fd_);
   close_fd(backend_fd_);
   for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel
