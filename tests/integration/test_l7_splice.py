@@ -13,9 +13,9 @@ import socket
 import struct
 import time
 import unittest
-import urllib.request
 
-from harness import HOST, _ThreadedServer, free_port, rss_bytes, wait_until
+from harness import (HOST, _ThreadedServer, free_port, listener_metric, rss_bytes,
+                     wait_listener_metric, wait_until)
 from http_backend import HttpBackend
 from http_client import HttpConn
 from http_harness import HttpTestCase, IncompleteResponse, NoResponse, http_config
@@ -84,14 +84,10 @@ class L7SpliceCase(HttpTestCase):
         return port
 
     def metric(self, name: str) -> int:
-        with urllib.request.urlopen(f"http://{HOST}:{self.admin_port}/metrics", timeout=5) as r:
-            text = r.read().decode()
-        match = re.search(rf'^{name}{{listener="web"[^}}]*}} (\d+)$', text, re.M)
-        return int(match.group(1)) if match else -1
+        return listener_metric(self.admin_port, name, "web")
 
     def wait_metric(self, name: str, predicate, timeout: float = 5.0) -> int:
-        wait_until(lambda: predicate(self.metric(name)), timeout)
-        return self.metric(name)
+        return wait_listener_metric(self.admin_port, name, "web", predicate, timeout)
 
     def assertPattern(self, response, size: int):
         self.assertEqual(response.status, 200)
