@@ -227,6 +227,8 @@ class L7SpliceCase(HttpTestCase):
 
         conn.read_response(120, sink=take, keep_body=False)
         self.assertEqual((total, digest.hexdigest()), (256 * MiB, pattern_sha256(256 * MiB)))
+        self.assertGreater(self.wait_metric("ringlb_spliced_bytes_total",
+                                            lambda v: v > 256 * MiB), 256 * MiB)
 
     def test_head_of_a_large_resource(self):
         backend = self.backend(HttpBackend)
@@ -236,6 +238,9 @@ class L7SpliceCase(HttpTestCase):
         self.assertEqual((head.status, head.header("Content-Length"), head.body),
                          (200, "16777216", b""))
         self.assertPattern(conn.request("GET", "/stream/1048576"), MiB)
+        spliced = self.wait_metric("ringlb_spliced_bytes_total", lambda v: v > 0)
+        self.assertGreater(spliced, MiB // 2)  # the GET's body; the HEAD had none to splice
+        self.assertLessEqual(spliced, MiB)
 
     def test_reload_mid_body_loses_nothing(self):
         backend = self.backend(HttpBackend)
