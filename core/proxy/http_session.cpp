@@ -85,6 +85,8 @@ void HttpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
     case OpKind::kShutdownBackend:
       on_tunnel_shutdown(kBackend, cqe.res);
       break;
+    case OpKind::kSpliceFromClient:
+    case OpKind::kSpliceToBackend:
     case OpKind::kSpliceFromBackend:
     case OpKind::kSpliceToClient:
       on_body_splice_completion(kind, cqe.res);
@@ -105,16 +107,13 @@ void HttpSession::retry_receive(OpKind kind) {
     if (kind == OpKind::kRecvClient && receiving_[kClient]) deliver_stream_body();
     if (kind == OpKind::kRecvClient) return;
   }
+  if (resume_body_splice(kind)) return;
   if (kind == OpKind::kRecvClient && client_multishot_) {
     io_uring_cqe next{};
     if (resume_multishot(client_receive_, receiving_[kClient], client_fd_, kind, next)) {
       on_receive(kClient, next);
     }
     return;
-  }
-  if (kind == OpKind::kRecvBackend && body_splice_.active()) {  // its turn's rounds were used up
-    if (closing_) return;
-    return after_body_splice_turn(body_splice_.pump());
   }
   arm_receive(kind == OpKind::kRecvClient ? kClient : kBackend);
 }
@@ -230,6 +229,7 @@ void HttpSession::pump_request() {
   // start while connecting, waits in the stash (docs/choices.md, "Slow readers").
   if (current().request_done) return release_input_behind(kBackend);
   release_consumed_input(kClient);
+  if (start_request_splice()) return;
   arm_receive(kClient);
 }
 
@@ -308,7 +308,7 @@ void HttpSession::pump_response() {
   if (phase_ == Phase::kTunnel) return pump_tunnel(kBackend);
   if (current().response_done) return finish_exchange();
   release_consumed_input(kBackend);
-  if (start_body_splice()) return;
+  if (start_response_splice()) return;
   arm_receive(kBackend);
 }
 
@@ -415,6 +415,7 @@ void HttpSession::fail(unsigned status, const char* reason) {
   LOG_INFO("listener %s: %u for client %s: %s", listener_->config->name.c_str(), status, client_ip_,
            reason);
   if (current().response_started || exchange_->output[kClient].sending) return close_now(reason);
+  request_splice_.stop();  // a body half spliced ends here; what is in flight just completes
   PendingOutput& output = exchange_->output[kClient];
   output.clear();
   const size_t start = output.scratch.size();
@@ -461,7 +462,8 @@ void HttpSession::release() {
     ctx_->exchanges.release(std::move(exchange_));
   }
   client_receive_.drop_arrivals(ctx_->buffers);
-  body_splice_.release_pipe();  // nothing is in flight; a pipe holding bytes closes
+  request_splice_.release_pipe();  // nothing is in flight; a pipe holding bytes closes
+  response_splice_.release_pipe();
   close_fd(client_fd_);
   close_fd(backend_fd_);
   for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel

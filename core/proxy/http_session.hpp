@@ -232,13 +232,19 @@ class HttpSession final : public Session, private SpliceHost {
   void reset_stream_if_unfinished();
   void release_stream();
 
-  // ---- a response body by splice (http_session_splice.cpp) ----
-  // Where the response would arm a backend receive: true when the rest of a plain HTTP/1.1
-  // Content-Length body (large enough) now moves by splice instead.
-  bool start_body_splice();
-  // What the pump's turn means: wait, resume next turn, the body's end, or a close.
-  void after_body_splice_turn(SplicePump::Turn turn);
+  // ---- bodies by splice (http_session_splice.cpp) ----
+  // Where the request (response) would arm a client (backend) receive: true when the rest of a
+  // plain HTTP/1.1 Content-Length body, large enough, now moves by splice instead.
+  bool start_request_splice();
+  bool start_response_splice();
+  bool splice_allowed() const;
+  // What a pump's turn means: wait, resume next turn, the body's end, or a failure.
+  void after_request_splice_turn(SplicePump::Turn turn);
+  void after_response_splice_turn(SplicePump::Turn turn);
   void on_body_splice_completion(OpKind kind, int result);
+  // A handed-over turn (kRecvClient: the request's pump, kRecvBackend: the response's): true
+  // when a pump took it.
+  bool resume_body_splice(OpKind kind);
   bool backend_bytes_waiting() const;
   void submit_splice(io_uring_sqe* sqe, OpKind kind) override { submit(sqe, kind); }
   // Progress: not idle, and the bytes that reached the client are counted (access log, metrics).
@@ -286,8 +292,10 @@ class HttpSession final : public Session, private SpliceHost {
   // across requests. A backend connection never does: it goes back to the pool idle.
   bool client_multishot_ = false;
   MultishotReceive client_receive_;
-  // RINGLB_LEVER_L7_SPLICE: moves a response body backend → client while active.
-  SplicePump body_splice_;
+  // RINGLB_LEVER_L7_SPLICE: move a request body client → backend, and a response body
+  // backend → client, while active.
+  SplicePump request_splice_;
+  SplicePump response_splice_;
   TimerWheel::Clock::time_point phase_since_;
   TimerWheel::Clock::time_point last_activity_;
   sockaddr_in6 client_address_{};

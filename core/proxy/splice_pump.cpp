@@ -163,6 +163,11 @@ void SplicePump::poll(bool source) {
 
 SplicePump::Turn SplicePump::on_completion(bool source, int result) {
   bool& polling = source ? polling_source_ : polling_sink_;
+  if (!active_) {  // stopped by the session (stop()): what was in flight just ends
+    polling = false;
+    (source ? filling_ : draining_) = false;
+    return Turn::kWaiting;
+  }
   if (!polling) {  // a splice (uring): its result, then whatever can move next
     const Step step = source ? on_filled(result) : on_drained(result);
     if (step == Step::kFailed) return Turn::kFailed;
@@ -186,9 +191,6 @@ SplicePump::Turn SplicePump::on_completion(bool source, int result) {
   return pump();
 }
 
-void SplicePump::stop() {
-  active_ = false;
-  filling_ = draining_ = polling_source_ = polling_sink_ = fill_blocked_ = false;
-}
+void SplicePump::stop() { active_ = false; }
 
 }  // namespace ringlb

@@ -84,7 +84,8 @@ class SplicePump {
   Turn pump();
   // A completion of the pump's own kind, `source` for from_source, with its result.
   Turn on_completion(bool source, int result);
-  // The session closed: anything it submitted ends on its own (no pump() follows).
+  // The session closed, or gave the body up: what is in flight ends on its own, and its
+  // completion changes nothing (on_completion answers kWaiting); no pump() follows.
   void stop();
 
   bool active() const { return active_; }

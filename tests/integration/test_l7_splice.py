@@ -1,10 +1,11 @@
-# Plain HTTP/1.1 response bodies framed by Content-Length moving backend → client by splice
-# through a pooled pipe (RINGLB_LEVER_L7_SPLICE=1, core/proxy/http_session_splice.cpp), in both
-# variants (RINGLB_LEVER_SPLICE=sync and =uring): multi-MiB bodies intact over keep-alive, a
+# Plain HTTP/1.1 bodies framed by Content-Length moving by splice through a pooled pipe
+# (RINGLB_LEVER_L7_SPLICE=1, core/proxy/http_session_splice.cpp), in both variants
+# (RINGLB_LEVER_SPLICE=sync and =uring). Responses: multi-MiB bodies intact over keep-alive, a
 # pipelined request behind a spliced body, a slow backend, a backend closing or resetting
 # mid-body, a client closing mid-body, a client that stops reading, bytes past Content-Length,
-# HEAD of a large resource, a reload mid-body, and the splice itself seen in /metrics and in the
-# access log's byte count.
+# HEAD of a large resource, a reload mid-body. Requests: uploads intact over keep-alive (one
+# with Expect: 100-continue), a pipelined request behind a spliced upload, a client closing
+# mid-upload. The splice itself is seen in /metrics and in the access log's byte count.
 import hashlib
 import os
 import re
@@ -19,7 +20,8 @@ from harness import (HOST, _ThreadedServer, free_port, listener_metric, rss_byte
 from http_backend import HttpBackend
 from http_client import HttpConn
 from http_harness import HttpTestCase, IncompleteResponse, NoResponse, http_config
-from http_payloads import pattern_chunks, pattern_sha256
+from http_client import build_request
+from http_payloads import pattern_bytes, pattern_chunks, pattern_sha256
 
 MiB = 1 << 20
 FORGED = b"HTTP/1.1 200 OK\r\nX-Forged: yes\r\nContent-Length: 8\r\n\r\ninjected"
@@ -262,6 +264,59 @@ class L7SpliceCase(HttpTestCase):
                          (200, 32 * MiB, pattern_sha256(32 * MiB)))
         self.assertGreater(self.wait_metric("ringlb_spliced_bytes_total", lambda v: v > 0),
                            16 * MiB)
+
+    # ---- request bodies (uploads) ----
+
+    def test_uploads_intact_over_keep_alive_and_spliced(self):
+        backend = self.backend(HttpBackend)
+        port = self.start(backend)
+        conn = self.conn(port, timeout=30)
+        sizes = [8 * MiB, 3 * MiB + 7, 65536 + 1]
+        for size in sizes:
+            echoed = conn.request("POST", "/echo", body=pattern_bytes(size), timeout=30).json()
+            self.assertEqual((echoed["body_len"], echoed["body_sha256"]),
+                             (size, pattern_sha256(size)))
+        with_continue = conn.request("POST", "/echo?continue=1", [("Expect", "100-continue")],
+                                     body=pattern_bytes(2 * MiB), timeout=30).json()
+        self.assertEqual(with_continue["body_sha256"], pattern_sha256(2 * MiB))
+        self.assertEqual(backend.connections, 1, "the backend connection was not reused")
+        received = self.wait_metric("ringlb_received_bytes_total", lambda v: v > 13 * MiB)
+        self.assertGreater(received, sum(sizes) + 2 * MiB)
+        self.assertGreater(self.metric("ringlb_spliced_bytes_total"), 12 * MiB,
+                           "the uploads were not spliced")
+
+    def test_pipelined_request_behind_a_spliced_upload(self):
+        backend = self.backend(HttpBackend)
+        port = self.start(backend)
+        conn = self.conn(port, timeout=30)
+        conn.send(build_request("POST", "/echo?first=1", body=pattern_bytes(4 * MiB)) +
+                  build_request("GET", "/echo?after=1"))
+        first = conn.read_response(30).json()
+        self.assertEqual((first["target"], first["body_sha256"]),
+                         ("/echo?first=1", pattern_sha256(4 * MiB)))
+        after = conn.read_response(10).json()
+        self.assertEqual((after["target"], after["body_len"]), ("/echo?after=1", 0))
+        self.assertGreater(self.wait_metric("ringlb_spliced_bytes_total", lambda v: v > 0),
+                           3 * MiB)
+
+    def test_client_closing_mid_upload_leaves_ringlb_serving(self):
+        backend = self.backend(HttpBackend)
+        port = self.start(backend)
+        for linger in (False, True):
+            sock = socket.create_connection((HOST, port), timeout=10)
+            sock.sendall(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n"
+                         % (16 * MiB))
+            sock.sendall(pattern_bytes(2 * MiB))
+            time.sleep(0.3)
+            if linger:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        self.assertTrue(wait_until(lambda: all(c.closed for c in backend.conns), 10),
+                        "a backend connection cut mid-upload stayed open")
+        self.assertEqual([r.complete for r in backend.requests], [False, False])
+        echoed = self.conn(port, timeout=30).request("POST", "/echo", body=pattern_bytes(MiB))
+        self.assertEqual(echoed.json()["body_sha256"], pattern_sha256(MiB))
+        self.assertGreater(self.wait_metric("ringlb_spliced_bytes_total", lambda v: v > 0), 0)
 
 
 class SyncL7SpliceTest(L7SpliceCase):
