@@ -65,8 +65,8 @@ struct Tuning {
   Splice splice = Splice::kSync;
   uint32_t splice_pipes = 64;           // RINGLB_LEVER_SPLICE_PIPES=N: per worker, at most
   uint32_t splice_pipe_bytes = 262144;  // RINGLB_LEVER_SPLICE_PIPE_BYTES=N: F_SETPIPE_SZ
-  // Plain HTTP/1.1 responses framed by Content-Length: once the head has gone out, a body with
-  // at least l7_splice_min_bytes left moves backend → client through a pipe from the same pool,
+  // Plain HTTP/1.1 requests and responses framed by Content-Length: once the head has gone out,
+  // a body with at least l7_splice_min_bytes left moves through a pipe from the same pool,
   // exactly its length (core/proxy/http_session_splice.cpp), the same way `splice` says (sync
   // or uring; off turns this off too). RINGLB_LEVER_L7_SPLICE=0|1,
   // RINGLB_LEVER_L7_SPLICE_MIN=BYTES.
