@@ -238,9 +238,10 @@ class HttpSession final : public Session, private SpliceHost {
   bool start_request_splice();
   bool start_response_splice();
   bool splice_allowed() const;
-  // What a pump's turn means: wait, resume next turn, the body's end, or a failure.
-  void after_request_splice_turn(SplicePump::Turn turn);
-  void after_response_splice_turn(SplicePump::Turn turn);
+  // What the turn of the pump reading from `from` means: wait, resume next turn, the body's end,
+  // or a failure.
+  void after_splice_turn(Side from, SplicePump::Turn turn);
+  void on_request_splice_failed(bool at_client);
   void on_body_splice_completion(OpKind kind, int result);
   // A handed-over turn (kRecvClient: the request's pump, kRecvBackend: the response's): true
   // when a pump took it.

@@ -41,8 +41,8 @@ bool HttpSession::start_request_splice() {
   if (!pipe) return false;  // the pool is exhausted: copy
   const SplicePump::Ends ends{client_fd_, backend_fd_, OpKind::kSpliceFromClient,
                               OpKind::kSpliceToBackend};
-  after_request_splice_turn(
-      request_splice_.start(*this, *ctx_, std::move(pipe), ends, left, false));
+  after_splice_turn(kClient,
+                    request_splice_.start(*this, *ctx_, std::move(pipe), ends, left, false));
   return true;
 }
 
@@ -64,59 +64,47 @@ bool HttpSession::start_response_splice() {
   if (!pipe) return false;
   const SplicePump::Ends ends{backend_fd_, client_fd_, OpKind::kSpliceFromBackend,
                               OpKind::kSpliceToClient};
-  after_response_splice_turn(
-      response_splice_.start(*this, *ctx_, std::move(pipe), ends, left, false));
+  after_splice_turn(kBackend,
+                    response_splice_.start(*this, *ctx_, std::move(pipe), ends, left, false));
   return true;
 }
 
-void HttpSession::after_request_splice_turn(SplicePump::Turn turn) {
+void HttpSession::after_splice_turn(Side from, SplicePump::Turn turn) {
+  SplicePump& splice = from == kClient ? request_splice_ : response_splice_;
   switch (turn) {
     case SplicePump::Turn::kWaiting:
       return;
     case SplicePump::Turn::kNextTurn:
-      return hand_over_next_turn(OpKind::kRecvClient);
+      return hand_over_next_turn(from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend);
     case SplicePump::Turn::kDone:
-      if (request_splice_.source_ended()) break;  // the client closed short of Content-Length
-      exchange_->request.skip_rest_of_body();
-      return pump_request();          // the parser's kDone completes the request
-    case SplicePump::Turn::kStopped:  // never: the pump keeps its pipe (may_stop false)
-    case SplicePump::Turn::kFailed:
-      break;
-  }
-  if (request_splice_.source_ended() || request_splice_.failed_at_source()) {
-    client_eof_ = true;  // as a receive's FIN or error (on_receive_end)
-    return close_now(request_splice_.source_ended() ? "client closed early" : "client error");
-  }
-  LOG_DEBUG("request body splice to the backend: %s", std::strerror(request_splice_.error()));
-  on_send_failed(kBackend, -request_splice_.error());  // a body is never sent again: a 502
-}
-
-void HttpSession::after_response_splice_turn(SplicePump::Turn turn) {
-  switch (turn) {
-    case SplicePump::Turn::kWaiting:
-      return;
-    case SplicePump::Turn::kNextTurn:
-      return hand_over_next_turn(OpKind::kRecvBackend);
-    case SplicePump::Turn::kDone:
-      if (response_splice_.source_ended()) break;  // the backend closed short of Content-Length
-      exchange_->response.skip_rest_of_body();
-      current().backend_overran = backend_bytes_waiting();
-      return pump_response();  // the parser's kDone ends the exchange
+      if (splice.source_ended()) break;  // the sender closed short of Content-Length
+      if (from == kBackend) current().backend_overran = backend_bytes_waiting();
+      (from == kClient ? exchange_->request : exchange_->response).skip_rest_of_body();
+      return pump(from);  // the parser's kDone completes the message
+    // kStopped never comes: the pump keeps its pipe (may_stop false).
     case SplicePump::Turn::kStopped:
     case SplicePump::Turn::kFailed:
       break;
   }
-  const bool backend = response_splice_.source_ended() || response_splice_.failed_at_source();
-  if (!response_splice_.source_ended()) {
-    LOG_DEBUG("response body splice %s: %s", backend ? "from the backend" : "to the client",
-              std::strerror(response_splice_.error()));
+  const bool at_source = splice.source_ended() || splice.failed_at_source();
+  if (!splice.source_ended()) {
+    LOG_DEBUG("%s body splice %s: %s", from == kClient ? "request" : "response",
+              at_source ? "from its sender" : "to its receiver", std::strerror(splice.error()));
   }
-  if (!backend) return close_now("client error", false);
+  if (from == kClient) return on_request_splice_failed(at_source);
+  if (!at_source) return close_now("client error", false);
   current().attempt.outcome = health::Outcome::kReset;
   // The client has fewer bytes than the head announced: the connection closes, never ends the
   // response as if complete (the same as a copied body cut short).
-  close_now(response_splice_.source_ended() ? "backend closed mid-response"
-                                            : "backend reset mid-response");
+  close_now(splice.source_ended() ? "backend closed mid-response" : "backend reset mid-response");
+}
+
+// As a receive's FIN or error from the client (on_receive_end), or a failed send to the backend:
+// a body is never sent again, so that is a 502 or a close (retry_policy.cpp).
+void HttpSession::on_request_splice_failed(bool at_client) {
+  if (!at_client) return on_send_failed(kBackend, -request_splice_.error());
+  client_eof_ = true;
+  close_now(request_splice_.source_ended() ? "client closed early" : "client error");
 }
 
 // What a copied body's last receive would have shown: bytes after the body. One ioctl per
@@ -131,16 +119,14 @@ void HttpSession::on_body_splice_completion(OpKind kind, int result) {
   SplicePump& pump = request ? request_splice_ : response_splice_;
   if (closing_) return pump.stop();
   const bool source = kind == OpKind::kSpliceFromClient || kind == OpKind::kSpliceFromBackend;
-  const SplicePump::Turn turn = pump.on_completion(source, result);
-  request ? after_request_splice_turn(turn) : after_response_splice_turn(turn);
+  after_splice_turn(request ? kClient : kBackend, pump.on_completion(source, result));
 }
 
 bool HttpSession::resume_body_splice(OpKind kind) {
   SplicePump& pump = kind == OpKind::kRecvClient ? request_splice_ : response_splice_;
   if (!pump.active()) return false;
   if (closing_) return true;
-  const SplicePump::Turn turn = pump.pump();
-  kind == OpKind::kRecvClient ? after_request_splice_turn(turn) : after_response_splice_turn(turn);
+  after_splice_turn(kind == OpKind::kRecvClient ? kClient : kBackend, pump.pump());
   return true;
 }
 

@@ -27,6 +27,13 @@ MiB = 1 << 20
 FORGED = b"HTTP/1.1 200 OK\r\nX-Forged: yes\r\nContent-Length: 8\r\n\r\ninjected"
 
 
+def hang_up(sock: socket.socket, reset: bool):
+    """Closes `sock` mid-transfer: a FIN, or with `reset` an RST (SO_LINGER 0)."""
+    if reset:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
 class BodyFaultBackend(_ThreadedServer):
     """Keep-alive HTTP/1.1; by path:
       /cut/N/M     Content-Length N, M pattern bytes, then FIN
@@ -188,15 +195,13 @@ class L7SpliceCase(HttpTestCase):
     def test_client_closing_mid_body_leaves_ringlb_serving(self):
         backend = self.backend(HttpBackend)
         port = self.start(backend)
-        for linger in (False, True):
+        for reset in (False, True):
             sock = socket.create_connection((HOST, port), timeout=10)
             sock.sendall(b"GET /stream/33554432 HTTP/1.1\r\nHost: a\r\n\r\n")
             got = 0
             while got < MiB:
                 got += len(sock.recv(MiB))
-            if linger:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            sock.close()
+            hang_up(sock, reset)
         # Each backend connection mid-body is closed, not pooled.
         self.assertTrue(wait_until(lambda: all(c.closed for c in backend.conns), 10),
                         "a backend connection cut mid-body stayed open")
@@ -302,15 +307,13 @@ class L7SpliceCase(HttpTestCase):
     def test_client_closing_mid_upload_leaves_ringlb_serving(self):
         backend = self.backend(HttpBackend)
         port = self.start(backend)
-        for linger in (False, True):
+        for reset in (False, True):
             sock = socket.create_connection((HOST, port), timeout=10)
             sock.sendall(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n"
                          % (16 * MiB))
             sock.sendall(pattern_bytes(2 * MiB))
             time.sleep(0.3)
-            if linger:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            sock.close()
+            hang_up(sock, reset)
         self.assertTrue(wait_until(lambda: all(c.closed for c in backend.conns), 10),
                         "a backend connection cut mid-upload stayed open")
         self.assertEqual([r.complete for r in backend.requests], [False, False])
