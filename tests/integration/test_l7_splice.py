@@ -38,6 +38,7 @@ class BodyFaultBackend(_ThreadedServer):
     """Keep-alive HTTP/1.1; by path:
       /cut/N/M     Content-Length N, M pattern bytes, then FIN
       /reset/N/M   the same, then RST
+      /stall/N/M   Content-Length N, M pattern bytes, then nothing for 10 s
       /extra/N     Content-Length N, N bytes and a forged second response in the same send
       anything     200 "hello" with X-Conn: the connection's index
     """
@@ -58,13 +59,15 @@ class BodyFaultBackend(_ThreadedServer):
                 buffered += data
             head, _, buffered = buffered.partition(b"\r\n\r\n")
             parts = head.split(b" ", 2)[1].decode().strip("/").split("/")
-            if parts[0] in ("cut", "reset"):
+            if parts[0] in ("cut", "reset", "stall"):
                 size, sent = int(parts[1]), int(parts[2])
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
                 for piece in pattern_chunks(sent):
                     conn.sendall(piece)
                 if parts[0] == "reset":
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                if parts[0] == "stall":
+                    time.sleep(10)
                 return
             if parts[0] == "extra":
                 size = int(parts[1])
@@ -150,10 +153,14 @@ class L7SpliceCase(HttpTestCase):
                            8 * MiB)
 
     def test_slow_backend_body_arrives_whole(self):
+        """150,000 bytes, 100 at a time, 1 ms apart: longer than the 1 s idle timeout, which
+        every spliced piece restarts."""
         backend = self.backend(HttpBackend)
-        port = self.start(backend)
+        port = self.start(backend, client_idle="1s")
         conn = self.conn(port, timeout=30)
-        response = conn.request("GET", "/drip/1500/1")  # 150,000 bytes, 100 at a time
+        started = time.monotonic()
+        response = conn.request("GET", "/drip/1500/1")
+        self.assertGreater(time.monotonic() - started, 1.2, "the drip was not slower than 1 s")
         self.assertEqual(response.body, b"d" * 150000)
         self.assertEqual(conn.request("GET", "/echo?next=1").json()["target"], "/echo?next=1")
         self.assertEqual(backend.connections, 1)
@@ -173,6 +180,20 @@ class L7SpliceCase(HttpTestCase):
             self.assertEqual(hashlib.sha256(body).hexdigest(), pattern_sha256(len(body)))
         self.assertGreater(self.wait_metric("ringlb_spliced_bytes_total", lambda v: v > 0), 0)
         self.assertEqual(self.conn(port).request("GET", "/small").body, b"hello")
+
+    def test_backend_stalling_mid_body_meets_the_idle_timeout(self):
+        backend = self.backend(BodyFaultBackend)
+        port = self.start(backend, client_idle="1s")
+        conn = self.conn(port, timeout=15)
+        conn.send(f"GET /stall/{16 * MiB}/{2 * MiB} HTTP/1.1\r\nHost: a\r\n\r\n".encode())
+        started = time.monotonic()
+        with self.assertRaises(IncompleteResponse) as caught:
+            conn.read_response(15)
+        self.assertLess(time.monotonic() - started, 5, "the idle timeout did not end it")
+        body = caught.exception.response.body
+        self.assertEqual((len(body), hashlib.sha256(body).hexdigest()),
+                         (2 * MiB, pattern_sha256(2 * MiB)))
+        self.assertGreater(self.wait_metric("ringlb_spliced_bytes_total", lambda v: v > 0), MiB)
 
     def test_bytes_past_content_length_never_reach_the_client(self):
         """The backend sends a forged second response right after the body, in the same send.
