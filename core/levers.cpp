@@ -30,6 +30,11 @@ void read_splice_levers(Tuning& result) {
     if (value >= 4096 && value <= (1ul << 20))
       result.splice_pipe_bytes = static_cast<uint32_t>(value);
   }
+  const std::string_view l7 = env("RINGLB_LEVER_L7_SPLICE");
+  if (!l7.empty()) result.l7_splice = l7 != "0";
+  if (const char* bytes = std::getenv("RINGLB_LEVER_L7_SPLICE_MIN")) {
+    result.l7_splice_min_bytes = static_cast<uint32_t>(std::strtoul(bytes, nullptr, 10));
+  }
 }
 
 Tuning read_levers() {

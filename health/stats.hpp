@@ -87,7 +87,7 @@ struct alignas(64) ListenerWorkerStats {
   std::array<Counter, kStatusClasses> responses;
   Counter bytes_from_client;  // exported as bytes_in and ringlb_received_bytes_total
   Counter bytes_to_client;    // exported as bytes_out and ringlb_sent_bytes_total
-  Counter bytes_spliced;      // of both: moved by splice through a pipe (L4, tcp_splice.hpp)
+  Counter bytes_spliced;      // of both: moved by splice through a pipe (splice_pump.hpp)
   Counter retries;            // another backend tried after a failed connect, or a stale pooled one
   Counter tls_handshake_failures;
   std::array<Counter, kProxyRefusalNames.size()> proxy_protocol_refused;  // by ProxyRefusal

@@ -134,7 +134,8 @@ void listener_families(Exposition& out, const Snapshot& snapshot) {
        [](const ListenerSlot& s) { return s.bytes_to_client.get(); }},
       {"ringlb_spliced_bytes_total",
        "Of the bytes received from and sent to clients, those moved by splice through a kernel "
-       "pipe, never copied to user space (tcp listeners).",
+       "pipe, never copied to user space (tcp listeners, and http response bodies with the L7 "
+       "splice lever).",
        [](const ListenerSlot& s) { return s.bytes_spliced.get(); }},
       {"ringlb_retries_total",
        "Attempts on another backend after a failed connect, or on a fresh connection after a "

@@ -469,6 +469,17 @@ std::string_view Parser::body() const { return impl_->slice_; }
 const ParseError& Parser::error() const { return impl_->error_; }
 bool Parser::head_done() const { return impl_->head_done_; }
 
+uint64_t Parser::body_remaining() const {
+  const Head& head = impl_->builder_.head();
+  if (!impl_->head_done_ || impl_->done_ || head.framing != Framing::kContentLength) return 0;
+  return head.content_length - impl_->body_bytes_;
+}
+
+void Parser::skip_rest_of_body() {
+  impl_->body_bytes_ += body_remaining();
+  impl_->done_ = true;  // Beast is rebuilt by reset() before the next message
+}
+
 const char* codec_library_version() { return "Boost " BOOST_LIB_VERSION; }
 
 }  // namespace ringlb::http

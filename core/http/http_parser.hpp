@@ -76,6 +76,13 @@ class Parser {
   const ParseError& error() const;
   bool head_done() const;
 
+  // A Content-Length body's bytes not yet handed out by parse(); 0 for any other framing.
+  uint64_t body_remaining() const;
+  // The rest of a Content-Length body went from socket to socket without passing through
+  // parse() (a splice): the message is complete, and the next parse() returns kDone. Only with
+  // body_remaining() bytes moved, never fewer.
+  void skip_rest_of_body();
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

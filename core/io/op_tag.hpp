@@ -20,8 +20,9 @@ enum class OpKind : uint8_t {
   kShutdownClient,   // FIN toward the client (downstream pipe drained)
   kShutdownBackend,  // FIN toward the backend (upstream pipe drained)
   kPeekBackend,      // is a connection taken from the idle pool still clean? (never waits)
-  // An L4 direction moving by splice (core/proxy/tcp_splice.cpp): a readiness poll on, or a
-  // splice from/into, the named socket.
+  // Bytes moving by splice (core/proxy/splice_pump.hpp: an L4 direction, or an HTTP response
+  // body from the backend to the client): a readiness poll on, or a splice from/into, the named
+  // socket.
   kSpliceFromClient,
   kSpliceToBackend,
   kSpliceFromBackend,

@@ -71,6 +71,13 @@ struct Tuning {
   // RINGLB_LEVER_HEAP_TRIM=0 leaves both to glibc (dynamic thresholds, 128 KiB at first).
   size_t heap_trim_bytes = size_t{16} << 20;
   size_t heap_mmap_bytes = size_t{1} << 20;
+  // Plain HTTP/1.1 requests and responses framed by Content-Length: once the head has gone out,
+  // a body with at least l7_splice_min_bytes left moves through a pipe from the same pool,
+  // exactly its length (core/proxy/http_session_splice.cpp), the same way `splice` says (sync
+  // or uring; off turns this off too). RINGLB_LEVER_L7_SPLICE=0|1,
+  // RINGLB_LEVER_L7_SPLICE_MIN=BYTES.
+  bool l7_splice = false;
+  uint32_t l7_splice_min_bytes = 65536;
 };
 
 }  // namespace ringlb

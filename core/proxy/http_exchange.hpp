@@ -36,13 +36,17 @@ struct RequestState {
   bool response_started = false;  // bytes of the response reached the client
   bool response_done = false;
   bool backend_keep_alive = false;
+  // Bytes past a spliced body's end were already waiting in the backend's socket: the backend
+  // sent more than its response, as received bytes left over after a copied body show.
+  bool backend_overran = false;
   http::Framing to_backend_framing = http::Framing::kNone;
   http::Framing to_client_framing = http::Framing::kNone;
   unsigned status = 0;
   const char* end_cause = "";
   uint64_t bytes_from_client = 0;
   uint64_t bytes_to_client = 0;
-  char request_id[65] = {};  // the client's X-Request-Id (up to 64 bytes) or a generated one
+  uint64_t bytes_spliced = 0;  // of bytes_to_client: moved by splice (http_session_splice.cpp)
+  char request_id[65] = {};    // the client's X-Request-Id (up to 64 bytes) or a generated one
   TimePoint request_started;
   TimePoint request_done_at;
   TimePoint connected_at;

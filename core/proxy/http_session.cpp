@@ -85,6 +85,12 @@ void HttpSession::on_completion(OpKind kind, const io_uring_cqe& cqe) {
     case OpKind::kShutdownBackend:
       on_tunnel_shutdown(kBackend, cqe.res);
       break;
+    case OpKind::kSpliceFromClient:
+    case OpKind::kSpliceToBackend:
+    case OpKind::kSpliceFromBackend:
+    case OpKind::kSpliceToClient:
+      on_body_splice_completion(kind, cqe.res);
+      break;
     default:
       break;  // link timeouts and cancels carry nothing to act on
   }
@@ -101,6 +107,7 @@ void HttpSession::retry_receive(OpKind kind) {
     if (kind == OpKind::kRecvClient && receiving_[kClient]) deliver_stream_body();
     if (kind == OpKind::kRecvClient) return;
   }
+  if (resume_body_splice(kind)) return;
   if (kind == OpKind::kRecvClient && client_multishot_) {
     io_uring_cqe next{};
     if (resume_multishot(client_receive_, receiving_[kClient], client_fd_, kind, next)) {
@@ -222,6 +229,7 @@ void HttpSession::pump_request() {
   // start while connecting, waits in the stash (docs/choices.md, "Slow readers").
   if (current().request_done) return release_input_behind(kBackend);
   release_consumed_input(kClient);
+  if (start_request_splice()) return;
   arm_receive(kClient);
 }
 
@@ -300,6 +308,7 @@ void HttpSession::pump_response() {
   if (phase_ == Phase::kTunnel) return pump_tunnel(kBackend);
   if (current().response_done) return finish_exchange();
   release_consumed_input(kBackend);
+  if (start_response_splice()) return;
   arm_receive(kBackend);
 }
 
@@ -361,6 +370,7 @@ void HttpSession::finish_exchange() {
   log_access();
   const bool backend_idle = current().request_done && !exchange_->output[kBackend].sending &&
                             !receiving_[kBackend] && pending(kBackend).empty() &&
+                            !current().backend_overran &&
                             (!tls_[kBackend] || tls_[kBackend]->flushed());
   current().attempt.finish(health::Outcome::kSuccess);
   if (backend_fd_ >= 0 && backend_idle) {
@@ -405,6 +415,7 @@ void HttpSession::fail(unsigned status, const char* reason) {
   LOG_INFO("listener %s: %u for client %s: %s", listener_->config->name.c_str(), status, client_ip_,
            reason);
   if (current().response_started || exchange_->output[kClient].sending) return close_now(reason);
+  request_splice_.stop();  // a body half spliced ends here; what is in flight just completes
   PendingOutput& output = exchange_->output[kClient];
   output.clear();
   const size_t start = output.scratch.size();
@@ -451,6 +462,8 @@ void HttpSession::release() {
     ctx_->exchanges.release(std::move(exchange_));
   }
   client_receive_.drop_arrivals(ctx_->buffers);
+  request_splice_.release_pipe();  // nothing is in flight; a pipe holding bytes closes
+  response_splice_.release_pipe();
   close_fd(client_fd_);
   close_fd(backend_fd_);
   for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel

@@ -28,11 +28,12 @@
 #include "core/proxy/http_exchange.hpp"
 #include "core/proxy/retry_policy.hpp"
 #include "core/proxy/session.hpp"
+#include "core/proxy/splice_pump.hpp"
 #include "core/runtime/snapshot.hpp"
 
 namespace ringlb {
 
-class HttpSession final : public Session {
+class HttpSession final : public Session, private SpliceHost {
  public:
   // `carried`: the addresses a PROXY protocol header gave (copied), else null.
   void start(WorkerContext& ctx, OpTag tag, int client_fd, std::shared_ptr<const Snapshot> snapshot,
@@ -231,6 +232,25 @@ class HttpSession final : public Session {
   void reset_stream_if_unfinished();
   void release_stream();
 
+  // ---- bodies by splice (http_session_splice.cpp) ----
+  // Where the request (response) would arm a client (backend) receive: true when the rest of a
+  // plain HTTP/1.1 Content-Length body, large enough, now moves by splice instead.
+  bool start_request_splice();
+  bool start_response_splice();
+  bool splice_allowed() const;
+  // What the turn of the pump reading from `from` means: wait, resume next turn, the body's end,
+  // or a failure.
+  void after_splice_turn(Side from, SplicePump::Turn turn);
+  void on_request_splice_failed(bool at_client);
+  void on_body_splice_completion(OpKind kind, int result);
+  // A handed-over turn (kRecvClient: the request's pump, kRecvBackend: the response's): true
+  // when a pump took it.
+  bool resume_body_splice(OpKind kind);
+  bool backend_bytes_waiting() const;
+  void submit_splice(io_uring_sqe* sqe, OpKind kind) override { submit(sqe, kind); }
+  // Progress: not idle, and the bytes that reached the client are counted (access log, metrics).
+  void on_splice_moved() override;
+
   // ---- draining (http_session_drain.cpp) ----
   // Between requests: hands the exchange back and waits for the next request, or closes when
   // draining.
@@ -273,6 +293,10 @@ class HttpSession final : public Session {
   // across requests. A backend connection never does: it goes back to the pool idle.
   bool client_multishot_ = false;
   MultishotReceive client_receive_;
+  // RINGLB_LEVER_L7_SPLICE: move a request body client → backend, and a response body
+  // backend → client, while active.
+  SplicePump request_splice_;
+  SplicePump response_splice_;
   TimerWheel::Clock::time_point phase_since_;
   TimerWheel::Clock::time_point last_activity_;
   sockaddr_in6 client_address_{};

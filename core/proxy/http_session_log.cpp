@@ -27,6 +27,7 @@ void HttpSession::count_request() {
   if (request.status != 0) listener.responses[health::status_class_index(request.status)].add();
   listener.bytes_from_client.add(request.bytes_from_client);
   listener.bytes_to_client.add(request.bytes_to_client);
+  listener.bytes_spliced.add(request.bytes_spliced);
   listener.request_duration.observe(since_start(ctx_->now));
   if (!request.attempt.has_backend()) return;
   health::BackendWorkerStats& backend = backend_state().stats(ctx_->worker_id);

@@ -114,14 +114,17 @@ void TcpSession::arm_receive(Direction direction) {
   // A TLS source with more than TlsStream::kMaxUnsent waiting to go to it (KeyUpdate replies
   // it does not read) is read again once that went out (on_tls_sent).
   if (TlsStream& tls = tls_[source_of(direction)]; tls && !tls.may_receive()) return;
-  if (splices_[direction].active || start_splice(direction)) return;
+  if (splices_[direction].active() || start_splice(direction)) return;
   pipe.receiving = true;
   submit_pipe_receive(direction);
 }
 
 void TcpSession::retry_receive(OpKind kind) {
   const Direction direction = kind == OpKind::kRecvClient ? kUpstream : kDownstream;
-  if (splices_[direction].active) return pump(direction);  // resumed after its turn's rounds
+  if (splices_[direction].active()) {  // resumed after its turn's rounds
+    if (closing_) return;
+    return after_splice_turn(direction, splices_[direction].pump());
+  }
   arm_receive(direction);
 }
 
@@ -344,7 +347,7 @@ void TcpSession::release() {
   for (Pipe& pipe : pipes_) {
     return_buffer(pipe);
   }
-  for (SpliceDirection& splice : splices_) splice.pipe.reset();  // a pipe holding bytes closes
+  for (SplicePump& splice : splices_) splice.release_pipe();  // a pipe holding bytes closes
   for (auto& tls : tls_) tls.reset();  // nothing is in flight: no send points into a channel
   attempt_.finish();
   count_connection();
@@ -357,15 +360,15 @@ void TcpSession::release() {
 void TcpSession::count_connection() {
   health::ListenerWorkerStats& listener = listener_stats();
   listener.active_down.add();
-  listener.bytes_from_client.add(pipes_[kUpstream].bytes);
-  listener.bytes_to_client.add(pipes_[kDownstream].bytes);
-  listener.bytes_spliced.add(splices_[kUpstream].bytes + splices_[kDownstream].bytes);
+  listener.bytes_from_client.add(carried(kUpstream));
+  listener.bytes_to_client.add(carried(kDownstream));
+  listener.bytes_spliced.add(splices_[kUpstream].bytes() + splices_[kDownstream].bytes());
   listener.request_duration.observe(
       std::chrono::duration_cast<std::chrono::microseconds>(ctx_->now - started_));
   if (!attempt_.has_backend()) return;
   health::BackendWorkerStats& backend = backend_state().stats(ctx_->worker_id);
-  backend.bytes_from_client.add(pipes_[kUpstream].bytes);
-  backend.bytes_to_client.add(pipes_[kDownstream].bytes);
+  backend.bytes_from_client.add(carried(kUpstream));
+  backend.bytes_to_client.add(carried(kDownstream));
 }
 
 void TcpSession::log_access() {
@@ -389,8 +392,8 @@ void TcpSession::log_access() {
                              "duration_ms=%lld end=%s";
   std::snprintf(line, sizeof(line), format,
                 escape_log_value(listener_->config->name, log_format, listener), client.c_str(),
-                backend.c_str(), static_cast<unsigned long long>(pipes_[kUpstream].bytes),
-                static_cast<unsigned long long>(pipes_[kDownstream].bytes),
+                backend.c_str(), static_cast<unsigned long long>(carried(kUpstream)),
+                static_cast<unsigned long long>(carried(kDownstream)),
                 static_cast<long long>(duration), escape_log_value(end_cause_, log_format, end));
   ctx_->access_log.append(line);
 }

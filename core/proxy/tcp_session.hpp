@@ -33,13 +33,13 @@
 #include "core/proxy/close_when_flushed.hpp"
 #include "core/proxy/half_close.hpp"
 #include "core/proxy/session.hpp"
-#include "core/proxy/tcp_splice.hpp"
+#include "core/proxy/splice_pump.hpp"
 #include "core/proxy/worker_context.hpp"
 #include "core/runtime/snapshot.hpp"
 
 namespace ringlb {
 
-class TcpSession final : public Session {
+class TcpSession final : public Session, private SpliceHost {
  public:
   // Takes ownership of `client_fd`; picks a backend and starts connecting. `carried`: the
   // addresses a PROXY protocol header gave (copied), else null.
@@ -150,21 +150,19 @@ class TcpSession final : public Session {
   bool close_tls_gracefully(const char* cause);
   // Closes the session; `graceful` first lets a TLS client's close_notify go out.
   void begin_close(const char* cause, bool graceful = true);
-  // ---- splice (tcp_splice.cpp) ----
+  // ---- splice (tcp_splice.cpp, splice_pump.hpp) ----
   // Called where the direction would arm a receive with nothing held: true when it now splices.
   bool start_splice(Direction direction);
-  // Moves what it can (a few pipe-fulls at most), then waits on a poll or a completion.
-  void pump(Direction direction);
-  bool fill(Direction direction);   // source → pipe; true when bytes moved or the source ended
-  bool drain_pipe(Direction direction);  // pipe → sink; true when bytes moved
-  bool on_filled(Direction direction, int result);
-  bool on_drained(Direction direction, int result);
-  // A splice now (sync) or submitted (uring: false, the result arrives as a `kind` completion).
-  bool splice_now(int in, int out, uint32_t length, OpKind kind, int& result);
-  void poll_for(Direction direction, bool source);
-  void wait_for_source(Direction direction);
-  void stop_splicing(Direction direction);  // back to copying; the pipe is empty
+  // What the pump's turn means for the direction: wait, resume next turn, carry the FIN on, copy
+  // again, or close.
+  void after_splice_turn(Direction direction, SplicePump::Turn turn);
   void on_splice_completion(OpKind kind, int result);
+  void submit_splice(io_uring_sqe* sqe, OpKind kind) override { submit(sqe, kind); }
+  void on_splice_moved() override { last_activity_ = ctx_->now; }
+  // Bytes a direction carried: copied and spliced.
+  uint64_t carried(Direction direction) const {
+    return pipes_[direction].bytes + splices_[direction].bytes();
+  }
   health::BackendState& backend_state() const { return attempt_.state(); }
   // Gives back the pipe's provided buffer and its spill chunk, whichever it holds.
   void return_buffer(Pipe& pipe);
@@ -193,7 +191,7 @@ class TcpSession final : public Session {
   const Listener* listener_ = nullptr;
   BackendAttempt attempt_;  // the backend connected to, or being tried
   By<Direction, Pipe> pipes_;
-  By<Direction, SpliceDirection> splices_;
+  By<Direction, SplicePump> splices_;
   const char* end_cause_ = "";
   TimerWheel::Clock::time_point started_;
   TimerWheel::Clock::time_point last_activity_;

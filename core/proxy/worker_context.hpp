@@ -95,7 +95,7 @@ struct WorkerContext {
   // RINGLB_LEVER_BIG_RECV: larger buffers for an L4 socket that keeps filling its buffer; null
   // when off. Their leases come from `buffers.take()` like the others.
   BufferRing* large_buffers = nullptr;
-  PipePool pipes{};  // lent to L4 directions that splice (core/proxy/tcp_splice.cpp)
+  PipePool pipes{};  // lent to whatever splices (core/proxy/splice_pump.hpp)
   SessionSlots* slots = nullptr;
   // Sessions another session closed (an h2 connection and its streams close each other): the
   // worker frees those that have finished after the completion or timer it is handling, never

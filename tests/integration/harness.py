@@ -15,8 +15,8 @@ import unittest
 from harness_sockets import (DEFAULT_TIMEOUT, HOST, connect, echo_roundtrip, recv_exact, recv_line,
                              recv_until_eof, wait_closed)
 from harness_host import (can_connect, connection_refused, free_port, is_listening,
-                          kernel_queued_bytes, rss_bytes, wait_until, wait_until_stalled,
-                          write_config)
+                          kernel_queued_bytes, listener_metric, rss_bytes, wait_listener_metric,
+                          wait_until, wait_until_stalled, write_config)
 from harness_backends import (BlackholeListener, EchoBackend, HalfCloseBackend, NamedBackend,
                               _ThreadedServer, _echo)
 from harness_process import Ringlb, ringlb_bin, run_ringlb, source_dir

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
+import urllib.request
 from pathlib import Path
 
 from harness_sockets import HOST
@@ -36,6 +38,21 @@ def wait_until(predicate, timeout: float, interval: float = 0.02) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
+
+
+def listener_metric(admin_port: int, name: str, listener: str) -> int:
+    """A counter of one listener from the admin API's /metrics; -1 when it is not there."""
+    with urllib.request.urlopen(f"http://{HOST}:{admin_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    match = re.search(rf'^{name}{{listener="{listener}"[^}}]*}} (\d+)$', text, re.M)
+    return int(match.group(1)) if match else -1
+
+
+def wait_listener_metric(admin_port: int, name: str, listener: str, predicate,
+                         timeout: float = 5.0) -> int:
+    """listener_metric once `predicate` holds for it, or at the timeout."""
+    wait_until(lambda: predicate(listener_metric(admin_port, name, listener)), timeout)
+    return listener_metric(admin_port, name, listener)
 
 
 def is_listening(port: int) -> bool:

@@ -5,17 +5,15 @@
 # connection holding no pipe, and the byte counters in /metrics.
 import hashlib
 import os
-import re
 import signal
 import socket
 import threading
 import time
 import unittest
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from harness import (HOST, EchoBackend, RinglbTestCase, _ThreadedServer, free_port, l4_config,
-                     recv_until_eof, wait_until)
+                     listener_metric, recv_until_eof, wait_listener_metric, wait_until)
 
 MIB = 1 << 20
 
@@ -100,14 +98,10 @@ class SpliceCase(RinglbTestCase):
         self.pipes_before = open_pipes(self.ringlb.pid)
 
     def metric(self, name: str) -> int:
-        with urllib.request.urlopen(f"http://{HOST}:{self.admin_port}/metrics", timeout=5) as r:
-            text = r.read().decode()
-        match = re.search(rf'^{name}{{listener="l4"[^}}]*}} (\d+)$', text, re.M)
-        return int(match.group(1)) if match else -1
+        return listener_metric(self.admin_port, name, "l4")
 
     def wait_metric(self, name: str, predicate, timeout: float = 5.0) -> int:
-        wait_until(lambda: predicate(self.metric(name)), timeout)
-        return self.metric(name)
+        return wait_listener_metric(self.admin_port, name, "l4", predicate, timeout)
 
     def download(self, size: int, command: str = "D", pause: float = 0.0) -> bytes:
         with socket.create_connection((HOST, self.port), timeout=30) as sock:

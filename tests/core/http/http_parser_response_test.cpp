@@ -68,6 +68,38 @@ TEST(HttpResponse, CloseBeforeTheEndIsAnError) {
   EXPECT_EQ(complete.finish_on_close(), kDone);
 }
 
+// A spliced body (core/proxy/http_session_splice.cpp): the parser says how much of a
+// Content-Length body is left, and is told when the rest went by without it.
+TEST(HttpResponse, RestOfBodySkippedEndsTheMessage) {
+  Parser parser = response_parser();
+  const Outcome start = run(parser, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+  EXPECT_EQ(start.events, (Events{kHead, kBody, kNeedMore}));
+  EXPECT_EQ(parser.body_remaining(), 7u);
+  parser.skip_rest_of_body();
+  EXPECT_EQ(parser.body_remaining(), 0u);
+  EXPECT_EQ(run(parser, "").events, (Events{kDone}));
+  parser.reset();  // the next response on the connection parses from its first byte
+  const Outcome next = run(parser, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_EQ(next.events, (Events{kHead, kBody, kDone}));
+  EXPECT_EQ(next.body, "ok");
+}
+
+TEST(HttpResponse, OnlyContentLengthBodiesHaveARemainder) {
+  Parser chunked = response_parser();
+  run(chunked, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+  EXPECT_EQ(chunked.body_remaining(), 0u);
+  Parser until_close = response_parser();
+  run(until_close, "HTTP/1.1 200 OK\r\n\r\n");
+  EXPECT_EQ(until_close.body_remaining(), 0u);
+  Parser head = response_parser();
+  head.expect_no_body(true);
+  run(head, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+  EXPECT_EQ(head.body_remaining(), 0u);
+  Parser whole = response_parser();
+  run(whole, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc");
+  EXPECT_EQ(whole.body_remaining(), 0u);
+}
+
 TEST(HttpResponse, ResponseToHeadHasNoBody) {
   Parser parser = response_parser();
   parser.expect_no_body(true);
