@@ -168,8 +168,8 @@ class KeyUpdatesToTcpListenersTest(FloodMixin, RinglbTestCase):
         config = self.config(echo.port, tls_section("l4", [front]), idle=30)
         self.start_ringlb(config, self.port, env=SMALL_RING)
         peer = stall_then_read(self, self.port)
-        peer.write(b"after the stall")
-        self.assertEqual(read_until(self, peer, b"after the stall"), b"after the stall")
+        early = write_while_reading(self, peer, b"after the stall")
+        self.assertEqual(read_until(self, peer, b"after the stall", early), b"after the stall")
 
     def flood_tls_listener(self, env):
         echo = self.backend(EchoBackend)
@@ -227,9 +227,21 @@ def stall_then_read(test, port: int) -> KeyUpdatePeer:
     return peer
 
 
-def read_until(test, peer: KeyUpdatePeer, expected: bytes) -> bytes:
-    """Application data until it holds `expected` (10 s between reads at most)."""
+def write_while_reading(test, peer: KeyUpdatePeer, data: bytes) -> bytes:
+    """Writes `data`, reading what comes meanwhile, and returns that. stall_then_read's drain
+    ends after a second without a byte, which on a loaded machine can come while ringlb still
+    has replies to send: a client that then only wrote would wait on ringlb, which waits (past
+    its bound) for the client to read them."""
     received = b""
+    deadline = time.monotonic() + 20
+    while not peer.try_write(data, patience=0.5):
+        test.assertLess(time.monotonic(), deadline, "ringlb did not read the client again")
+        received += peer.read(patience=0.5)
+    return received
+
+
+def read_until(test, peer: KeyUpdatePeer, expected: bytes, received: bytes = b"") -> bytes:
+    """Application data until it holds `expected` (10 s between reads at most)."""
     while expected not in received:
         data = peer.read(patience=10)
         test.assertTrue(data, f"ringlb did not read the client again after it read: {received!r}")
@@ -336,8 +348,8 @@ class KeyUpdatesToHttpsListenersTest(FloodMixin, HttpTestCase):
     def test_an_http1_client_that_stalls_then_reads_is_served_again(self):
         self.start(idle=30)  # the wait for the stall must not end the connection
         peer = stall_then_read(self, self.port)
-        peer.write(b"GET /again HTTP/1.1\r\nHost: a.test\r\n\r\n")
-        self.assertIn(b"HTTP/1.1 200", read_until(self, peer, b"\r\n\r\n"))
+        early = write_while_reading(self, peer, b"GET /again HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        self.assertIn(b"HTTP/1.1 200", read_until(self, peer, b"\r\n\r\n", early))
 
     def test_an_http1_client_that_never_reads_stalls_and_others_are_served(self):
         # Mid-upload: the connection's deadline is then client_idle from its last byte (an idle

@@ -99,8 +99,13 @@ class KeyUpdatePeer:
 
     def write(self, data: bytes):
         """Sends application data."""
-        if not self._drive(lambda: libssl().SSL_write(self.ssl, data, len(data)), 10):
+        if not self.try_write(data, 10):
             raise OSError("SSL_write timed out")
+
+    def try_write(self, data: bytes, patience: float) -> bool:
+        """Sends application data; False when the socket stayed unready for `patience` seconds
+        (then call it again with the same `data`, after reading if need be)."""
+        return self._drive(lambda: libssl().SSL_write(self.ssl, data, len(data)), patience)
 
     def read(self, patience: float) -> bytes:
         """Application data, after whatever handshake messages came first; b"" when none came
