@@ -19,16 +19,17 @@ PipeLease& PipeLease::operator=(PipeLease&& other) noexcept {
   write_fd_ = other.write_fd_;
   capacity_ = other.capacity_;
   bytes_ = other.bytes_;
+  in_flight_ = other.in_flight_;
   other.pool_ = nullptr;
   return *this;
 }
 
 void PipeLease::reset() {
   if (pool_ == nullptr) return;
-  pool_->give_back({read_fd_, write_fd_, capacity_}, bytes_ == 0);
+  pool_->give_back({read_fd_, write_fd_, capacity_}, bytes_ == 0 && in_flight_ == 0);
   pool_ = nullptr;
   read_fd_ = write_fd_ = -1;
-  capacity_ = bytes_ = 0;
+  capacity_ = bytes_ = in_flight_ = 0;
 }
 
 PipePool::~PipePool() {

@@ -17,8 +17,9 @@ namespace ringlb {
 class PipePool;
 
 // One pipe lent to a session, and how many bytes sit in it. Given back empty it returns to the
-// pool's free list; given back holding bytes (the session closed mid-transfer) it is closed, so
-// no stale byte ever reaches the next borrower.
+// pool's free list; given back holding bytes (the session closed mid-transfer), or while a splice
+// the ring runs (IORING_OP_SPLICE) may still move bytes into or out of it, it is closed, so no
+// stale byte ever reaches the next borrower.
 class PipeLease {
  public:
   PipeLease() = default;
@@ -35,6 +36,10 @@ class PipeLease {
   uint32_t room() const { return capacity_ - bytes_; }
   void filled(uint32_t count) { bytes_ += count; }
   void drained(uint32_t count) { bytes_ -= count; }
+  // A splice on the ring (uring variant) into or out of the pipe was submitted / completed: until
+  // it completes nobody knows what the pipe holds.
+  void begin_transfer() { ++in_flight_; }
+  void end_transfer() { --in_flight_; }
   void reset();
 
  private:
@@ -44,6 +49,7 @@ class PipeLease {
   int write_fd_ = -1;
   uint32_t capacity_ = 0;
   uint32_t bytes_ = 0;
+  uint32_t in_flight_ = 0;
 };
 
 class PipePool {

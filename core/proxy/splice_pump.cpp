@@ -83,6 +83,7 @@ bool SplicePump::splice_now(int in, int out, uint32_t length, OpKind kind, int& 
     io_uring_sqe* sqe = ctx_->ring.sqe();
     io_uring_prep_splice(sqe, in, -1, out, -1, length, kSpliceFlags);
     host_->submit_splice(sqe, kind);
+    pipe_.begin_transfer();  // given back before it completes, the pipe is closed, not pooled
     return false;
   }
   const ssize_t moved = ::splice(in, nullptr, out, nullptr, length, kSpliceFlags);
@@ -163,7 +164,12 @@ void SplicePump::poll(bool source) {
 
 SplicePump::Turn SplicePump::on_completion(bool source, int result) {
   bool& polling = source ? polling_source_ : polling_sink_;
+  if (!polling && pipe_) pipe_.end_transfer();  // a splice (uring), not a poll
   if (!active_) {  // stopped by the session (stop()): what was in flight just ends
+    if (!polling && pipe_ && result > 0) {  // counted, so a pipe holding bytes is not pooled
+      source ? pipe_.filled(static_cast<uint32_t>(result))
+             : pipe_.drained(static_cast<uint32_t>(result));
+    }
     polling = false;
     (source ? filling_ : draining_) = false;
     return Turn::kWaiting;
