@@ -175,6 +175,7 @@ void HttpSession::on_tls_sent(Side to, int result) {
   const TlsChannel& tls = *tls_[to];
   if (closing_) return;
   if (close_when_flushed_.armed()) {
+    if (result < 0) linger_wanted_ = false;
     if (result < 0 || tls.flushed()) return close_now(close_when_flushed_.cause(), false);
     return flush_tls(to);
   }
