@@ -15,15 +15,19 @@ namespace ringlb {
 
 // Decided when the close is asked for, before close_notify goes out: a response was sent on a
 // connection whose client has not ended its side (nothing to drain after its FIN or an error).
+// Not while a plain send to the client is in flight (a close mid-response): it points into the
+// exchange, which the linger gives back.
 bool HttpSession::linger_fits() const {
   return role_ == Role::kHttp1 && !client_eof_ && client_fd_ >= 0 && phase_ != Phase::kIdle &&
          phase_ != Phase::kTunnel && (!exchange_ || current().response_started) &&
+         !(exchange_ && exchange_->output[kClient].sending && !tls_[kClient]) &&
          !request_splice_.active() && !response_splice_.active();
 }
 
 // False when the connection closes at once instead: a backend still busy (it is not waited
 // for), or a write side that would not shut.
 bool HttpSession::begin_linger(const char* cause) {
+  if (!linger_fits()) return false;  // what it checked may have changed while close_notify went
   if (backend_fd_ >= 0) {
     const bool backend_busy = receiving_[kBackend] ||
                               (exchange_ && exchange_->output[kBackend].sending) ||
