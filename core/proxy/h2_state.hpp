@@ -14,6 +14,7 @@
 #include "core/http/h2_connection.hpp"
 #include "core/io/slot_table.hpp"
 #include "core/io/timer_wheel.hpp"
+#include "core/proxy/linger.hpp"
 
 namespace ringlb {
 
@@ -59,9 +60,7 @@ struct H2ClientConnection final : http::H2Events {
   // Ending gracefully: the last frames went out; the client's late frames (WINDOW_UPDATE, a
   // SETTINGS ack) are read until it closes, or is silent for a second with all it was sent
   // acknowledged, so the close is not a TCP reset that throws away what it has not read yet.
-  const char* lingering = nullptr;
-  TimerWheel::Clock::time_point linger_until{};
-  TimerWheel::Clock::time_point linger_cap{};  // kH2LingerMax after the linger began
+  Linger linger;
 };
 
 // The stream role: which connection, which stream, and the request body on its way.

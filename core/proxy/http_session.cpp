@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "core/base/log.hpp"
 #include "core/http/http_serializer.hpp"
@@ -126,6 +127,7 @@ void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
     if (!closing_ && phase_ != Phase::kClosingAfterSend) arm_receive(from);
     return;
   }
+  if (linger_.active()) return on_linger_receive(cqe);
   const bool has_buffer = (cqe.flags & IORING_CQE_F_BUFFER) != 0;
   if (close_when_flushed_.armed()) return give_back_received(cqe);
   if (tls_[from] && !closing_ && phase_ != Phase::kClosingAfterSend && cqe.res > 0 && has_buffer) {
@@ -430,12 +432,14 @@ void HttpSession::fail(unsigned status, const char* reason) {
 void HttpSession::close_now(const char* cause, bool graceful) {
   if (closing_) return;
   if (role_ == Role::kH2Connection) close_h2_streams(cause);
+  if (graceful && !linger_.active()) linger_wanted_ = linger_fits();
   if (graceful && close_tls_gracefully(cause)) return;
   if (role_ == Role::kH2Stream) reset_stream_if_unfinished();
   if (exchange_ && phase_ != Phase::kIdle && role_ != Role::kH2Connection) {
     if (current().end_cause[0] == '\0') current().end_cause = cause;
     log_access();
   }
+  if (std::exchange(linger_wanted_, false) && begin_linger(cause)) return;
   cancel_all({client_fd_, backend_fd_});
   // An h2 connection and its streams close each other, from inside each other's calls: the
   // worker frees the one so closed once that call is over.
@@ -453,14 +457,7 @@ void HttpSession::drop_input(Side from) {
 
 void HttpSession::release() {
   if (role_ == Role::kH2Stream) release_stream();
-  if (exchange_) {
-    current().attempt.finish();
-    drop_input(kClient);
-    drop_input(kBackend);
-    exchange_->output[kClient].clear();
-    exchange_->output[kBackend].clear();
-    ctx_->exchanges.release(std::move(exchange_));
-  }
+  return_exchange();
   client_receive_.drop_arrivals(ctx_->buffers);
   request_splice_.release_pipe();  // nothing is in flight; a pipe holding bytes closes
   response_splice_.release_pipe();

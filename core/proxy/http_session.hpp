@@ -26,6 +26,7 @@
 #include "core/proxy/h2_state.hpp"
 #include "core/proxy/half_close.hpp"
 #include "core/proxy/http_exchange.hpp"
+#include "core/proxy/linger.hpp"
 #include "core/proxy/retry_policy.hpp"
 #include "core/proxy/session.hpp"
 #include "core/proxy/splice_pump.hpp"
@@ -42,7 +43,10 @@ class HttpSession final : public Session, private SpliceHost {
   void on_completion(OpKind kind, const io_uring_cqe& cqe) override;
   void on_timer() override;
   void retry_receive(OpKind kind) override;
-  void abort(const char* cause) override { close_now(cause, false); }
+  void abort(const char* cause) override {
+    linger_wanted_ = false;
+    close_now(cause, false);
+  }
   bool drain(bool stopping) override;
   void release() override;
 
@@ -251,6 +255,16 @@ class HttpSession final : public Session, private SpliceHost {
   // Progress: not idle, and the bytes that reached the client are counted (access log, metrics).
   void on_splice_moved() override;
 
+  // ---- lingering close after a response (http_session_linger.cpp) ----
+  // A close asked for now may linger (a response went out; the client has not ended its side).
+  bool linger_fits() const;
+  // Shuts the write side and lets go of the backend and the exchange; false: close at once.
+  bool begin_linger(const char* cause);
+  void on_linger_receive(const io_uring_cqe& cqe);
+  void on_linger_timer();
+  // Gives the exchange back to the worker's pool, with what it holds.
+  void return_exchange();
+
   // ---- draining (http_session_drain.cpp) ----
   // Between requests: hands the exchange back and waits for the next request, or closes when
   // draining.
@@ -274,10 +288,14 @@ class HttpSession final : public Session, private SpliceHost {
   std::unique_ptr<H2StreamLink> stream_;    // the stream role
   bool client_keep_alive_ = true;
   bool client_eof_ = false;
-  char pooled_peek_ = 0;             // where check_pooled_connection()'s peek lands; never read
-  bool draining_ = false;            // drain() was called: no request after the one under way
-  bool close_when_idle_ = false;     // draining, and idle is the end (drain() says when)
-  bool served_ = false;              // a response was completed on this connection
+  char pooled_peek_ = 0;          // where check_pooled_connection()'s peek lands; never read
+  bool draining_ = false;         // drain() was called: no request after the one under way
+  bool close_when_idle_ = false;  // draining, and idle is the end (drain() says when)
+  bool served_ = false;           // a response was completed on this connection
+  // close_now() decided to linger once close_notify (if any) has gone out; cleared when that
+  // fails or times out, and by abort().
+  bool linger_wanted_ = false;
+  Linger linger_;  // active: the write side is shut, the client's bytes are read and dropped
   std::array<bool, 2> receiving_{};  // by Side: waiting for the next received bytes
   // RINGLB_LEVER_BIG_RECV, by Side: the next receive uses the worker's larger buffers (the last
   // one filled a small buffer), and the one in flight does.

@@ -9,6 +9,10 @@
 namespace ringlb {
 
 bool HttpSession::drain(bool stopping) {
+  if (linger_.active()) {  // its response is out: the linger ends now, as nginx's does
+    close_now("draining", false);
+    return true;
+  }
   if (closing_ || draining_ || close_when_flushed_.armed()) return false;
   if (role_ == Role::kH2Stream) return false;  // its connection's GOAWAY lets it finish
   draining_ = true;

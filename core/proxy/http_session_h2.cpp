@@ -4,8 +4,6 @@
 // TLS when the listener has it, with the same plumbing as HTTP/1.1; it never talks to a backend.
 // Streams start only after the codec returns, and each counts against max_concurrent_streams
 // until its session is gone (docs/http2-plan.md §1.4).
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -19,12 +17,6 @@ namespace {
 constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 constexpr uint32_t kRefusedStream = 0x7;
 constexpr uint32_t kEnhanceYourCalm = 0xb;
-// How long a gracefully ending connection reads what the client still sends after its last byte
-// (nginx's lingering_timeout is 5 s; an h2 client that saw GOAWAY with no stream left closes at
-// once), and how long at most, while the client keeps sending or has not yet taken all that was
-// sent (nginx's lingering_time is 30 s).
-constexpr auto kH2Linger = std::chrono::seconds(1);
-constexpr auto kH2LingerMax = std::chrono::seconds(30);
 
 http::H2Settings settings_for(const config::ListenerConfig& listener) {
   http::H2Settings settings;
@@ -99,7 +91,7 @@ void HttpSession::pump_h2() {
     }
     consume(kClient, input.size());
     // A lingering client still talks (a WINDOW_UPDATE as it reads): it is still reading.
-    if (h2.lingering != nullptr) h2.linger_until = std::min(ctx_->now + kH2Linger, h2.linger_cap);
+    if (h2.linger.active()) h2.linger.heard(ctx_->now);
     if (!error.ok()) {
       h2.broken = error.reason;
       LOG_DEBUG("listener %s: h2 client %s: %s", listener_->config->name.c_str(), client_ip_,
@@ -118,14 +110,12 @@ void HttpSession::pump_h2() {
 // The end of a graceful close (docs/http2-plan.md §2.5): the write side is shut, so the client
 // sees the end of the stream after the last frame, and what it still sends is read (and given
 // to the codec, which ignores it after GOAWAY) until it closes, or until it has been silent for
-// kH2Linger with every byte acknowledged, kH2LingerMax at most (on_h2_linger_timer).
+// Linger::kQuiet with every byte acknowledged, Linger::kMax at most (core/proxy/linger.hpp).
 void HttpSession::linger_h2(const char* cause) {
   H2ClientConnection& h2 = *h2_;
-  if (h2.lingering != nullptr) return;
-  h2.lingering = cause;
-  h2.linger_until = ctx_->now + kH2Linger;
-  h2.linger_cap = ctx_->now + kH2LingerMax;
-  ctx_->timers.schedule(timer_, h2.linger_until);
+  if (h2.linger.active()) return;
+  h2.linger.begin(cause, ctx_->now);
+  ctx_->timers.schedule(timer_, h2.linger.until());
   if (!tls_[kClient]) {  // a TLS client gets close_notify when the linger ends (close_now)
     io_uring_sqe* sqe = ctx_->ring.sqe();
     io_uring_prep_shutdown(sqe, client_fd_, SHUT_WR);
@@ -137,7 +127,7 @@ void HttpSession::linger_h2(const char* cause) {
 // hundred streams on slow backends, leave, and start again, holding backend work it no longer
 // waits for (HTTP/1.1 has one request; h2 has max_concurrent_streams of them).
 void HttpSession::on_h2_client_end(int result) {
-  const char* lingering = h2_->lingering;
+  const char* lingering = h2_->linger.cause();
   close_now(lingering != nullptr ? lingering : result < 0 ? "client error" : "client closed");
 }
 
@@ -228,14 +218,14 @@ void HttpSession::close_h2_streams(const char* cause) {
 // under the idle timeout.
 TimerWheel::Clock::time_point HttpSession::h2_deadline() const {
   const config::ListenerTimeouts& timeouts = listener_->config->timeouts;
-  if (h2_->lingering != nullptr) return h2_->linger_until;
+  if (h2_->linger.active()) return h2_->linger.until();
   if (!h2_->ever_had_stream) return phase_since_ + timeouts.header;
   if (h2_->codec.header_block_open()) return h2_->header_block_since + timeouts.header;
   return last_activity_ + timeouts.client_idle;
 }
 
 void HttpSession::on_h2_timer() {
-  if (h2_->lingering != nullptr) return on_h2_linger_timer();
+  if (h2_->linger.active()) return on_h2_linger_timer();
   if (!h2_->streams.empty()) {
     ctx_->timers.schedule(timer_, ctx_->now + listener_->config->timeouts.client_idle);
     return;
@@ -246,19 +236,15 @@ void HttpSession::on_h2_timer() {
   close_now("client idle timeout");
 }
 
-// The client said nothing for kH2Linger. Bytes it has not acknowledged yet are still on their
-// way to it (a slow reader's receive window): closing now would turn its next WINDOW_UPDATE into
-// a TCP reset that throws them away, so the linger goes on until they are taken (or the cap).
+// The client said nothing for Linger::kQuiet: the connection ends, unless bytes it has not
+// acknowledged yet are still on their way to it (Linger::still_unread).
 void HttpSession::on_h2_linger_timer() {
-  H2ClientConnection& h2 = *h2_;
-  int unacknowledged = 0;
-  if (ctx_->now < h2.linger_cap && ioctl(client_fd_, SIOCOUTQ, &unacknowledged) == 0 &&
-      unacknowledged > 0) {
-    h2.linger_until = std::min(ctx_->now + kH2Linger, h2.linger_cap);
-    ctx_->timers.schedule(timer_, h2.linger_until);
+  Linger& linger = h2_->linger;
+  if (linger.still_unread(client_fd_, ctx_->now)) {
+    ctx_->timers.schedule(timer_, linger.until());
     return;
   }
-  close_now(h2.lingering);
+  close_now(linger.cause());
 }
 
 // GOAWAY with the last stream the client opened: those finish, later ones are not processed

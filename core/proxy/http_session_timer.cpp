@@ -36,7 +36,11 @@ TimerWheel::Clock::time_point HttpSession::deadline() const {
 
 void HttpSession::on_timer() {
   if (closing_) return;
-  if (close_when_flushed_.armed()) return close_now(close_when_flushed_.cause(), false);
+  if (linger_.active()) return on_linger_timer();
+  if (close_when_flushed_.armed()) {
+    linger_wanted_ = false;  // the client did not take close_notify: it reads nothing more
+    return close_now(close_when_flushed_.cause(), false);
+  }
   const auto due = deadline();
   if (ctx_->now < due) {
     ctx_->timers.schedule(timer_, due);

@@ -163,6 +163,16 @@ void HttpSession::send_tls(Side to) {
 
 void HttpSession::flush_tls(Side side) {
   if (!tls_[side] || closing_ || fd_of(side) < 0) return;
+  // A tunnel's side whose close_notify went out and whose write side is shut: what OpenSSL
+  // writes after it (a KeyUpdate reply) is dropped, as TcpSession::flush_tls does.
+  const HalfClose& fin = tunnel_[side].fin;
+  if (phase_ == Phase::kTunnel && fin.begun() && !fin.close_notify_pending()) {
+    TlsStream& tls = tls_[side];
+    while (tls.flush(
+        [&](std::string_view ciphertext) { tls.on_sent(static_cast<int>(ciphertext.size())); })) {
+    }
+    return;
+  }
   tls_[side].flush([&](std::string_view ciphertext) {
     io_uring_sqe* sqe = ctx_->ring.sqe();
     io_uring_prep_send(sqe, fd_of(side), ciphertext.data(), ciphertext.size(), MSG_NOSIGNAL);
@@ -175,6 +185,7 @@ void HttpSession::on_tls_sent(Side to, int result) {
   const TlsChannel& tls = *tls_[to];
   if (closing_) return;
   if (close_when_flushed_.armed()) {
+    if (result < 0) linger_wanted_ = false;
     if (result < 0 || tls.flushed()) return close_now(close_when_flushed_.cause(), false);
     return flush_tls(to);
   }

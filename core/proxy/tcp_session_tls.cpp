@@ -107,6 +107,18 @@ void TcpSession::deliver_plaintext(Direction direction) {
 void TcpSession::flush_tls(Socket socket) {
   const int fd = socket == kClientSocket ? client_fd_ : backend_fd_;
   if (!tls_[socket] || closing_ || fd < 0) return;
+  // close_notify went out and the write side is shut (or shutting): what OpenSSL writes after it
+  // (a KeyUpdate the peer requested after the end) has no socket to go to. It is dropped here,
+  // as sent: a send would fail with EPIPE and close the session while the peer's bytes wait
+  // unread, and that close would reset the connection and lose the data still in flight.
+  const HalfClose& fin = pipes_[direction_into(socket)].fin;
+  if (fin.begun() && !fin.close_notify_pending()) {
+    TlsStream& tls = tls_[socket];
+    while (tls.flush(
+        [&](std::string_view ciphertext) { tls.on_sent(static_cast<int>(ciphertext.size())); })) {
+    }
+    return;
+  }
   tls_[socket].flush([&](std::string_view ciphertext) {
     io_uring_sqe* sqe = ctx_->ring.sqe();
     io_uring_prep_send(sqe, fd, ciphertext.data(), ciphertext.size(), MSG_NOSIGNAL);
