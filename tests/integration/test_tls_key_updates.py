@@ -236,7 +236,9 @@ def write_while_reading(test, peer: KeyUpdatePeer, data: bytes) -> bytes:
     has replies to send: a client that then only wrote would wait on ringlb, which waits (past
     its bound) for the client to read them."""
     received = b""
-    deadline = time.monotonic() + 20
+    # ringlb first works through every KeyUpdate request still queued in the kernel (a few MB,
+    # each a key derivation): seconds in a release build, over 20 s under ASan on a busy machine.
+    deadline = time.monotonic() + 120
     while not peer.try_write(data, patience=0.5):
         test.assertLess(time.monotonic(), deadline, "ringlb did not read the client again")
         received += peer.read(patience=0.5)
