@@ -3,6 +3,13 @@
 # through ctypes (SSL_key_update + SSL_do_handshake). Each request makes the other side's
 # OpenSSL write a KeyUpdate of its own in reply, ciphertext that side must hold until this peer
 # reads it, which it never does. Stdlib only; OpenSSL 3 (Debian 12's libssl3).
+#
+# Incoming ciphertext goes through a memory BIO that this peer fills from the socket, outgoing
+# straight to the socket. OpenSSL's SSL_read will not decrypt while a write of its own is
+# pending (after a flood, the last KeyUpdate usually is: SSL_key_update leaves the connection in
+# init until it went out), so a peer reading through a socket BIO could never read again once
+# it had stalled the other side; this one drains the socket whenever it waits to write, as any
+# event-driven client with a buffer of its own does, and the other side's replies can go out.
 from __future__ import annotations
 
 import ctypes
@@ -17,6 +24,8 @@ _SSL_FILETYPE_PEM = 1
 _SSL_ERROR_WANT_READ = 2
 _SSL_ERROR_WANT_WRITE = 3
 _SSL_KEY_UPDATE_REQUESTED = 1
+_BIO_NOCLOSE = 0
+_BIO_C_SET_BUF_MEM_EOF_RETURN = 130
 
 
 def _load():
@@ -30,7 +39,11 @@ def _load():
         "SSL_CTX_use_certificate_chain_file": ([p, ctypes.c_char_p], ctypes.c_int),
         "SSL_CTX_use_PrivateKey_file": ([p, ctypes.c_char_p, ctypes.c_int], ctypes.c_int),
         "SSL_new": ([p], p), "SSL_free": ([p], None),
-        "SSL_set_fd": ([p, ctypes.c_int], ctypes.c_int),
+        "BIO_s_mem": ([], p), "BIO_new": ([p], p),
+        "BIO_new_socket": ([ctypes.c_int, ctypes.c_int], p),
+        "BIO_write": ([p, ctypes.c_char_p, ctypes.c_int], ctypes.c_int),
+        "BIO_ctrl": ([p, ctypes.c_int, ctypes.c_long, p], ctypes.c_long),
+        "SSL_set_bio": ([p, p, p], None),
         "SSL_ctrl": ([p, ctypes.c_int, ctypes.c_long, p], ctypes.c_long),
         "SSL_set_alpn_protos": ([p, ctypes.c_char_p, ctypes.c_uint], ctypes.c_int),
         "SSL_connect": ([p], ctypes.c_int), "SSL_accept": ([p], ctypes.c_int),
@@ -80,7 +93,9 @@ class KeyUpdatePeer:
             self.close()
             raise OSError("cannot load the certificate")
         self.ssl = lib.SSL_new(self.ctx)
-        lib.SSL_set_fd(self.ssl, sock.fileno())
+        self._incoming = lib.BIO_new(lib.BIO_s_mem())  # owned by self.ssl from SSL_set_bio on
+        self._at_end = False  # the socket's end was read: nothing more to drain
+        lib.SSL_set_bio(self.ssl, self._incoming, lib.BIO_new_socket(sock.fileno(), _BIO_NOCLOSE))
         if server_name:
             self._name = ctypes.c_char_p(server_name.encode())
             lib.SSL_ctrl(self.ssl, _SSL_CTRL_SET_TLSEXT_HOSTNAME, 0,
@@ -129,7 +144,7 @@ class KeyUpdatePeer:
             if lib.SSL_key_update(self.ssl, _SSL_KEY_UPDATE_REQUESTED) != 1:
                 raise OSError("SSL_key_update failed")
             try:
-                if not self._drive(lambda: lib.SSL_do_handshake(self.ssl), stall):
+                if not self._drive(lambda: lib.SSL_do_handshake(self.ssl), stall, drain=False):
                     return sent
             except OSError:
                 self.closed_by_peer = True
@@ -137,23 +152,40 @@ class KeyUpdatePeer:
             sent += 1
         return sent
 
-    def _drive(self, step, patience: float) -> bool:
-        """Calls `step` (an SSL call) until it succeeds (> 0); False when the socket stayed
-        unready for `patience` seconds. A KeyUpdate only writes: it never waits to read."""
+    def _drive(self, step, patience: float, drain: bool = True) -> bool:
+        """Calls `step` (an SSL call) until it succeeds (> 0); False when nothing came in and the
+        socket stayed unwritable for `patience` seconds. While it waits to write it takes in
+        what arrives, unless `drain` is False (a flood, which never reads)."""
         lib = libssl()
         while True:
             result = step()
             if result > 0:
                 return True
             error = lib.SSL_get_error(self.ssl, result)
-            if error == _SSL_ERROR_WANT_WRITE:
-                ready = select.select([], [self.sock], [], patience)[1]
-            elif error == _SSL_ERROR_WANT_READ:
-                ready = select.select([self.sock], [], [], patience)[0]
+            if error == _SSL_ERROR_WANT_READ:
+                readable, writable = select.select([self.sock], [], [], patience)[:2]
+            elif error == _SSL_ERROR_WANT_WRITE:
+                drained = [self.sock] if drain and not self._at_end else []
+                readable, writable = select.select(drained, [self.sock], [], patience)[:2]
             else:
                 raise OSError(f"TLS failed (SSL error {error})")
-            if not ready:
+            if readable:
+                self._take_in()
+            if not readable and not writable:
                 return False
+
+    def _take_in(self):
+        """Moves what the socket holds into the incoming BIO; at the end, lets OpenSSL see it."""
+        lib = libssl()
+        try:
+            data = self.sock.recv(1 << 16)
+        except BlockingIOError:
+            return
+        if data:
+            lib.BIO_write(self._incoming, data, len(data))
+        else:
+            self._at_end = True
+            lib.BIO_ctrl(self._incoming, _BIO_C_SET_BUF_MEM_EOF_RETURN, 0, None)
 
     def close(self):
         lib = libssl()
