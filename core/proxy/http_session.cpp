@@ -104,6 +104,8 @@ void HttpSession::on_send_completion(Side to, int result) {
 }
 
 void HttpSession::retry_receive(OpKind kind) {
+  const Side side = kind == OpKind::kRecvClient ? kClient : kBackend;
+  awaiting_buffer_[side] = false;  // whichever way it resumes, nothing is parked any more
   if (role_ == Role::kH2Stream) {  // arm_receive found body waiting in the inbox
     if (kind == OpKind::kRecvClient && receiving_[kClient]) deliver_stream_body();
     if (kind == OpKind::kRecvClient) return;
@@ -116,7 +118,7 @@ void HttpSession::retry_receive(OpKind kind) {
     }
     return;
   }
-  arm_receive(kind == OpKind::kRecvClient ? kClient : kBackend);
+  arm_receive(side);
 }
 
 // ---- receiving ----
@@ -155,6 +157,7 @@ void HttpSession::on_receive(Side from, const io_uring_cqe& cqe) {
 
 void HttpSession::on_receive_end(Side from, int result) {
   if (result == -ENOBUFS) {
+    awaiting_buffer_[from] = true;
     wait_for_buffers(from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend);
     return;
   }

@@ -297,6 +297,12 @@ class HttpSession final : public Session, private SpliceHost {
   bool linger_wanted_ = false;
   Linger linger_;  // active: the write side is shut, the client's bytes are read and dropped
   std::array<bool, 2> receiving_{};  // by Side: waiting for the next received bytes
+  // By Side: a receive found the buffer ring empty and is parked (wait_for_buffers); the
+  // worker's retry arms the next one. Meanwhile arm_receive() does nothing: a second receive
+  // armed beside the parked one would leave the retry to arm a third, later, when nothing may be
+  // expected any more (a backend receive after the response kept the connection from the idle
+  // pool and closed the client's keep-alive connection).
+  std::array<bool, 2> awaiting_buffer_{};
   // RINGLB_LEVER_BIG_RECV, by Side: the next receive uses the worker's larger buffers (the last
   // one filled a small buffer), and the one in flight does.
   std::array<bool, 2> large_receive_{};
