@@ -57,7 +57,12 @@ class IdleUpstreams {
   };
   // Backends whose idle connections were purged (compared, never dereferenced).
   std::vector<const health::BackendState*> purged_;
-  static constexpr size_t kMaxIdlePerBackend = 256;
+  // Per backend and worker; put() closes the oldest beyond it. Below the concurrency a worker
+  // sees, every response past the cap closes its connection and a later request opens one:
+  // 2,000 clients on 2 backends with 256 churned connections and overflowed the backends'
+  // accept queues (1 s SYN retries in the p99). An idle TLS connection keeps its OpenSSL state
+  // (~16 KB, as an idle TLS client connection does), so this stays near what busy setups need.
+  static constexpr size_t kMaxIdlePerBackend = 1024;
   std::unordered_map<const health::BackendState*, Backend> backends_;
 };
 
