@@ -198,6 +198,9 @@ class StatusTest(AdminTestCase):
         names = self.send(10) + self.send(3, "/status/503")
         # A request is counted when its exchange ends, just after the client has the response.
         wait_until(lambda: admin.status()["listeners"][0]["requests_total"] == 13, 2)
+        # The client's close reaches the worker after its last response: a loaded machine can
+        # read the status in between.
+        wait_until(lambda: admin.status()["listeners"][0]["active_connections"] == 0, 2)
         status = admin.status()
 
         self.assertIsInstance(status["version"], str)
