@@ -51,6 +51,18 @@ def pool_tls_section(pool: str, ca: str, sni: str, verify: bool = True) -> str:
             f'verify = {"true" if verify else "false"}\n')
 
 
+def tls_tcp_config(port: int, backend_port: int, pki: Pki, front=None) -> str:
+    """A tcp listener on `port` whose pool "app" speaks TLS to `backend_port` (name
+    app.internal, verified against `pki`); with `front` (a leaf: cert, key) it also terminates
+    TLS from clients."""
+    config = "\n".join([
+        "[runtime]", "workers = 1", *runtime_user_lines(), "[log]", 'access = "off"',
+        "[listeners.l4]", f'bind = "{HOST}:{port}"', 'protocol = "tcp"', 'pool = "app"',
+        "[pools.app]", f'backends = [ {{ address = "{HOST}:{backend_port}" }} ]',
+    ]) + pool_tls_section("app", pki.ca, "app.internal")
+    return config + tls_section("l4", [front]) if front else config
+
+
 @unittest.skipUnless(have_openssl(), "the openssl command line tool is not installed")
 class TlsBackendTest(HttpTestCase):
     def setUp(self):
@@ -119,12 +131,7 @@ class TlsTcpBackendTest(RinglbTestCase):
         cert, key = pki.leaf("app", ["app.internal"])
         echo = self.backend(TlsEchoBackend, server_context(cert, key))
         port = free_port()
-        config = "\n".join([
-            "[runtime]", "workers = 1", *runtime_user_lines(), "[log]", 'access = "off"',
-            "[listeners.l4]", f'bind = "{HOST}:{port}"', 'protocol = "tcp"', 'pool = "app"',
-            "[pools.app]", f'backends = [ {{ address = "{HOST}:{echo.port}" }} ]',
-        ]) + pool_tls_section("app", pki.ca, "app.internal")
-        self.start_ringlb(config, port)
+        self.start_ringlb(tls_tcp_config(port, echo.port, pki), port)
         payload = os.urandom(256 << 10)
         self.assertEqual(echo_roundtrip(self.client(port, timeout=15), payload, timeout=15),
                          payload)
@@ -135,12 +142,7 @@ class TlsTcpBackendTest(RinglbTestCase):
         front = pki.leaf("front", ["front.test"])
         echo = self.backend(TlsEchoBackend, server_context(cert, key))
         port = free_port()
-        config = "\n".join([
-            "[runtime]", "workers = 1", *runtime_user_lines(), "[log]", 'access = "off"',
-            "[listeners.l4]", f'bind = "{HOST}:{port}"', 'protocol = "tcp"', 'pool = "app"',
-            "[pools.app]", f'backends = [ {{ address = "{HOST}:{echo.port}" }} ]',
-        ]) + pool_tls_section("app", pki.ca, "app.internal") + tls_section("l4", [front])
-        self.start_ringlb(config, port)
+        self.start_ringlb(tls_tcp_config(port, echo.port, pki, front), port)
         with tls_connect(port, client_context(pki), "front.test", timeout=15) as sock:
             for size in (1, 16385, 60000):
                 payload = os.urandom(size)

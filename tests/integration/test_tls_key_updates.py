@@ -18,7 +18,7 @@ from harness import (HOST, EchoBackend, RinglbTestCase, echo_roundtrip, free_por
 from http_harness import HttpBackend, HttpTestCase, http_config
 from rss_sampler import RssSampler
 from test_health import HealthTestCase, health_config
-from test_tls_backend import TlsEchoBackend, pool_tls_section
+from test_tls_backend import TlsEchoBackend, pool_tls_section, tls_tcp_config
 from test_tls_http import HttpsConn, tls_section
 from tls_harness import Pki, client_context, have_openssl, server_context, tls_connect
 from tls_key_update import KeyUpdatePeer
@@ -289,12 +289,7 @@ class FullDuplexOverTlsTest(RinglbTestCase):
         echo = self.backend(TlsEchoBackend, server_context(*pki.leaf("app", ["app.internal"])))
         front = pki.leaf("a", ["a.test"])
         port = free_port()
-        config = "\n".join([
-            "[runtime]", "workers = 1", *runtime_user_lines(), "[log]", 'access = "off"',
-            "[listeners.l4]", f'bind = "{HOST}:{port}"', 'protocol = "tcp"', 'pool = "app"',
-            "[pools.app]", f'backends = [ {{ address = "{HOST}:{echo.port}" }} ]',
-        ]) + pool_tls_section("app", pki.ca, "app.internal") + tls_section("l4", [front])
-        self.start_ringlb(config, port)
+        self.start_ringlb(tls_tcp_config(port, echo.port, pki, front), port)
         payload = os.urandom(8 << 20)
         with tls_connect(port, client_context(pki), "a.test") as sock:
             received = full_duplex_echo(sock, payload, timeout=60)
