@@ -25,6 +25,13 @@ class IdleUpstreams {
   IdleUpstreams(const IdleUpstreams&) = delete;
   IdleUpstreams& operator=(const IdleUpstreams&) = delete;
 
+  // Per backend and worker; put() closes the oldest beyond it. Below the concurrency a worker
+  // sees, every response past the cap closes its connection and a later request opens one:
+  // 2,000 clients on 2 backends with 256 churned connections and overflowed the backends'
+  // accept queues (1 s SYN retries in the p99). An idle TLS connection keeps its OpenSSL state
+  // (~16 KB, as an idle TLS client connection does), so this stays near what busy setups need.
+  static constexpr size_t kMaxIdlePerBackend = 1024;
+
   // The newest idle connection to `backend` that has not expired, or -1. A TLS connection comes
   // with its channel in `tls` (the session resumes the same TLS connection), else null.
   int take(const health::BackendState& backend, Clock::time_point now, TlsStream* tls = nullptr);
@@ -57,12 +64,6 @@ class IdleUpstreams {
   };
   // Backends whose idle connections were purged (compared, never dereferenced).
   std::vector<const health::BackendState*> purged_;
-  // Per backend and worker; put() closes the oldest beyond it. Below the concurrency a worker
-  // sees, every response past the cap closes its connection and a later request opens one:
-  // 2,000 clients on 2 backends with 256 churned connections and overflowed the backends'
-  // accept queues (1 s SYN retries in the p99). An idle TLS connection keeps its OpenSSL state
-  // (~16 KB, as an idle TLS client connection does), so this stays near what busy setups need.
-  static constexpr size_t kMaxIdlePerBackend = 1024;
   std::unordered_map<const health::BackendState*, Backend> backends_;
 };
 

@@ -1,9 +1,13 @@
-// Pooled upstream connections: newest first, expired ones closed, nothing handed out twice.
+// Pooled upstream connections: newest first, expired ones closed, nothing handed out twice, at
+// most kMaxIdlePerBackend a backend.
 #include "core/proxy/idle_upstreams.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <vector>
 
 namespace ringlb {
 namespace {
@@ -66,6 +70,28 @@ TEST(IdleUpstreams, ConnectionsToOneBackendAreNeverGivenForAnother) {
   EXPECT_EQ(pool.take(*b, now), -1);
   EXPECT_EQ(pool.take(*a, now), fd);
   close(fd);
+}
+
+TEST(IdleUpstreams, BeyondTheCapTheOldestIsClosed) {
+  const size_t cap = IdleUpstreams::kMaxIdlePerBackend;
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  files.rlim_cur = files.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &files);
+  if (files.rlim_cur < cap + 64) GTEST_SKIP() << "RLIMIT_NOFILE is below " << cap + 64;
+  IdleUpstreams pool;
+  auto backend = std::make_shared<health::BackendState>("app", "127.0.0.1:1");
+  const auto now = Clock::now();
+  std::vector<int> fds;
+  for (size_t i = 0; i <= cap; ++i) {
+    fds.push_back(open_fd());
+    pool.put(backend, fds.back(), now + 60s);
+  }
+  EXPECT_EQ(pool.idle_count(), cap);
+  EXPECT_FALSE(is_open(fds.front()));
+  EXPECT_TRUE(is_open(fds[1]));
+  EXPECT_EQ(pool.take(*backend, now), fds.back());
+  close(fds.back());
 }
 
 }  // namespace
