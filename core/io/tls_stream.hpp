@@ -54,6 +54,14 @@ class TlsStream {
   }
   // The send flush() submitted completed with `result` (bytes, or -errno: nothing was sent).
   void on_sent(int result) { channel_->on_sent(result > 0 ? static_cast<size_t>(result) : 0); }
+  // Drops the ciphertext waiting in the channel, as if sent: for output after close_notify on a
+  // socket whose write side is shut (a KeyUpdate reply), which has nowhere to go. A send already
+  // in flight is left to complete (flush() refuses meanwhile): call again after it.
+  void discard_unsent() {
+    while (
+        flush([&](std::string_view ciphertext) { on_sent(static_cast<int>(ciphertext.size())); })) {
+    }
+  }
 
   // Whether the owner may arm a receive on the socket now: not while more than kMaxUnsent
   // ciphertext waits to go out. Reading makes OpenSSL write on its own (a KeyUpdate answers a

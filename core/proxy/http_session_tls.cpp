@@ -167,11 +167,7 @@ void HttpSession::flush_tls(Side side) {
   // writes after it (a KeyUpdate reply) is dropped, as TcpSession::flush_tls does.
   const HalfClose& fin = tunnel_[side].fin;
   if (phase_ == Phase::kTunnel && fin.begun() && !fin.close_notify_pending()) {
-    TlsStream& tls = tls_[side];
-    while (tls.flush(
-        [&](std::string_view ciphertext) { tls.on_sent(static_cast<int>(ciphertext.size())); })) {
-    }
-    return;
+    return tls_[side].discard_unsent();
   }
   tls_[side].flush([&](std::string_view ciphertext) {
     io_uring_sqe* sqe = ctx_->ring.sqe();

@@ -112,13 +112,7 @@ void TcpSession::flush_tls(Socket socket) {
   // as sent: a send would fail with EPIPE and close the session while the peer's bytes wait
   // unread, and that close would reset the connection and lose the data still in flight.
   const HalfClose& fin = pipes_[direction_into(socket)].fin;
-  if (fin.begun() && !fin.close_notify_pending()) {
-    TlsStream& tls = tls_[socket];
-    while (tls.flush(
-        [&](std::string_view ciphertext) { tls.on_sent(static_cast<int>(ciphertext.size())); })) {
-    }
-    return;
-  }
+  if (fin.begun() && !fin.close_notify_pending()) return tls_[socket].discard_unsent();
   tls_[socket].flush([&](std::string_view ciphertext) {
     io_uring_sqe* sqe = ctx_->ring.sqe();
     io_uring_prep_send(sqe, fd, ciphertext.data(), ciphertext.size(), MSG_NOSIGNAL);
