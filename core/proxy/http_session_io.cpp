@@ -89,9 +89,6 @@ void HttpSession::arm_receive(Side from) {
     return;
   }
   if (closing_ || receiving_[from] || awaiting_buffer_[from] || fd_of(from) < 0) return;
-  // The response has ended: the backend owes nothing more, and a receive in flight at the end of
-  // the exchange would keep its connection from the idle pool.
-  if (from == kBackend && exchange_ && current().response_done) return;
   const OpKind kind = from == kClient ? OpKind::kRecvClient : OpKind::kRecvBackend;
   if (tls_[from] && tls_[from]->peer_closed()) {
     receiving_[from] = true;
